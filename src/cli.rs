@@ -1,0 +1,192 @@
+//! The command line: one binary, one role per subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, EXIT_CONFIG, Settings};
+use crate::{db, seed, serve, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mes-dashboard",
+    version,
+    about = "MES Dashboard: WIP, holds and live equipment state"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Role {
+    /// Serve the dashboard on BIND (the default role).
+    Serve,
+    /// Print every configuration diagnostic and exit non-zero on any error; binds nothing.
+    CheckConfig,
+    /// Print a fresh random SECRET_KEY.
+    GenSecret,
+    /// Apply pending database migrations (safe to run again).
+    Migrate,
+    /// Fill the database with a deterministic synthetic factory.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Random seed: the same seed and sizes give the same factory.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Lots in process.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(0..=2_000_000))]
+    pub lots: u32,
+    /// Tools (equipment).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub tools: u32,
+    /// Days of equipment state history.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3_650))]
+    pub days: u32,
+    /// Anchor time of every timestamp (RFC 3339); default now.
+    #[arg(long)]
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Erase the factory tables first (they are never erased otherwise).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+/// Runs the chosen role and returns the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.role.unwrap_or(Role::Serve) {
+        Role::GenSecret => {
+            println!("{}", config::secret::generate());
+            ExitCode::SUCCESS
+        }
+        Role::CheckConfig => check_config(),
+        role => {
+            let Some(settings) = load_or_report() else {
+                return ExitCode::from(EXIT_CONFIG);
+            };
+            telemetry::init(&settings);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(error) => {
+                    eprintln!("error: cannot start the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = runtime.block_on(async move {
+                match role {
+                    Role::Serve => serve::run(settings).await,
+                    Role::Migrate => migrate(settings).await,
+                    Role::Seed(args) => seed_role(settings, args).await,
+                    Role::GenSecret | Role::CheckConfig => unreachable!("handled above"),
+                }
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "fatal");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Loads the configuration; prints warnings, and on any error prints every error and
+/// returns `None`.
+fn load_or_report() -> Option<Settings> {
+    let (settings, diag) = Settings::load_from_process();
+    for warning in diag.warnings() {
+        eprintln!("{warning}");
+    }
+    if diag.has_errors() {
+        eprintln!(
+            "mes-dashboard: refusing to start ({} mode): the configuration has errors",
+            settings.mode
+        );
+        for error in diag.errors() {
+            eprintln!("{error}");
+        }
+        return None;
+    }
+    Some(settings)
+}
+
+fn check_config() -> ExitCode {
+    let (settings, diag) = Settings::load_from_process();
+    println!("mode: {}", settings.mode);
+    println!("bind: {}", settings.http.bind);
+    println!("database: {}", settings.database.display_url());
+    if diag.items.is_empty() {
+        println!("configuration OK: no warnings, no errors");
+        return ExitCode::SUCCESS;
+    }
+    print!("{diag}");
+    let errors = diag.errors().count();
+    let warnings = diag.warnings().count();
+    println!("{errors} error(s), {warnings} warning(s)");
+    if errors > 0 {
+        ExitCode::from(EXIT_CONFIG)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
+    let database = db::Database::connect_lazy(&settings.database)?;
+    let applied = db::migrate::run(&database.request).await?;
+    println!(
+        "migrations applied: {applied} (database {})",
+        database.display_url
+    );
+    database.close().await;
+    Ok(())
+}
+
+async fn seed_role(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
+    let database = db::Database::connect_lazy(&settings.database)?;
+    db::migrate::run(&database.request).await?;
+    let (lots, tools) = seed::factory_size(&database.request).await?;
+    if (lots > 0 || tools > 0) && !args.replace {
+        anyhow::bail!(
+            "the database already holds a factory ({lots} lots, {tools} tools); \
+             pass --replace to erase it and seed again"
+        );
+    }
+    let opts = seed::SeedOptions {
+        seed: args.seed,
+        lots: args.lots,
+        tools: args.tools,
+        days: args.days,
+        now: args.now.unwrap_or_else(chrono::Utc::now),
+    };
+    let started = std::time::Instant::now();
+    let factory = seed::generate(&opts);
+    seed::insert(&database.request, &factory, args.replace).await?;
+    println!(
+        "seeded {} lots, {} tools, {} history spans over {} days (seed {}) in {:.1} s",
+        factory.lots.len(),
+        factory.tools.len(),
+        factory.history.len(),
+        opts.days,
+        opts.seed,
+        started.elapsed().as_secs_f64()
+    );
+    database.close().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+}

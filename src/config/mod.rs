@@ -1,0 +1,318 @@
+//! Typed, validated settings (DESIGN §4.1, §7).
+//!
+//! Everything is read from an [`EnvSource`] and checked before any socket is bound. A load never
+//! stops at the first problem: it returns the settings together with every [`Diagnostic`], and
+//! callers refuse to run when any of them is an error.
+
+pub mod database;
+pub mod env;
+pub mod secret;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use database::{DatabaseSettings, DatabaseTarget};
+pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
+pub use secret::SecretKeys;
+
+/// Exit code for a configuration the process refuses to run with (`EX_CONFIG` of sysexits.h).
+pub const EXIT_CONFIG: u8 = 78;
+
+/// The application version reported in every envelope's `meta.app_version`.
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Development,
+    Testing,
+    Staging,
+    Production,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Testing => "testing",
+            Self::Staging => "staging",
+            Self::Production => "production",
+        }
+    }
+
+    /// Staging and production: the secret guard and the production rules apply.
+    pub fn is_production_like(self) -> bool {
+        matches!(self, Self::Staging | Self::Production)
+    }
+
+    /// Only development shows raw error text to clients.
+    pub fn exposes_error_details(self) -> bool {
+        self == Self::Development
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// `BIND`: the one address the dashboard listens on.
+    pub bind: SocketAddr,
+    /// `MAX_JSON_BODY_BYTES`: larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`: a handler that has not produced its response by then is cut.
+    pub request_timeout: Duration,
+    /// `GRACEFUL_TIMEOUT`: bound on draining in-flight requests at shutdown or reload.
+    pub graceful_timeout: Duration,
+    /// `KEEPALIVE_DRAIN_SECONDS`: while draining, how long busy keep-alive connections get to
+    /// finish on their own (each later response carries `Connection: close`) before idle ones
+    /// are closed.
+    pub keepalive_drain: Duration,
+}
+
+/// Settings of the WIP dataset cache.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// `CACHE_CHECK_INTERVAL`: how often the WIP freshness stamp is compared with the database.
+    pub check_interval: Duration,
+}
+
+/// The whole validated configuration of one process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `MES_ENV`.
+    pub mode: Mode,
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub cache: CacheSettings,
+    /// `SECRET_KEY` and `SECRET_KEY_FALLBACKS`.
+    pub secrets: SecretKeys,
+    /// `LOG_FORMAT` (text in development, JSON elsewhere by default).
+    pub log_format: LogFormat,
+    /// `RUST_LOG`: tracing filter directives.
+    pub log_filter: String,
+    /// `LOCAL_AUTH_USERS`: development-only demo users (refused in staging and production).
+    pub local_auth_users: Option<String>,
+}
+
+impl Settings {
+    /// Reads the process environment; in development (only) a `.env` file in the working
+    /// directory fills variables the environment does not set.
+    pub fn load_from_process() -> (Self, Diagnostics) {
+        let mut src = EnvSource::from_process();
+        let mode_unset_or_dev = src
+            .get("MES_ENV")
+            .is_none_or(|m| m.trim().is_empty() || m.trim().eq_ignore_ascii_case("development"));
+        let mut extra = Diagnostics::default();
+        if mode_unset_or_dev {
+            load_dotenv(Path::new(".env"), &mut src, &mut extra);
+        }
+        let (settings, mut diag) = Self::from_source(&src);
+        extra.items.append(&mut diag.items);
+        (settings, extra)
+    }
+
+    /// Builds settings from an explicit source (tests use this; it never reads the process).
+    pub fn from_source(src: &EnvSource) -> (Self, Diagnostics) {
+        let mut diag = Diagnostics::default();
+        let mut r = Reader::new(src, &mut diag);
+
+        let mode = match r.choice(
+            "MES_ENV",
+            "development",
+            &["development", "testing", "staging", "production"],
+        ) {
+            "testing" => Mode::Testing,
+            "staging" => Mode::Staging,
+            "production" => Mode::Production,
+            _ => Mode::Development,
+        };
+
+        let bind = r.parse::<SocketAddr>("BIND", SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let http = HttpSettings {
+            bind,
+            max_body_bytes: r.int("MAX_JSON_BODY_BYTES", 262_144, 1_024, 64 * 1024 * 1024) as usize,
+            request_timeout: r.seconds("REQUEST_TIMEOUT_SECONDS", 60, 1, 3_600),
+            graceful_timeout: r.seconds("GRACEFUL_TIMEOUT", 30, 1, 600),
+            keepalive_drain: r.seconds("KEEPALIVE_DRAIN_SECONDS", 2, 0, 60),
+        };
+
+        let database = database::read(&mut r, mode);
+        let cache = CacheSettings {
+            check_interval: r.seconds("CACHE_CHECK_INTERVAL", 600, 1, 86_400),
+        };
+        let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
+
+        let default_format = if mode == Mode::Development {
+            "text"
+        } else {
+            "json"
+        };
+        let log_format = match r.choice("LOG_FORMAT", default_format, &["text", "json"]) {
+            "json" => LogFormat::Json,
+            _ => LogFormat::Text,
+        };
+        let log_filter = r.string("RUST_LOG", "info,sqlx=warn,hyper=warn");
+
+        let local_auth_users = r.optional("LOCAL_AUTH_USERS");
+        if mode.is_production_like() && local_auth_users.is_some() {
+            r.diag.error(
+                "LOCAL_AUTH_USERS",
+                format!(
+                    "local demo users are refused in {mode} mode; remove the variable and log in \
+                     through the LDAP API (LDAP_API_URL)"
+                ),
+            );
+        }
+
+        let settings = Self {
+            mode,
+            http,
+            database,
+            cache,
+            secrets,
+            log_format,
+            log_filter,
+            local_auth_users,
+        };
+        (settings, diag)
+    }
+
+    /// Settings for tests: testing mode, an ephemeral port and the given database.
+    pub fn for_tests(database_url: &str, extra: &[(&str, &str)]) -> Self {
+        let mut src = EnvSource::from_pairs([
+            ("MES_ENV", "testing"),
+            ("BIND", "127.0.0.1:0"),
+            ("DATABASE_URL", database_url),
+            ("RUST_LOG", "warn"),
+        ]);
+        for (k, v) in extra {
+            src.set(k, v);
+        }
+        let (settings, diag) = Self::from_source(&src);
+        assert!(!diag.has_errors(), "test settings are invalid:\n{diag}");
+        settings
+    }
+
+    /// Every secret value a log line must never contain.
+    pub fn secret_values(&self) -> Vec<String> {
+        let mut values: Vec<String> = self.secrets.all().map(str::to_string).collect();
+        values.extend(self.database.password());
+        values
+    }
+}
+
+fn load_dotenv(path: &Path, src: &mut EnvSource, diag: &mut Diagnostics) {
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter,
+        Err(e) if e.not_found() => return,
+        Err(e) => {
+            diag.error(".env", format!("cannot read the file: {e}"));
+            return;
+        }
+    };
+    let mut pairs = Vec::new();
+    for item in iter {
+        match item {
+            Ok((k, v)) if k == "MES_ENV" && !v.trim().eq_ignore_ascii_case("development") => {
+                diag.error(
+                    "MES_ENV",
+                    ".env is read in development only; set MES_ENV in the real environment of \
+                     the service instead of the .env file",
+                );
+            }
+            Ok(pair) => pairs.push(pair),
+            Err(e) => diag.error(".env", format!("cannot parse the file: {e}")),
+        }
+    }
+    src.fill_missing(pairs);
+}
+
+/// The directory for local runtime files (the embedded SQLite database).
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> (Settings, Diagnostics) {
+        Settings::from_source(&EnvSource::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn development_defaults_need_nothing() {
+        let (s, diag) = load(&[]);
+        assert!(!diag.has_errors(), "{diag}");
+        assert_eq!(s.mode, Mode::Development);
+        assert!(matches!(
+            s.database.target,
+            DatabaseTarget::Sqlite { embedded: true, .. }
+        ));
+        assert_eq!(s.http.max_body_bytes, 262_144);
+    }
+
+    #[test]
+    fn production_reports_every_problem_at_once() {
+        let (_, diag) = load(&[
+            ("MES_ENV", "production"),
+            ("SECRET_KEY", "short"),
+            ("DB_POOL_SIZE", "lots"),
+            ("LOCAL_AUTH_USERS", "demo:x"),
+            ("BIND", "nowhere"),
+        ]);
+        let vars: Vec<_> = diag.errors().map(|d| d.variable.as_str()).collect();
+        for v in [
+            "SECRET_KEY",
+            "DB_POOL_SIZE",
+            "LOCAL_AUTH_USERS",
+            "BIND",
+            "DATABASE_URL",
+        ] {
+            assert!(vars.contains(&v), "{v} missing from {vars:?}");
+        }
+    }
+
+    #[test]
+    fn sqlite_in_production_needs_the_explicit_switch_and_warns() {
+        let key = secret::generate();
+        let base = [
+            ("MES_ENV", "production"),
+            ("SECRET_KEY", key.as_str()),
+            ("DATABASE_URL", "sqlite://data/prod.db"),
+        ];
+        let (_, diag) = load(&base);
+        assert!(diag.errors().any(|d| d.variable == "DATABASE_URL"));
+
+        let mut allowed = base.to_vec();
+        allowed.push(("ALLOW_SQLITE_IN_PRODUCTION", "true"));
+        let (_, diag) = load(&allowed);
+        assert!(!diag.has_errors(), "{diag}");
+        assert!(diag.warnings().any(|d| d.variable == "DATABASE_URL"));
+    }
+
+    #[test]
+    fn testing_mode_does_not_enforce_the_secret_guard() {
+        let (s, diag) = load(&[("MES_ENV", "testing"), ("SECRET_KEY", "short")]);
+        assert!(!diag.has_errors(), "{diag}");
+        assert_eq!(s.mode, Mode::Testing);
+    }
+
+    #[test]
+    fn unknown_mode_is_an_error_naming_mes_env() {
+        let (_, diag) = load(&[("MES_ENV", "prod")]);
+        assert!(diag.errors().any(|d| d.variable == "MES_ENV"));
+    }
+}

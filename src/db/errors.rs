@@ -1,0 +1,198 @@
+//! The one translation from driver errors to the contract (DESIGN §3.2), done at the
+//! data-layer boundary so no handler ever inspects a `sqlx::Error`.
+//!
+//! | driver error | [`DbError`] | HTTP |
+//! |---|---|---|
+//! | pool acquire timeout with every connection in use | `PoolExhausted` | 503 `DB_POOL_EXHAUSTED` |
+//! | pool acquire timeout while connections could not be opened | `Connection` | 503 `DB_CONNECTION_FAILED` |
+//! | I/O, TLS, protocol, closed pool; SQLSTATE 08 / 28 / 53 / 57P / 3D; SQLite CANTOPEN | `Connection` | 503 `DB_CONNECTION_FAILED` |
+//! | SQLSTATE 57014; SQLite BUSY / LOCKED / INTERRUPT; our client-side call timeout | `Timeout` | 504 `DB_QUERY_TIMEOUT` |
+//! | anything else the database rejects | `Query` | 500 `DB_QUERY_ERROR` |
+//!
+//! Raw driver text stays in `detail`: it is logged, and shown to clients in development only.
+
+use crate::http::AppError;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DbError {
+    #[error("no connection was free within the pool timeout")]
+    PoolExhausted { retry_after: u64 },
+    #[error("the circuit breaker is open")]
+    CircuitOpen { retry_after: u64 },
+    #[error("connection failed: {detail}")]
+    Connection { detail: String, retry_after: u64 },
+    #[error("query timed out: {detail}")]
+    Timeout { detail: String, retry_after: u64 },
+    #[error("query failed: {detail}")]
+    Query { detail: String },
+}
+
+/// How an error class affects the circuit breaker and retries.
+impl DbError {
+    /// Connectivity and capacity failures count against the breaker; a rejected query does not.
+    pub fn counts_as_failure(&self) -> bool {
+        !matches!(self, Self::Query { .. } | Self::CircuitOpen { .. })
+    }
+
+    /// Classifies a driver error; `retry_after` is the configured hint for retryable classes.
+    pub fn classify(error: sqlx::Error, retry_after: u64) -> Self {
+        use sqlx::Error as E;
+        let detail = error.to_string();
+        match error {
+            E::PoolTimedOut => Self::PoolExhausted { retry_after },
+            E::PoolClosed
+            | E::Io(_)
+            | E::Tls(_)
+            | E::Protocol(_)
+            | E::WorkerCrashed
+            | E::Configuration(_) => Self::Connection {
+                detail,
+                retry_after,
+            },
+            E::Database(db) => {
+                let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+                let class = if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    sqlite_class(&code)
+                } else {
+                    sqlstate_class(&code)
+                };
+                match class {
+                    Class::Connection => Self::Connection {
+                        detail,
+                        retry_after,
+                    },
+                    Class::Timeout => Self::Timeout {
+                        detail,
+                        retry_after,
+                    },
+                    Class::Query => Self::Query { detail },
+                }
+            }
+            _ => Self::Query { detail },
+        }
+    }
+}
+
+enum Class {
+    Connection,
+    Timeout,
+    Query,
+}
+
+/// SQLite reports extended result codes; the primary code is the low byte.
+fn sqlite_class(code: &str) -> Class {
+    match code.parse::<u32>().map(|c| c & 0xff) {
+        Ok(5 | 6 | 9) => Class::Timeout, // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_INTERRUPT
+        Ok(10 | 14) => Class::Connection, // SQLITE_IOERR, SQLITE_CANTOPEN
+        _ => Class::Query,
+    }
+}
+
+/// PostgreSQL SQLSTATE: the class is the first two characters.
+fn sqlstate_class(code: &str) -> Class {
+    if code == "57014" {
+        return Class::Timeout; // query_canceled: statement_timeout
+    }
+    match code.get(..2) {
+        Some("08" | "28" | "53" | "3D") => Class::Connection,
+        Some("57") => Class::Connection, // 57P01 admin shutdown, 57P03 cannot connect now, …
+        _ => Class::Query,
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::PoolExhausted { retry_after } => AppError::DbPoolExhausted { retry_after },
+            DbError::CircuitOpen { retry_after } => AppError::CircuitBreakerOpen { retry_after },
+            DbError::Connection {
+                detail,
+                retry_after,
+            } => AppError::DbConnectionFailed {
+                detail,
+                retry_after,
+            },
+            DbError::Timeout {
+                detail,
+                retry_after,
+            } => AppError::DbQueryTimeout {
+                detail,
+                retry_after,
+            },
+            DbError::Query { detail } => AppError::DbQuery { detail },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ErrorCode;
+
+    #[test]
+    fn sqlstate_classes_map_to_the_contract() {
+        let cases = [
+            ("08006", "conn"),
+            ("28P01", "conn"),
+            ("53300", "conn"),
+            ("57P01", "conn"),
+            ("3D000", "conn"),
+            ("57014", "timeout"),
+            ("42P01", "query"),
+            ("23505", "query"),
+            ("sqlite:5", "timeout"),
+            ("sqlite:517", "timeout"),
+            ("sqlite:6", "timeout"),
+            ("sqlite:14", "conn"),
+            ("sqlite:1", "query"),
+            ("sqlite:19", "query"),
+        ];
+        for (code, want) in cases {
+            let class = match code.strip_prefix("sqlite:") {
+                Some(c) => sqlite_class(c),
+                None => sqlstate_class(code),
+            };
+            let got = match class {
+                Class::Connection => "conn",
+                Class::Timeout => "timeout",
+                Class::Query => "query",
+            };
+            assert_eq!(got, want, "{code}");
+        }
+    }
+
+    #[test]
+    fn driver_errors_become_contract_codes() {
+        let cases = [
+            (sqlx::Error::PoolTimedOut, ErrorCode::DbPoolExhausted),
+            (sqlx::Error::PoolClosed, ErrorCode::DbConnectionFailed),
+            (
+                sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+                ErrorCode::DbConnectionFailed,
+            ),
+            (sqlx::Error::RowNotFound, ErrorCode::DbQueryError),
+        ];
+        for (error, want) in cases {
+            let app: AppError = DbError::classify(error, 5).into();
+            assert_eq!(app.code(), want);
+        }
+    }
+
+    #[test]
+    fn only_connectivity_and_capacity_count_against_the_breaker() {
+        assert!(DbError::PoolExhausted { retry_after: 5 }.counts_as_failure());
+        assert!(
+            DbError::Timeout {
+                detail: String::new(),
+                retry_after: 5
+            }
+            .counts_as_failure()
+        );
+        assert!(
+            !DbError::Query {
+                detail: String::new()
+            }
+            .counts_as_failure()
+        );
+    }
+}

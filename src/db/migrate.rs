@@ -1,0 +1,57 @@
+//! Embedded migrations, one set per backend, applied idempotently.
+//!
+//! The SQL files are compiled into the binary so a deployed `mes-dashboard migrate` needs no
+//! source tree.
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use super::{DbError, DbPool, PoolKind};
+
+const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/postgres/0001_init.sql"),
+)];
+
+const SQLITE: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+)];
+
+fn migrator(files: &'static [(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    (*name).into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Applies every pending migration; running it again changes nothing.
+/// Returns how many migrations this call applied.
+pub async fn run(pool: &DbPool) -> anyhow::Result<usize> {
+    let before = applied(pool).await.unwrap_or(0);
+    match &pool.kind {
+        PoolKind::Postgres(p) => migrator(POSTGRES).run(p).await?,
+        PoolKind::Sqlite(p) => migrator(SQLITE).run(p).await?,
+    }
+    let after = applied(pool).await?;
+    Ok(usize::try_from(after - before).unwrap_or(0))
+}
+
+async fn applied(pool: &DbPool) -> Result<i64, DbError> {
+    crate::with_conn!(pool, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM _sqlx_migrations WHERE success"
+    )
+    .fetch_one(&mut *c))
+}

@@ -1,0 +1,306 @@
+//! The data layer: pools on PostgreSQL or SQLite, the guard every query runs under, and the
+//! queries themselves (one module per area).
+//!
+//! Two concrete pool types rather than sqlx's `Any` driver (which lacks timestamps). The same
+//! SQL text runs on both backends (`$1` placeholders work on SQLite too); [`with_conn!`]
+//! expands a query once per backend.
+
+pub mod errors;
+pub mod migrate;
+pub mod wip;
+
+use std::ops::{Deref, DerefMut};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::{DatabaseSettings, DatabaseTarget};
+pub use errors::DbError;
+
+/// Seconds clients are told to wait after a capacity or connectivity failure.
+pub const DEFAULT_RETRY_AFTER_SECONDS: u64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgresql",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// The concrete pool of one backend.
+#[derive(Debug, Clone)]
+pub enum PoolKind {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// One named pool with the bookkeeping the error mapping needs.
+#[derive(Debug)]
+pub struct DbPool {
+    /// `request`, `slow` or `health`: also the PostgreSQL `application_name` suffix.
+    pub name: &'static str,
+    pub kind: PoolKind,
+    /// Connections currently handed out by [`DbPool::acquire`]; tells an exhausted pool
+    /// (all in use) from one that cannot open connections when an acquire times out.
+    in_use: AtomicU32,
+    max: u32,
+    /// Client-side bound on one call (PostgreSQL also enforces `statement_timeout`).
+    call_timeout: Duration,
+    retry_after: u64,
+}
+
+/// A connection on loan from a [`DbPool`]; returns itself to the pool on drop.
+pub struct Held<'a, DB: sqlx::Database> {
+    conn: PoolConnection<DB>,
+    in_use: &'a AtomicU32,
+}
+
+impl<DB: sqlx::Database> Deref for Held<'_, DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl<DB: sqlx::Database> DerefMut for Held<'_, DB> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+impl<DB: sqlx::Database> Drop for Held<'_, DB> {
+    fn drop(&mut self) {
+        self.in_use.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl DbPool {
+    pub fn backend(&self) -> Backend {
+        match self.kind {
+            PoolKind::Postgres(_) => Backend::Postgres,
+            PoolKind::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    pub fn max_connections(&self) -> u32 {
+        self.max
+    }
+
+    pub fn in_use(&self) -> u32 {
+        self.in_use.load(Ordering::Relaxed)
+    }
+
+    /// Connections open right now (in use or idle).
+    pub fn size(&self) -> u32 {
+        match &self.kind {
+            PoolKind::Postgres(p) => p.size(),
+            PoolKind::Sqlite(p) => p.size(),
+        }
+    }
+
+    pub fn idle(&self) -> u32 {
+        match &self.kind {
+            PoolKind::Postgres(p) => p.num_idle() as u32,
+            PoolKind::Sqlite(p) => p.num_idle() as u32,
+        }
+    }
+
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    pub fn retry_after(&self) -> u64 {
+        self.retry_after
+    }
+
+    /// Borrows a connection, classifying a timeout as exhaustion only when every connection
+    /// really is in use; otherwise the database could not be reached in time.
+    pub async fn acquire<'a, DB: sqlx::Database>(
+        &'a self,
+        pool: &sqlx::Pool<DB>,
+    ) -> Result<Held<'a, DB>, DbError> {
+        match pool.acquire().await {
+            Ok(conn) => {
+                self.in_use.fetch_add(1, Ordering::Relaxed);
+                Ok(Held {
+                    conn,
+                    in_use: &self.in_use,
+                })
+            }
+            Err(sqlx::Error::PoolTimedOut) if self.in_use() < self.max => {
+                Err(DbError::Connection {
+                    detail: format!(
+                        "no connection could be opened within the {} pool's acquire timeout",
+                        self.name
+                    ),
+                    retry_after: self.retry_after,
+                })
+            }
+            Err(e) => Err(self.classify(e)),
+        }
+    }
+
+    pub fn classify(&self, error: sqlx::Error) -> DbError {
+        DbError::classify(error, self.retry_after)
+    }
+
+    /// Bounds one call on a held connection by the pool's call timeout.
+    pub async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, DbError> {
+        let limit = match self.kind {
+            // The server cancels at `statement_timeout`; this is only the backstop.
+            PoolKind::Postgres(_) => self.call_timeout + Duration::from_secs(2),
+            PoolKind::Sqlite(_) => self.call_timeout,
+        };
+        match tokio::time::timeout(limit, call).await {
+            Ok(result) => result.map_err(|e| self.classify(e)),
+            Err(_) => Err(DbError::Timeout {
+                detail: format!("the call exceeded {} ms", limit.as_millis()),
+                retry_after: self.retry_after,
+            }),
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.kind {
+            PoolKind::Postgres(p) => p.close().await,
+            PoolKind::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
+/// Runs one call on a connection of `$pool`, written once and compiled for both backends:
+/// `with_conn!(pool, |conn| sqlx::query("…").fetch_all(&mut *conn))`.
+#[macro_export]
+macro_rules! with_conn {
+    ($pool:expr, |$conn:ident| $call:expr) => {{
+        let pool: &$crate::db::DbPool = $pool;
+        match &pool.kind {
+            $crate::db::PoolKind::Postgres(p) => {
+                let mut held = pool.acquire(p).await?;
+                let $conn: &mut ::sqlx::PgConnection = &mut *held;
+                pool.bounded($call).await
+            }
+            $crate::db::PoolKind::Sqlite(p) => {
+                let mut held = pool.acquire(p).await?;
+                let $conn: &mut ::sqlx::SqliteConnection = &mut *held;
+                pool.bounded($call).await
+            }
+        }
+    }};
+}
+
+/// Every pool of the process on one backend.
+#[derive(Debug)]
+pub struct Database {
+    pub backend: Backend,
+    /// Serves API requests (`DB_POOL_SIZE` + `DB_MAX_OVERFLOW`).
+    pub request: DbPool,
+    /// The URL with its password masked, for logs and status pages.
+    pub display_url: String,
+}
+
+/// How one pool is built.
+#[derive(Debug, Clone)]
+pub struct PoolSpec {
+    pub name: &'static str,
+    pub min_connections: u32,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub call_timeout: Duration,
+    pub retry_after: u64,
+}
+
+impl Database {
+    /// Builds the pools without connecting: start-up never fails because the database is
+    /// down; requests then answer with the degraded contract until it is back.
+    pub fn connect_lazy(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        let request = PoolSpec {
+            name: "request",
+            min_connections: 0,
+            max_connections: settings.max_connections(),
+            acquire_timeout: settings.pool_timeout,
+            call_timeout: settings.call_timeout,
+            retry_after: DEFAULT_RETRY_AFTER_SECONDS,
+        };
+        let request = open_pool(&settings.target, &request)?;
+        Ok(Self {
+            backend: request.backend(),
+            request,
+            display_url: settings.display_url(),
+        })
+    }
+
+    /// Closes every pool (waits for connections on loan to come back).
+    pub async fn close(&self) {
+        self.request.close().await;
+    }
+}
+
+/// Builds one lazily connecting pool for `target`.
+pub fn open_pool(target: &DatabaseTarget, spec: &PoolSpec) -> anyhow::Result<DbPool> {
+    let kind = match target {
+        DatabaseTarget::Postgres { url } => {
+            let options = PgConnectOptions::from_str(url.expose_secret())
+                .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?
+                .application_name(&format!("mes-dashboard/{}", spec.name))
+                .options([(
+                    "statement_timeout",
+                    spec.call_timeout.as_millis().to_string(),
+                )]);
+            let pool = PgPoolOptions::new()
+                .min_connections(spec.min_connections)
+                .max_connections(spec.max_connections)
+                .acquire_timeout(spec.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_lazy_with(options);
+            PoolKind::Postgres(pool)
+        }
+        DatabaseTarget::Sqlite { path, .. } => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("while creating {}", dir.display()))?;
+            }
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(spec.call_timeout.min(Duration::from_secs(5)))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .min_connections(spec.min_connections)
+                .max_connections(spec.max_connections)
+                .acquire_timeout(spec.acquire_timeout)
+                .test_before_acquire(false)
+                .connect_lazy_with(options);
+            PoolKind::Sqlite(pool)
+        }
+    };
+    Ok(DbPool {
+        name: spec.name,
+        kind,
+        in_use: AtomicU32::new(0),
+        max: spec.max_connections,
+        call_timeout: spec.call_timeout,
+        retry_after: spec.retry_after,
+    })
+}

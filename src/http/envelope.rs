@@ -1,0 +1,181 @@
+//! The JSON envelope of every API answer (DESIGN §3.1).
+//!
+//! Success: `{"success": true, "data": …, "meta": {"timestamp", "app_version", …}}`.
+//! Cached answers keep their `data` as pre-serialized bytes ([`RawJson`]) so a request only
+//! writes the envelope around them.
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::config::APP_VERSION;
+
+/// `meta` of the envelope. Optional fields are omitted when unset.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    pub timestamp: String,
+    pub app_version: &'static str,
+    /// `fresh` or `stale` for answers served from a cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_state: Option<&'static str>,
+    /// When the cached data was computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// Age of the cached data, in whole seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
+impl Meta {
+    pub fn now() -> Self {
+        Self {
+            timestamp: iso8601(Utc::now()),
+            app_version: APP_VERSION,
+            cache_state: None,
+            updated_at: None,
+            age_seconds: None,
+            retry_after_seconds: None,
+        }
+    }
+}
+
+/// ISO-8601 UTC with milliseconds: `2026-11-25T21:53:17.123Z`.
+pub fn iso8601(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A successful answer with typed data.
+pub struct ApiResponse<T> {
+    pub data: T,
+    pub meta: Meta,
+}
+
+impl<T: Serialize> ApiResponse<T> {
+    pub fn new(data: T) -> Self {
+        Self {
+            data,
+            meta: Meta::now(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SuccessBody<'a, T> {
+    success: bool,
+    data: &'a T,
+    meta: &'a Meta,
+}
+
+impl<T: Serialize> IntoResponse for ApiResponse<T> {
+    fn into_response(self) -> Response {
+        let body = SuccessBody {
+            success: true,
+            data: &self.data,
+            meta: &self.meta,
+        };
+        match serde_json::to_vec(&body) {
+            Ok(bytes) => json_response(Bytes::from(bytes)),
+            Err(e) => super::AppError::internal(e).into_response(),
+        }
+    }
+}
+
+/// Data already serialized as JSON (computed once, served many times).
+#[derive(Debug, Clone)]
+pub struct RawJson(pub Bytes);
+
+impl RawJson {
+    pub fn from_value<T: Serialize>(value: &T) -> serde_json::Result<Self> {
+        serde_json::to_vec(value).map(|v| Self(Bytes::from(v)))
+    }
+}
+
+/// A successful answer whose data is pre-serialized.
+pub struct RawApiResponse {
+    pub data: RawJson,
+    pub meta: Meta,
+}
+
+impl IntoResponse for RawApiResponse {
+    fn into_response(self) -> Response {
+        let meta = serde_json::to_vec(&self.meta).unwrap_or_else(|_| b"{}".to_vec());
+        let mut buf = BytesMut::with_capacity(self.data.0.len() + meta.len() + 40);
+        buf.put_slice(b"{\"success\":true,\"data\":");
+        buf.put_slice(&self.data.0);
+        buf.put_slice(b",\"meta\":");
+        buf.put_slice(&meta);
+        buf.put_u8(b'}');
+        json_response(buf.freeze())
+    }
+}
+
+pub fn json_response(body: Bytes) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    success: bool,
+    error: ErrorPart<'a>,
+    meta: &'a Meta,
+}
+
+#[derive(Serialize)]
+struct ErrorPart<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a str>,
+}
+
+pub fn error_body(code: &str, message: &str, details: Option<&str>, meta: &Meta) -> Bytes {
+    let body = ErrorBody {
+        success: false,
+        error: ErrorPart {
+            code,
+            message,
+            details,
+        },
+        meta,
+    };
+    // Serializing these plain strings cannot fail.
+    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn raw_and_typed_answers_write_the_same_envelope() {
+        let data = serde_json::json!({"lots": 3, "name": "a\"b"});
+        let typed = body_json(ApiResponse::new(data.clone()).into_response()).await;
+        let raw = RawApiResponse {
+            data: RawJson::from_value(&data).unwrap(),
+            meta: Meta::now(),
+        };
+        let raw = body_json(raw.into_response()).await;
+        for v in [&typed, &raw] {
+            assert_eq!(v["success"], true);
+            assert_eq!(v["data"], data);
+            assert_eq!(v["meta"]["app_version"], APP_VERSION);
+            assert!(v["meta"]["timestamp"].as_str().unwrap().ends_with('Z'));
+            assert!(v["meta"].get("cache_state").is_none());
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Turns error responses into what the client can use: an HTML page for browser paths, the
+//! JSON envelope for API paths — with `error.details` added in development only. Also gives
+//! the router's bare 405 the contract's shape.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::http::error::error_response;
+use crate::http::{AppError, ErrorContext, is_json_path, pages};
+
+/// `expose_details`: development mode.
+pub async fn render_errors(
+    State(expose_details): State<bool>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let json = is_json_path(req.uri().path());
+    let response = next.run(req).await;
+
+    let response = if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && response.extensions().get::<ErrorContext>().is_none()
+    {
+        let allow = response.headers().get(header::ALLOW).cloned();
+        let mut replaced = AppError::MethodNotAllowed.into_response();
+        if let Some(allow) = allow {
+            replaced.headers_mut().insert(header::ALLOW, allow);
+        }
+        replaced
+    } else {
+        response
+    };
+
+    let Some(ctx) = response.extensions().get::<ErrorContext>().cloned() else {
+        return response;
+    };
+    let status = response.status();
+    let detail = expose_details.then_some(ctx.detail.clone()).flatten();
+    if json && detail.is_none() {
+        // The envelope already written is the answer.
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let rendered = if json {
+        error_response(status, ctx.clone(), detail.as_deref())
+    } else {
+        pages::error_page(status, &ctx, detail.as_deref())
+    };
+    let (new_parts, body) = rendered.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in new_parts.headers.iter() {
+        parts.headers.insert(name.clone(), value.clone());
+    }
+    if !json {
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+    }
+    parts.extensions.insert(ctx);
+    Response::from_parts(parts, body)
+}

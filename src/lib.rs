@@ -1,0 +1,16 @@
+//! MES Dashboard: a web portal for a factory's manufacturing execution system.
+//!
+//! The binary (`src/main.rs`) only parses the command line; everything lives here so roles
+//! and tests share it. Start at [`cli::run`] for the roles, [`serve`] for serving, and
+//! [`http::router::build`] for the request path.
+
+pub mod app;
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod routes;
+pub mod seed;
+pub mod serve;
+pub mod telemetry;

@@ -1,0 +1,13 @@
+//! Handlers, one module per area of the route table (DESIGN §3.0).
+
+pub mod portal;
+pub mod wip;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+/// Every route of the application, without middleware.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(portal::router()).merge(wip::router())
+}

@@ -1,0 +1,145 @@
+//! `GET /api/wip/…`: the WIP summary and matrix (served from the L1 snapshot) and one lot.
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+use crate::cache::wip::{LoadError, Served};
+use crate::db::wip as q;
+use crate::http::extract::ApiJson;
+use crate::http::{ApiResponse, AppError, RawApiResponse};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/wip/overview/summary", get(summary))
+        .route("/api/wip/overview/matrix", get(matrix))
+        .route("/api/wip/lot/{lotid}", get(lot))
+        .route("/api/wip/lots/lookup", post(lookup))
+}
+
+impl From<LoadError> for AppError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Db(db) => db.into(),
+            LoadError::Serialize(e) => AppError::internal(e),
+        }
+    }
+}
+
+async fn served(app: &AppState) -> Result<Served, AppError> {
+    Ok(app.wip.get(&app.db.request).await?)
+}
+
+/// Lots and quantity in process, by status.
+async fn summary(State(app): State<AppState>) -> Result<RawApiResponse, AppError> {
+    let served = served(&app).await?;
+    Ok(RawApiResponse {
+        data: served.snapshot.summary.clone(),
+        meta: served.meta(),
+    })
+}
+
+/// Lots and quantity by workcenter (rows, in route order) and package (columns).
+async fn matrix(State(app): State<AppState>) -> Result<RawApiResponse, AppError> {
+    let served = served(&app).await?;
+    Ok(RawApiResponse {
+        data: served.snapshot.matrix.clone(),
+        meta: served.meta(),
+    })
+}
+
+/// The longest lot id accepted; real ids are about a dozen characters.
+const MAX_LOT_ID: usize = 40;
+
+/// Letters, digits, `.`, `_` and `-`, starting with a letter or digit.
+pub fn validate_lot_id(id: &str) -> Result<(), AppError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_LOT_ID
+        && id.as_bytes()[0].is_ascii_alphanumeric()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::validation(format!(
+            "lotid must be 1 to {MAX_LOT_ID} characters: letters, digits, '.', '_' or '-', \
+             starting with a letter or digit"
+        )))
+    }
+}
+
+async fn lot(
+    State(app): State<AppState>,
+    lotid: Result<Path<String>, PathRejection>,
+) -> Result<ApiResponse<q::LotDetail>, AppError> {
+    let Path(lotid) =
+        lotid.map_err(|e| AppError::validation(format!("lotid: {}", e.body_text())))?;
+    validate_lot_id(&lotid)?;
+    match q::lot(&app.db.request, &lotid).await? {
+        Some(detail) => Ok(ApiResponse::new(detail)),
+        None => Err(AppError::not_found(format!("no lot {lotid} is in process"))),
+    }
+}
+
+/// Most lots one lookup may ask for.
+pub const MAX_LOOKUP: usize = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupRequest {
+    lot_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LookupAnswer {
+    lots: Vec<q::LotDetail>,
+    not_found: Vec<String>,
+}
+
+/// Many lots at once (an engineer pastes a list): the ones in process, and the ones not found.
+async fn lookup(
+    State(app): State<AppState>,
+    ApiJson(request): ApiJson<LookupRequest>,
+) -> Result<ApiResponse<LookupAnswer>, AppError> {
+    if request.lot_ids.is_empty() {
+        return Err(AppError::validation("lot_ids: give at least one lot id"));
+    }
+    if request.lot_ids.len() > MAX_LOOKUP {
+        return Err(AppError::validation(format!(
+            "lot_ids: at most {MAX_LOOKUP} lot ids per lookup (got {})",
+            request.lot_ids.len()
+        )));
+    }
+    for (i, id) in request.lot_ids.iter().enumerate() {
+        validate_lot_id(id).map_err(|e| AppError::validation(format!("lot_ids[{i}]: {e}")))?;
+    }
+    let mut ids = request.lot_ids;
+    ids.sort_unstable();
+    ids.dedup();
+    let lots = q::lots(&app.db.request, &ids).await?;
+    let not_found = ids
+        .into_iter()
+        .filter(|id| !lots.iter().any(|l| &l.lot_id == id))
+        .collect();
+    Ok(ApiResponse::new(LookupAnswer { lots, not_found }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_lot_id;
+
+    #[test]
+    fn lot_ids_are_validated() {
+        for ok in ["GA100123", "GA100123.1", "A", "lot_7-b"] {
+            assert!(validate_lot_id(ok).is_ok(), "{ok}");
+        }
+        let long = "A".repeat(41);
+        for bad in ["", ".x", "a b", "a/b", "<script>", "é1", long.as_str()] {
+            assert!(validate_lot_id(bad).is_err(), "{bad}");
+        }
+    }
+}

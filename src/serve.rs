@@ -1,0 +1,97 @@
+//! Serving in-process: build the app, bind, serve until SIGTERM/SIGINT, drain, release.
+//! The worker role of the supervisor wraps [`run_on`] with an inherited listener.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{App, AppState};
+use crate::config::Settings;
+use crate::http::router;
+use crate::http::server::{self, DrainReport, DrainSettings};
+
+/// A running server, for the binary and for tests.
+pub struct Running {
+    pub state: AppState,
+    pub addr: std::net::SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<DrainReport>,
+}
+
+impl Running {
+    /// Stops accepting, drains, releases the app's resources.
+    pub async fn shutdown(self) -> DrainReport {
+        self.stop.cancel();
+        let report = self.task.await.unwrap_or_default();
+        self.state.close().await;
+        report
+    }
+
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+}
+
+/// Builds the app and starts serving on an already bound listener.
+pub async fn start_on(listener: TcpListener, config: Settings) -> anyhow::Result<Running> {
+    let app = App::build(config).await?;
+    let state = AppState(std::sync::Arc::new(app));
+    let addr = listener.local_addr()?;
+    let stop = CancellationToken::new();
+    let drain = DrainSettings {
+        keepalive_drain: state.config.http.keepalive_drain,
+        graceful_timeout: state.config.http.graceful_timeout,
+        draining: state.draining.clone(),
+    };
+    let router = router::build(state.clone());
+    let task = tokio::spawn(server::serve(listener, router, stop.clone(), drain));
+    Ok(Running {
+        state,
+        addr,
+        stop,
+        task,
+    })
+}
+
+/// Binds `BIND` and serves until a stop signal; the `serve` role.
+pub async fn run(config: Settings) -> anyhow::Result<()> {
+    let bind = config.http.bind;
+    let listener = TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} (BIND)"))?;
+    let running = start_on(listener, config).await?;
+    tracing::info!(
+        addr = %running.addr,
+        mode = %running.state.config.mode,
+        database = %running.state.db.display_url,
+        "serving"
+    );
+    wait_for_stop_signal().await;
+    tracing::info!("stop signal received; draining");
+    let report = running.shutdown().await;
+    tracing::info!(
+        connections_at_stop = report.connections_at_stop,
+        closed_by_clients = report.closed_by_clients,
+        forced = report.forced,
+        duration_ms = report.duration.as_millis() as u64,
+        "stopped"
+    );
+    Ok(())
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+pub async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -1,0 +1,338 @@
+//! The HTTP contract: envelope, error codes, HTML versus JSON, limits, headers, panics and
+//! timeouts, over real HTTP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use mes_dashboard::app::{App, AppState};
+use mes_dashboard::config::Settings;
+use mes_dashboard::http::router;
+use mes_dashboard::http::server::{self, DrainSettings};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{Backend, TestApp, TestDb, assert_error, client, json};
+
+/// The production stack with extra routes only a test can want (a panic, a slow handler).
+struct Harness {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    _db: TestDb,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let settings = Settings::for_tests(&db.url, env);
+    let state = AppState(Arc::new(App::build(settings).await.unwrap()));
+    let extra: Router<AppState> = Router::new()
+        .route(
+            "/api/test/panic",
+            get(|| async {
+                if true {
+                    panic!("the handler broke: internal-marker-42");
+                }
+                "unreachable"
+            }),
+        )
+        .route(
+            "/api/test/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .route(
+            "/test/panic-page",
+            get(|| async {
+                if true {
+                    panic!("page broke");
+                }
+                "unreachable"
+            }),
+        );
+    let routes = mes_dashboard::routes::router()
+        .merge(extra)
+        .with_state(state.clone());
+    let app = router::with_middleware(routes, &state);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = CancellationToken::new();
+    let drain = DrainSettings {
+        keepalive_drain: Duration::from_millis(100),
+        graceful_timeout: Duration::from_secs(10),
+        draining: state.draining.clone(),
+    };
+    tokio::spawn(server::serve(listener, app, stop.clone(), drain));
+    Harness {
+        addr,
+        stop,
+        _db: db,
+    }
+}
+
+#[tokio::test]
+async fn unknown_api_paths_get_a_json_404_and_pages_an_html_404() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+
+    let (status, body) = json(app.get("/api/no/such/thing").await).await;
+    assert_error(status, &body, 404, "NOT_FOUND");
+
+    let page = app.get("/no-such-page").await;
+    assert_eq!(page.status(), 404);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Page not found"), "{html}");
+}
+
+#[tokio::test]
+async fn a_json_endpoint_refuses_other_content_types_with_415() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let response = app
+        .client
+        .post(app.url("/api/wip/lots/lookup"))
+        .header("content-type", "text/plain")
+        .body(r#"{"lot_ids":["A1"]}"#)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_error(status, &body, 415, "UNSUPPORTED_MEDIA_TYPE");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("application/json")
+    );
+}
+
+#[tokio::test]
+async fn malformed_or_mistyped_json_is_a_400_that_names_the_problem() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let send = |body: &'static str| {
+        app.client
+            .post(app.url("/api/wip/lots/lookup"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let (status, body) = json(send(r#"{"lot_ids": ["A1""#).await.unwrap()).await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON")
+    );
+
+    let (status, body) = json(send(r#"{"lot_ids": "A1"}"#).await.unwrap()).await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lot_ids"),
+        "{body}"
+    );
+
+    let (status, body) = json(send(r#"{"lot_ids": [], "extra": 1}"#).await.unwrap()).await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("extra"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413_declared_or_streamed() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .env("MAX_JSON_BODY_BYTES", "2048")
+        .start()
+        .await;
+    let big = json!({"lot_ids": vec!["A".repeat(30); 200]});
+
+    let (status, body) = json(app.post_json("/api/wip/lots/lookup", &big).await).await;
+    assert_error(status, &body, 413, "PAYLOAD_TOO_LARGE");
+    assert!(body["error"]["message"].as_str().unwrap().contains("2048"));
+
+    // Chunked: no Content-Length, so the limit applies while reading.
+    let bytes = serde_json::to_vec(&big).unwrap();
+    let stream = futures_util::stream::iter(
+        bytes
+            .chunks(512)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>(),
+    );
+    let response = app
+        .client
+        .post(app.url("/api/wip/lots/lookup"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_error(status, &body, 413, "PAYLOAD_TOO_LARGE");
+}
+
+#[tokio::test]
+async fn a_wrong_method_gets_405_with_allow_and_the_envelope() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let response = app
+        .client
+        .delete(app.url("/api/wip/overview/summary"))
+        .send()
+        .await
+        .unwrap();
+    let allow = response.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("GET"), "{allow}");
+    let (status, body) = json(response).await;
+    assert_error(status, &body, 405, "METHOD_NOT_ALLOWED");
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers_and_a_request_id() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for path in ["/api/wip/overview/summary", "/no-such-page", "/api/nothing"] {
+        let response = app.get(path).await;
+        let h = response.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        assert!(h.contains_key("referrer-policy"));
+        assert!(
+            !h.contains_key("strict-transport-security"),
+            "no HSTS in testing"
+        );
+        assert!(h.contains_key("x-request-id"));
+    }
+    let echoed = app
+        .client
+        .get(app.url("/api/wip/overview/summary"))
+        .header("x-request-id", "lb-abc.123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "lb-abc.123");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_and_the_server_keeps_serving() {
+    let h = with_extra_routes(&[]).await;
+    let http = client();
+
+    let response = http
+        .get(format!("http://{}/api/test/panic", h.addr))
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    let (status, body) = json(response).await;
+    assert_error(status, &body, 500, "INTERNAL_ERROR");
+    assert!(
+        !body.to_string().contains("internal-marker-42"),
+        "no internal text outside development"
+    );
+    assert!(body["error"].get("details").is_none());
+
+    let page = http
+        .get(format!("http://{}/test/panic-page", h.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 500);
+    assert!(page.text().await.unwrap().contains("Something went wrong"));
+
+    let again = http
+        .get(format!("http://{}/api/wip/overview/summary", h.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+}
+
+#[tokio::test]
+async fn development_mode_shows_internal_details_and_testing_does_not() {
+    let h = with_extra_routes(&[("MES_ENV", "development")]).await;
+    let (status, body) = json(
+        client()
+            .get(format!("http://{}/api/test/panic", h.addr))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_error(status, &body, 500, "INTERNAL_ERROR");
+    assert!(
+        body["error"]["details"]
+            .as_str()
+            .unwrap()
+            .contains("internal-marker-42"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_handler_slower_than_the_request_timeout_is_cut_with_503() {
+    let h = with_extra_routes(&[("REQUEST_TIMEOUT_SECONDS", "1")]).await;
+    let started = std::time::Instant::now();
+    let response = client()
+        .get(format!("http://{}/api/test/slow", h.addr))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, body) = json(response).await;
+    assert_error(status, &body, 503, "SERVICE_UNAVAILABLE");
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight_then_stops_listening() {
+    let h = with_extra_routes(&[("REQUEST_TIMEOUT_SECONDS", "30")]).await;
+    let url = format!("http://{}/api/test/slow", h.addr);
+    let slow = tokio::spawn(async move { client().get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    h.stop.cancel();
+
+    let response = slow
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["connection"], "close");
+    assert_eq!(response.text().await.unwrap(), "late");
+    assert!(
+        tokio::net::TcpStream::connect(h.addr).await.is_err(),
+        "no longer listening"
+    );
+}
+
+#[tokio::test]
+async fn the_drain_report_counts_connections() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    assert_eq!(app.get("/api/wip/overview/summary").await.status(), 200);
+    let report = app.shutdown().await;
+    assert!(report.duration < Duration::from_secs(5));
+    assert_eq!(report.forced, 0);
+}

@@ -1,0 +1,317 @@
+//! The `TestApp` harness: the production app on port 0, on a database of its own.
+//!
+//! SQLite: a file in a temporary directory. PostgreSQL (when `MES_TEST_DATABASE_URL` is set): a
+//! schema of its own in that database, selected through the URL's `search_path` option and
+//! dropped when the test ends. Without the variable the PostgreSQL variants skip with a
+//! visible message — except under `CI=true`, where a missing service is a failure.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mes_dashboard::app::AppState;
+use mes_dashboard::config::Settings;
+use mes_dashboard::db::Database;
+use mes_dashboard::seed::{self, SeedOptions};
+use mes_dashboard::serve::{self, Running};
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per backend for an `async fn(Backend)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::helpers::postgres_url("postgres").is_some() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        }
+    )+};
+}
+
+/// The PostgreSQL test URL; `None` (with a message) when unset outside CI.
+pub fn postgres_url(test: &str) -> Option<String> {
+    service_url("MES_TEST_DATABASE_URL", test)
+}
+
+fn service_url(var: &str, test: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("{var} must be set when CI=true: the {test} test needs the service");
+            }
+            // Straight to the process's stderr, past the test harness's capture, once per
+            // variable: a skipped suite must be visible.
+            static ANNOUNCED: std::sync::Mutex<Vec<&'static str>> =
+                std::sync::Mutex::new(Vec::new());
+            let mut announced = ANNOUNCED.lock().unwrap_or_else(|e| e.into_inner());
+            let key: &'static str = String::leak(var.to_string());
+            if !announced.contains(&key) {
+                announced.push(key);
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nSKIPPED: {var} is not set, so the tests that need it pass without running \
+                     (first: {test}). Set it to run them; CI=true makes this an error."
+                );
+            }
+            None
+        }
+    }
+}
+
+/// A database that lives as long as the test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("test.sqlite3").display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    schema: None,
+                }
+            }
+            Backend::Postgres => {
+                let base = postgres_url("postgres").expect("checked by the caller");
+                let schema = format!("t_{:016x}", rand_u64());
+                let admin = sqlx::PgPool::connect(&base)
+                    .await
+                    .expect("MES_TEST_DATABASE_URL must accept connections");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .execute(&admin)
+                    .await
+                    .expect("create the test schema");
+                admin.close().await;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+                Self {
+                    url,
+                    _dir: None,
+                    schema: Some((base, schema)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, schema)) = self.schema.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime: clean up from a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&base).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                    )))
+                    .execute(&admin)
+                    .await;
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn rand_u64() -> u64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// The small factory tests seed: quick to write, every status and workcenter present.
+pub fn small_factory() -> SeedOptions {
+    SeedOptions {
+        seed: 7,
+        lots: 400,
+        tools: 40,
+        days: 2,
+        now: chrono::Utc::now(),
+    }
+}
+
+/// Migrates and seeds `url` with `opts` before any app starts on it.
+pub async fn seed_database(url: &str, opts: &SeedOptions) -> seed::Factory {
+    let settings = Settings::for_tests(url, &[]);
+    let db = Database::connect_lazy(&settings.database).expect("database settings");
+    mes_dashboard::db::migrate::run(&db.request)
+        .await
+        .expect("migrate the test database");
+    let factory = seed::generate(opts);
+    seed::insert(&db.request, &factory, false)
+        .await
+        .expect("seed the test database");
+    db.close().await;
+    factory
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub factory: Option<seed::Factory>,
+    running: Option<Running>,
+    _db: TestDb,
+}
+
+pub struct TestAppBuilder {
+    backend: Backend,
+    env: Vec<(String, String)>,
+    seed: Option<SeedOptions>,
+}
+
+impl TestAppBuilder {
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn seed(mut self, opts: Option<SeedOptions>) -> Self {
+        self.seed = opts;
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let db = TestDb::new(self.backend).await;
+        let factory = match &self.seed {
+            Some(opts) => Some(seed_database(&db.url, opts).await),
+            None => None,
+        };
+        let extra: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let settings = Settings::for_tests(&db.url, &extra);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let running = serve::start_on(listener, settings)
+            .await
+            .expect("the app starts");
+        TestApp {
+            addr: running.addr,
+            client: client(),
+            factory,
+            running: Some(running),
+            _db: db,
+        }
+    }
+}
+
+/// A cookie-keeping client that never follows redirects (tests assert on them).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+impl TestApp {
+    pub fn builder(backend: Backend) -> TestAppBuilder {
+        TestAppBuilder {
+            backend,
+            env: Vec::new(),
+            seed: Some(small_factory()),
+        }
+    }
+
+    /// A seeded app with default test settings.
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::builder(backend).start().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.running.as_ref().expect("running").state
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn shutdown(mut self) -> mes_dashboard::http::server::DrainReport {
+        self.running.take().expect("running").shutdown().await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop_token().cancel();
+        }
+    }
+}
+
+/// Status and parsed JSON body.
+pub async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
+    (status, value)
+}
+
+/// Asserts the error envelope and returns it.
+pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "status; body: {body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["error"]["code"], want_code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "a message: {body}"
+    );
+    assert!(body["meta"]["timestamp"].is_string(), "{body}");
+}

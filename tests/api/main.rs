@@ -1,0 +1,6 @@
+//! Integration tests: the real app over real HTTP, on SQLite and on PostgreSQL.
+
+mod cli;
+mod contract;
+mod helpers;
+mod wip;
