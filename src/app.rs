@@ -7,9 +7,13 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::cache::WipCache;
+use crate::cache::redis::Redis;
 use crate::config::{DatabaseTarget, Settings};
 use crate::db::{self, Database};
+use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::seed;
 
 pub struct App {
@@ -19,6 +23,13 @@ pub struct App {
     pub db: Database,
     /// The WIP dataset, in process memory (L1).
     pub wip: WipCache,
+    /// The one Redis client (disabled without `REDIS_URL`).
+    pub redis: Arc<Redis>,
+    /// Stop hooks of every background task and shared client, run once at shutdown.
+    pub shutdown: ShutdownRegistry,
+    /// Cancelled when the process starts to stop: long-lived responses (event streams) and
+    /// background loops end on it.
+    pub stopping: CancellationToken,
     /// Set once the server stops accepting; responses then carry `Connection: close`.
     pub draining: Arc<AtomicBool>,
     /// When this process started serving.
@@ -59,21 +70,43 @@ impl App {
                 ),
             }
         }
+        let redis = Arc::new(Redis::new(&config.redis)?);
+        let shutdown = ShutdownRegistry::new(config.lifecycle.hook_timeout);
+        {
+            let redis = redis.clone();
+            shutdown.register("redis", Phase::Redis, move || async move {
+                redis.close();
+                Ok(())
+            });
+        }
+        for pool in db.pools() {
+            let kind = pool.kind.clone();
+            shutdown.register(
+                format!("pool.{}", pool.name),
+                Phase::Pools,
+                move || async move {
+                    kind.close().await;
+                    Ok(())
+                },
+            );
+        }
         Ok(Self {
             wip: WipCache::new(config.cache.check_interval),
             db,
+            redis,
+            shutdown,
+            stopping: CancellationToken::new(),
             draining: Arc::new(AtomicBool::new(false)),
             started_at: Utc::now(),
             config,
         })
     }
 
-    /// Releases what the app holds (pools); called once after the server drained.
-    pub async fn close(&self) {
-        let bound = std::time::Duration::from_secs(5);
-        if tokio::time::timeout(bound, self.db.close()).await.is_err() {
-            tracing::warn!("database pools did not close within 5 s; abandoning them");
-        }
+    /// Stops every background task and closes every client, in the registry's order; a
+    /// second call returns the first report without running anything.
+    pub async fn close(&self) -> ShutdownReport {
+        self.stopping.cancel();
+        self.shutdown.run().await
     }
 }
 

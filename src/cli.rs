@@ -54,6 +54,9 @@ pub struct SeedArgs {
     pub replace: bool,
 }
 
+/// Exit code when serving stopped but a shutdown hook failed or timed out.
+pub const EXIT_UNCLEAN_SHUTDOWN: u8 = 3;
+
 /// Runs the chosen role and returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.role.unwrap_or(Role::Serve) {
@@ -80,13 +83,15 @@ pub fn run(cli: Cli) -> ExitCode {
             let result = runtime.block_on(async move {
                 match role {
                     Role::Serve => serve::run(settings).await,
-                    Role::Migrate => migrate(settings).await,
-                    Role::Seed(args) => seed_role(settings, args).await,
+                    Role::Migrate => migrate(settings).await.map(|()| true),
+                    Role::Seed(args) => seed_role(settings, args).await.map(|()| true),
                     Role::GenSecret | Role::CheckConfig => unreachable!("handled above"),
                 }
             });
             match result {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(true) => ExitCode::SUCCESS,
+                // Serving stopped, but a shutdown hook failed or timed out (see the report).
+                Ok(false) => ExitCode::from(EXIT_UNCLEAN_SHUTDOWN),
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "fatal");
                     ExitCode::FAILURE

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod lifecycle;
 pub mod routes;
 pub mod seed;
 pub mod serve;

@@ -9,6 +9,7 @@ use crate::app::{App, AppState};
 use crate::config::Settings;
 use crate::http::router;
 use crate::http::server::{self, DrainReport, DrainSettings};
+use crate::lifecycle::ShutdownReport;
 
 /// A running server, for the binary and for tests.
 pub struct Running {
@@ -19,12 +20,14 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, drains, releases the app's resources.
-    pub async fn shutdown(self) -> DrainReport {
+    /// Stops accepting, drains HTTP, then runs the shutdown registry.
+    pub async fn shutdown(self) -> (DrainReport, ShutdownReport) {
         self.stop.cancel();
-        let report = self.task.await.unwrap_or_default();
-        self.state.close().await;
-        report
+        // Long-lived responses (event streams) end now so the drain is not held by them.
+        self.state.stopping.cancel();
+        let drain = self.task.await.unwrap_or_default();
+        let hooks = self.state.close().await;
+        (drain, hooks)
     }
 
     pub fn stop_token(&self) -> CancellationToken {
@@ -53,8 +56,9 @@ pub async fn start_on(listener: TcpListener, config: Settings) -> anyhow::Result
     })
 }
 
-/// Binds `BIND` and serves until a stop signal; the `serve` role.
-pub async fn run(config: Settings) -> anyhow::Result<()> {
+/// Binds `BIND` and serves until a stop signal; the `serve` role. Returns whether every
+/// shutdown hook finished (the exit code says so).
+pub async fn run(config: Settings) -> anyhow::Result<bool> {
     let bind = config.http.bind;
     let listener = TcpListener::bind(bind)
         .await
@@ -68,15 +72,15 @@ pub async fn run(config: Settings) -> anyhow::Result<()> {
     );
     wait_for_stop_signal().await;
     tracing::info!("stop signal received; draining");
-    let report = running.shutdown().await;
+    let (drain, hooks) = running.shutdown().await;
     tracing::info!(
-        connections_at_stop = report.connections_at_stop,
-        closed_by_clients = report.closed_by_clients,
-        forced = report.forced,
-        duration_ms = report.duration.as_millis() as u64,
+        connections_at_stop = drain.connections_at_stop,
+        closed_by_clients = drain.closed_by_clients,
+        forced = drain.forced,
+        duration_ms = drain.duration.as_millis() as u64,
         "stopped"
     );
-    Ok(())
+    Ok(hooks.clean())
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

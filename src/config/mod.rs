@@ -4,18 +4,28 @@
 //! stops at the first problem: it returns the settings together with every [`Diagnostic`], and
 //! callers refuse to run when any of them is an error.
 
+pub mod auth;
 pub mod database;
 pub mod env;
+pub mod lifecycle;
+pub mod redis;
+pub mod resilience;
 pub mod secret;
+pub mod supervisor;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use auth::AuthSettings;
 pub use database::{DatabaseSettings, DatabaseTarget};
 pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
+pub use lifecycle::LifecycleSettings;
+pub use redis::RedisSettings;
+pub use resilience::ResilienceSettings;
 pub use secret::SecretKeys;
+pub use supervisor::SupervisorSettings;
 
 /// Exit code for a configuration the process refuses to run with (`EX_CONFIG` of sysexits.h).
 pub const EXIT_CONFIG: u8 = 78;
@@ -95,15 +105,18 @@ pub struct Settings {
     pub mode: Mode,
     pub http: HttpSettings,
     pub database: DatabaseSettings,
+    pub resilience: ResilienceSettings,
+    pub redis: RedisSettings,
     pub cache: CacheSettings,
+    pub auth: AuthSettings,
+    pub lifecycle: LifecycleSettings,
+    pub supervisor: SupervisorSettings,
     /// `SECRET_KEY` and `SECRET_KEY_FALLBACKS`.
     pub secrets: SecretKeys,
     /// `LOG_FORMAT` (text in development, JSON elsewhere by default).
     pub log_format: LogFormat,
     /// `RUST_LOG`: tracing filter directives.
     pub log_filter: String,
-    /// `LOCAL_AUTH_USERS`: development-only demo users (refused in staging and production).
-    pub local_auth_users: Option<String>,
 }
 
 impl Settings {
@@ -149,6 +162,11 @@ impl Settings {
         };
 
         let database = database::read(&mut r, mode);
+        let resilience = resilience::read(&mut r, mode);
+        let redis = redis::read(&mut r);
+        let auth = auth::read(&mut r, mode);
+        let lifecycle = lifecycle::read(&mut r);
+        let supervisor = supervisor::read(&mut r, mode);
         let cache = CacheSettings {
             check_interval: r.seconds("CACHE_CHECK_INTERVAL", 600, 1, 86_400),
         };
@@ -165,26 +183,19 @@ impl Settings {
         };
         let log_filter = r.string("RUST_LOG", "info,sqlx=warn,hyper=warn");
 
-        let local_auth_users = r.optional("LOCAL_AUTH_USERS");
-        if mode.is_production_like() && local_auth_users.is_some() {
-            r.diag.error(
-                "LOCAL_AUTH_USERS",
-                format!(
-                    "local demo users are refused in {mode} mode; remove the variable and log in \
-                     through the LDAP API (LDAP_API_URL)"
-                ),
-            );
-        }
-
         let settings = Self {
             mode,
             http,
             database,
+            resilience,
+            redis,
             cache,
+            auth,
+            lifecycle,
+            supervisor,
             secrets,
             log_format,
             log_filter,
-            local_auth_users,
         };
         (settings, diag)
     }
@@ -209,6 +220,7 @@ impl Settings {
     pub fn secret_values(&self) -> Vec<String> {
         let mut values: Vec<String> = self.secrets.all().map(str::to_string).collect();
         values.extend(self.database.password());
+        values.extend(self.redis.password());
         values
     }
 }

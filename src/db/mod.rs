@@ -50,6 +50,16 @@ pub enum PoolKind {
     Sqlite(SqlitePool),
 }
 
+impl PoolKind {
+    /// Closes the pool: waits for connections on loan to come back, then closes them all.
+    pub async fn close(&self) {
+        match self {
+            Self::Postgres(p) => p.close().await,
+            Self::Sqlite(p) => p.close().await,
+        }
+    }
+}
+
 /// One named pool with the bookkeeping the error mapping needs.
 #[derive(Debug)]
 pub struct DbPool {
@@ -180,10 +190,7 @@ impl DbPool {
     }
 
     pub async fn close(&self) {
-        match &self.kind {
-            PoolKind::Postgres(p) => p.close().await,
-            PoolKind::Sqlite(p) => p.close().await,
-        }
+        self.kind.close().await;
     }
 }
 
@@ -249,9 +256,16 @@ impl Database {
         })
     }
 
+    /// Every pool, in the order they are closed at shutdown.
+    pub fn pools(&self) -> Vec<&DbPool> {
+        vec![&self.request]
+    }
+
     /// Closes every pool (waits for connections on loan to come back).
     pub async fn close(&self) {
-        self.request.close().await;
+        for pool in self.pools() {
+            pool.close().await;
+        }
     }
 }
 

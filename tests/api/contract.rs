@@ -329,10 +329,13 @@ async fn shutdown_finishes_the_request_in_flight_then_stops_listening() {
 }
 
 #[tokio::test]
-async fn the_drain_report_counts_connections() {
+async fn shutdown_drains_then_runs_every_stop_hook_in_order() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     assert_eq!(app.get("/api/wip/overview/summary").await.status(), 200);
-    let report = app.shutdown().await;
-    assert!(report.duration < Duration::from_secs(5));
-    assert_eq!(report.forced, 0);
+    let (drain, hooks) = app.shutdown().await;
+    assert!(drain.duration < Duration::from_secs(5));
+    assert_eq!(drain.forced, 0);
+    assert!(hooks.clean(), "{hooks:?}");
+    let names: Vec<_> = hooks.hooks.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["redis", "pool.request"]);
 }

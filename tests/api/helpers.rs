@@ -280,7 +280,12 @@ impl TestApp {
             .expect("request sent")
     }
 
-    pub async fn shutdown(mut self) -> mes_dashboard::http::server::DrainReport {
+    pub async fn shutdown(
+        mut self,
+    ) -> (
+        mes_dashboard::http::server::DrainReport,
+        mes_dashboard::lifecycle::ShutdownReport,
+    ) {
         self.running.take().expect("running").shutdown().await
     }
 }
