@@ -5,6 +5,7 @@
 //! SQL text runs on both backends (`$1` placeholders work on SQLite too); [`with_conn!`]
 //! expands a query once per backend.
 
+pub mod audit;
 pub mod errors;
 pub mod migrate;
 pub mod wip;
