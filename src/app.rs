@@ -9,12 +9,17 @@ use chrono::{DateTime, Utc};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::login::Login;
+use crate::auth::provider;
+use crate::auth::rate_limit::LoginLimiter;
 use crate::cache::WipCache;
 use crate::cache::redis::Redis;
 use crate::config::{DatabaseTarget, Settings};
 use crate::db::{self, Database};
+use crate::http::middleware::csrf::CsrfStats;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::seed;
+use crate::session::Sessions;
 
 pub struct App {
     /// Validated settings of this process.
@@ -34,6 +39,12 @@ pub struct App {
     pub draining: Arc<AtomicBool>,
     /// When this process started serving.
     pub started_at: DateTime<Utc>,
+    /// Server-side sessions: cookie keys and the cached store.
+    pub sessions: Sessions,
+    /// The login provider and the per-IP attempt limit.
+    pub login: Login,
+    /// CSRF verdict counters (rejections, and what report-only mode let through).
+    pub csrf_stats: CsrfStats,
 }
 
 /// Cheap-to-clone handle on the [`App`], the state of every handler.
@@ -90,8 +101,32 @@ impl App {
                 },
             );
         }
+        match crate::routes::catalog::seed(&db.request).await {
+            Ok(()) => {}
+            Err(error) => tracing::warn!(
+                %error,
+                "cannot register the report pages yet; they count as released until it works"
+            ),
+        }
+        let sessions = Sessions::new(&config.auth, &config.secrets, redis.clone());
+        let login = Login {
+            provider: provider::from_settings(&config)?,
+            limiter: LoginLimiter::new(
+                redis.clone(),
+                config.auth.login_rate_limit,
+                config.auth.login_rate_window,
+            ),
+        };
+        if config.auth.csrf_mode == crate::config::CsrfMode::ReportOnly {
+            tracing::warn!(
+                "CSRF_MODE=report-only: requests failing the CSRF check are logged and served"
+            );
+        }
         Ok(Self {
             wip: WipCache::new(config.cache.check_interval),
+            sessions,
+            login,
+            csrf_stats: CsrfStats::default(),
             db,
             redis,
             shutdown,
@@ -100,6 +135,12 @@ impl App {
             started_at: Utc::now(),
             config,
         })
+    }
+
+    /// Starts the background tasks this state owns and registers their stop hooks: the sweep
+    /// of expired sessions. Called once the state is shared.
+    pub fn start_background(state: &AppState) {
+        crate::session::sweeper::start(state);
     }
 
     /// Stops every background task and closes every client, in the registry's order; a

@@ -39,6 +39,7 @@ impl Running {
 pub async fn start_on(listener: TcpListener, config: Settings) -> anyhow::Result<Running> {
     let app = App::build(config).await?;
     let state = AppState(std::sync::Arc::new(app));
+    App::start_background(&state);
     let addr = listener.local_addr()?;
     let stop = CancellationToken::new();
     let drain = DrainSettings {

@@ -8,6 +8,8 @@
 pub mod audit;
 pub mod errors;
 pub mod migrate;
+pub mod pages;
+pub mod sessions;
 pub mod wip;
 
 use std::ops::{Deref, DerefMut};

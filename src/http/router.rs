@@ -8,7 +8,8 @@ use tower::ServiceBuilder;
 use crate::app::AppState;
 use crate::http::AppError;
 use crate::http::middleware::{
-    access_log, body_limit, catch_panic, drain, error_render, security_headers, timeout,
+    access_log, body_limit, catch_panic, csrf, drain, error_render, security_headers, session,
+    timeout,
 };
 use crate::routes;
 
@@ -22,7 +23,12 @@ use crate::routes;
 /// 5. catch panic — a panicking handler becomes a 500 the layers above can render;
 /// 6. timeout — handlers that take longer than `REQUEST_TIMEOUT_SECONDS` are cut;
 /// 7. body limit — declared bodies over `MAX_JSON_BODY_BYTES` are refused unread;
-/// 8. routes.
+/// 8. session — puts the request's session handle in its extensions (loaded lazily, from the
+///    in-process cache on the hot path) and writes the session cookie on the way out;
+/// 9. CSRF — every method but GET/HEAD/OPTIONS must pass the origin checks and carry the
+///    session's token; it needs the session (so it sits inside it) and must run before any
+///    handler (so a rejection creates no session and sets no cookie);
+/// 10. routes.
 pub fn build(state: AppState) -> Router {
     let routes = routes::router()
         .fallback(not_found)
@@ -53,7 +59,9 @@ pub fn with_middleware(routes: Router, state: &AppState) -> Router {
             config.http.max_body_bytes,
             body_limit::body_limit,
         ))
-        .layer(DefaultBodyLimit::max(config.http.max_body_bytes));
+        .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        .layer(from_fn_with_state(state.clone(), session::session))
+        .layer(from_fn_with_state(state.clone(), csrf::csrf));
 
     routes.layer(stack)
 }

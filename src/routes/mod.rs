@@ -1,5 +1,10 @@
 //! Handlers, one module per area of the route table (DESIGN §3.0).
 
+pub mod admin_pages;
+pub mod auth;
+pub mod catalog;
+pub mod inventory;
+pub mod login;
 pub mod portal;
 pub mod wip;
 
@@ -9,5 +14,10 @@ use crate::app::AppState;
 
 /// Every route of the application, without middleware.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(portal::router()).merge(wip::router())
+    Router::new()
+        .merge(portal::router())
+        .merge(wip::router())
+        .merge(auth::router())
+        .merge(login::router())
+        .merge(admin_pages::router())
 }
