@@ -1,6 +1,8 @@
 //! Handlers, one module per area of the route table (DESIGN §3.0).
 
+pub mod health;
 pub mod portal;
+pub mod resource_history;
 pub mod wip;
 
 use axum::Router;
@@ -9,5 +11,9 @@ use crate::app::AppState;
 
 /// Every route of the application, without middleware.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(portal::router()).merge(wip::router())
+    Router::new()
+        .merge(portal::router())
+        .merge(health::router())
+        .merge(resource_history::router())
+        .merge(wip::router())
 }

@@ -3,5 +3,8 @@
 mod audit;
 mod cli;
 mod contract;
+mod faults;
+mod health;
 mod helpers;
+mod resilience;
 mod wip;
