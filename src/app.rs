@@ -16,6 +16,7 @@ use crate::cache::WipCache;
 use crate::cache::redis::Redis;
 use crate::config::{DatabaseTarget, Settings};
 use crate::db::{self, Database};
+use crate::health::memo::HealthState;
 use crate::http::middleware::csrf::CsrfStats;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::seed;
@@ -28,6 +29,8 @@ pub struct App {
     pub db: Database,
     /// The WIP dataset, in process memory (L1).
     pub wip: WipCache,
+    /// The `/health` memo and how long the app has been degraded.
+    pub health: HealthState,
     /// The one Redis client (disabled without `REDIS_URL`).
     pub redis: Arc<Redis>,
     /// Stop hooks of every background task and shared client, run once at shutdown.
@@ -63,7 +66,7 @@ impl App {
     /// the demo factory on first run. The database being down is not fatal here except for
     /// the embedded SQLite file, which is local.
     pub async fn build(config: Settings) -> anyhow::Result<Self> {
-        let db = Database::connect_lazy(&config.database)?;
+        let db = Database::connect_lazy(&config)?;
         let embedded = matches!(
             config.database.target,
             DatabaseTarget::Sqlite { embedded: true, .. }
@@ -101,13 +104,6 @@ impl App {
                 },
             );
         }
-        match crate::routes::catalog::seed(&db.request).await {
-            Ok(()) => {}
-            Err(error) => tracing::warn!(
-                %error,
-                "cannot register the report pages yet; they count as released until it works"
-            ),
-        }
         let sessions = Sessions::new(&config.auth, &config.secrets, redis.clone());
         let login = Login {
             provider: provider::from_settings(&config)?,
@@ -122,7 +118,8 @@ impl App {
                 "CSRF_MODE=report-only: requests failing the CSRF check are logged and served"
             );
         }
-        Ok(Self {
+        let app = Self {
+            health: HealthState::default(),
             wip: WipCache::new(config.cache.check_interval),
             sessions,
             login,
@@ -134,11 +131,19 @@ impl App {
             draining: Arc::new(AtomicBool::new(false)),
             started_at: Utc::now(),
             config,
-        })
+        };
+        Ok(app)
+    }
+
+    /// Work that may take a while and must not delay serving: opening the health pool's
+    /// connection. Bounded by the health pool's acquire timeout.
+    pub async fn warm_up(&self) {
+        self.db.warm_health_pool().await;
     }
 
     /// Starts the background tasks this state owns and registers their stop hooks: the sweep
-    /// of expired sessions. Called once the state is shared.
+    /// of expired sessions, which first registers the report pages in the page registry.
+    /// Called once the state is shared.
     pub fn start_background(state: &AppState) {
         crate::session::sweeper::start(state);
     }

@@ -147,7 +147,7 @@ fn check_config() -> ExitCode {
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let database = db::Database::connect_lazy(&settings.database)?;
+    let database = db::Database::connect_lazy(&settings)?;
     let applied = db::migrate::run(&database.request).await?;
     println!(
         "migrations applied: {applied} (database {})",
@@ -158,7 +158,7 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn seed_role(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
-    let database = db::Database::connect_lazy(&settings.database)?;
+    let database = db::Database::connect_lazy(&settings)?;
     db::migrate::run(&database.request).await?;
     let (lots, tools) = seed::factory_size(&database.request).await?;
     if (lots > 0 || tools > 0) && !args.replace {
@@ -190,17 +190,6 @@ async fn seed_role(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Cli;
-    use clap::CommandFactory;
-
-    #[test]
-    fn verify_cli() {
-        Cli::command().debug_assert();
-    }
-}
-
 /// `hash-password`: one line from standard input (the password, without its newline) → the
 /// argon2id PHC string, for `LOCAL_AUTH_USERS` entries `username:mail:hash`.
 fn hash_password() -> ExitCode {
@@ -225,5 +214,16 @@ fn hash_password() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
     }
 }

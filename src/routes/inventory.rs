@@ -35,7 +35,9 @@ pub fn patterns<S>(router: &Router<S>) -> Vec<String> {
         let after = &rest[open + 3..];
         let Some(close) = after.find('"') else { break };
         let path = &after[..close];
-        if path.starts_with('/') && !out.iter().any(|p| p == path) {
+        // axum's own catch-all for the fallback is not a route.
+        if path.starts_with('/') && !path.contains("__private__") && !out.iter().any(|p| p == path)
+        {
             out.push(path.to_string());
         }
         rest = &after[close..];

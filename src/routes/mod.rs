@@ -3,9 +3,11 @@
 pub mod admin_pages;
 pub mod auth;
 pub mod catalog;
+pub mod health;
 pub mod inventory;
 pub mod login;
 pub mod portal;
+pub mod resource_history;
 pub mod wip;
 
 use axum::Router;
@@ -16,6 +18,8 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(portal::router())
+        .merge(health::router())
+        .merge(resource_history::router())
         .merge(wip::router())
         .merge(auth::router())
         .merge(login::router())

@@ -7,6 +7,10 @@
 //! tombstone with a plain `SET`, so a read racing a logout cannot resurrect the session in
 //! Redis. Redis copies live at most [`REDIS_TTL`]: if Redis was unreachable at the moment of a
 //! logout, a copy it held before is gone within that bound. Any Redis failure is a cache miss.
+//!
+//! While the database cannot be reached (down, breaker open), a session this worker has seen
+//! keeps working from memory: a logged-in user goes on reading stale-labelled data instead of
+//! being locked out. A logout elsewhere during that outage is seen once the database is back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -73,7 +77,19 @@ impl SessionStore {
         let session = match self.redis_get(id).await {
             Some(found) => found,
             None => {
-                let stored = q::get(db, id, now).await?;
+                let stored = match q::get(db, id, now).await {
+                    Ok(stored) => stored,
+                    // The database is the store of record, but while it is unreachable a
+                    // session this worker already knows keeps working (the stale-cache contract
+                    // of the data it serves would be worthless otherwise).
+                    Err(error) => match self.local_any(id) {
+                        Some(known) => {
+                            tracing::debug!(%error, "session store unreachable; using the copy in memory");
+                            return Ok(known.filter(|s| s.expires_at > now));
+                        }
+                        None => return Err(error),
+                    },
+                };
                 let session = stored.and_then(|s| {
                     let data = serde_json::from_str(&s.data).ok()?;
                     Some(Arc::new(Session {
@@ -145,11 +161,22 @@ impl SessionStore {
     /// Removes expired sessions from the database and stale entries from memory.
     pub async fn sweep(&self, db: &DbPool) -> Result<u64, DbError> {
         {
-            let mut local = self.local.write().unwrap_or_else(|e| e.into_inner());
+            // Live sessions stay (the fallback while the database is down); forgotten ones go.
+            let now = Utc::now();
             let ttl = self.local_ttl;
-            local.retain(|_, c| c.at.elapsed() < ttl);
+            let mut local = self.local.write().unwrap_or_else(|e| e.into_inner());
+            local.retain(|_, c| match &c.session {
+                Some(s) => s.expires_at > now,
+                None => c.at.elapsed() < ttl,
+            });
         }
         q::delete_expired(db, Utc::now()).await
+    }
+
+    /// The local copy however old (used only while the database cannot be asked).
+    fn local_any(&self, id: &str) -> Option<Option<Arc<Session>>> {
+        let local = self.local.read().unwrap_or_else(|e| e.into_inner());
+        local.get(id).map(|c| c.session.clone())
     }
 
     fn local_hit(&self, id: &str) -> Option<Option<Arc<Session>>> {

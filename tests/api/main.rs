@@ -1,7 +1,14 @@
 //! Integration tests: the real app over real HTTP, on SQLite and on PostgreSQL.
 
 mod audit;
+pub mod auth;
 mod cli;
 mod contract;
+mod csrf;
+mod faults;
+mod health;
 mod helpers;
+mod pages;
+mod resilience;
+mod templates;
 mod wip;

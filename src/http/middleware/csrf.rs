@@ -77,8 +77,8 @@ impl Failure {
             reason,
             message: format!(
                 "the CSRF token was refused ({reason}); tokens belong to one session and change \
-                 at login and logout: get a fresh one from GET /api/auth/csrf, or reload the \
-                 form and send it again"
+                 at login and logout: send a current one in the X-CSRF-Token header (get it \
+                 from GET /api/auth/csrf), or reload the form and send it again"
             ),
         }
     }
