@@ -95,6 +95,20 @@ pub async fn check_access(app: &AppState, user: &User, route: &str) -> Result<()
     }
 }
 
+/// Opens the registered page `route` for `user`: refuses a `dev` page to non-administrators
+/// and returns the base layout (title from the catalog). The one call a page handler needs
+/// before rendering its template.
+pub async fn open_page(
+    app: &AppState,
+    session: &crate::session::SessionHandle,
+    user: &User,
+    route: &str,
+) -> Result<Layout, AppError> {
+    check_access(app, user, route).await?;
+    let title = find(route).map_or(route, |p| p.title);
+    layout(app, session, user, title, route).await
+}
+
 /// The base layout for a logged-in page: navigation by the registry, a fresh CSRF token.
 pub async fn layout(
     app: &AppState,

@@ -24,8 +24,7 @@ async fn index(
     CurrentUser(user): CurrentUser,
     session: SessionHandle,
 ) -> Result<Response, AppError> {
-    catalog::check_access(&app, &user, "/").await?;
-    let layout = catalog::layout(&app, &session, &user, "Portal", "/").await?;
+    let layout = catalog::open_page(&app, &session, &user, "/").await?;
     let descriptions: HashMap<&str, &str> = catalog::PAGES
         .iter()
         .map(|p| (p.route, p.description))

@@ -8,6 +8,7 @@ mod csrf;
 mod faults;
 mod health;
 mod helpers;
+mod ldap;
 mod pages;
 mod resilience;
 mod templates;
