@@ -89,6 +89,12 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
             ),
         );
     }
+    if let Some(users) = &local_auth_users
+        && !mode.is_production_like()
+        && let Err(message) = crate::auth::provider::local::parse_users(users)
+    {
+        r.diag.error("LOCAL_AUTH_USERS", message);
+    }
     let ldap = read_ldap(r, mode);
     if mode.is_production_like() && ldap.is_none() {
         r.diag.warning(

@@ -99,3 +99,70 @@ impl axum::extract::FromRequestParts<crate::app::AppState> for ClientIp {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{EnvSource, Settings};
+    use axum::http::HeaderValue;
+
+    fn settings(pairs: &[(&str, &str)]) -> AuthSettings {
+        let mut all = vec![("MES_ENV", "testing")];
+        all.extend_from_slice(pairs);
+        Settings::from_source(&EnvSource::from_pairs(all)).0.auth
+    }
+
+    fn from_peer(ip: &str) -> Extensions {
+        let mut ext = Extensions::new();
+        ext.insert(ConnectInfo(SocketAddr::new(ip.parse().unwrap(), 40000)));
+        ext
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_a_trusted_proxy() {
+        let trusting = settings(&[
+            ("TRUST_PROXY_HEADERS", "true"),
+            ("TRUSTED_PROXY_IPS", "10.0.0.1"),
+        ]);
+        let h = headers(&[
+            ("x-forwarded-for", "203.0.113.9, 198.51.100.7"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "mes.example.com"),
+            ("host", "10.0.0.2:8080"),
+        ]);
+        let proxy = from_peer("10.0.0.1");
+        assert_eq!(client_ip(&trusting, &h, &proxy).to_string(), "198.51.100.7");
+        assert_eq!(
+            served_origin(&trusting, &h, &proxy, None).as_deref(),
+            Some("https://mes.example.com")
+        );
+
+        let stranger = from_peer("192.0.2.4");
+        assert_eq!(client_ip(&trusting, &h, &stranger).to_string(), "192.0.2.4");
+        assert_eq!(
+            served_origin(&trusting, &h, &stranger, None).as_deref(),
+            Some("http://10.0.0.2:8080")
+        );
+
+        let plain = settings(&[]);
+        assert_eq!(client_ip(&plain, &h, &proxy).to_string(), "10.0.0.1");
+    }
+
+    #[test]
+    fn a_secure_cookie_means_the_browser_sees_https() {
+        let secure = settings(&[("SESSION_COOKIE_SECURE", "true")]);
+        let h = headers(&[("host", "mes.example.com:443")]);
+        assert_eq!(
+            served_origin(&secure, &h, &from_peer("192.0.2.4"), None).as_deref(),
+            Some("https://mes.example.com")
+        );
+    }
+}
