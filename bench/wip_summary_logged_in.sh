@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 
 DURATION=${1:-10}
 CONNS=${2:-32}
-command -v wrk >/dev/null 2>&1 || apt-get install -y wrk >/dev/null
+source bench/lib.sh
+need_wrk
 if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet --bin mes-dashboard
   BIN=target/release/mes-dashboard
@@ -30,7 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
@@ -42,7 +42,7 @@ DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500
 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true DATABASE_URL="sqlite://$DB" \
   LOG_FORMAT=json RUST_LOG=info BIND=127.0.0.1:$PORT "$BIN" serve >"$WORK/access.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 300); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/health/live" && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$PORT/health/live"
 
 COOKIE=$(KEY=$KEY DB=$DB python3 - <<'PY'
 import base64, datetime, hashlib, hmac, json, os, secrets, sqlite3

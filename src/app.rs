@@ -142,8 +142,7 @@ impl App {
     }
 
     /// Starts the background tasks this state owns and registers their stop hooks: the sweep
-    /// of expired sessions, which first registers the report pages in the page registry.
-    /// Called once the state is shared.
+    /// of expired sessions. Called once the state is shared.
     pub fn start_background(state: &AppState) {
         crate::session::sweeper::start(state);
     }

@@ -33,27 +33,6 @@ pub async fn status(pool: &DbPool, route: &str) -> Result<Option<String>, DbErro
     .fetch_optional(&mut *c))
 }
 
-/// Registers `route` as released unless it is already registered (idempotent).
-pub async fn register(
-    pool: &DbPool,
-    route: &str,
-    title: &str,
-    now: DateTime<Utc>,
-) -> Result<(), DbError> {
-    with_conn!(pool, |c| async {
-        sqlx::query(
-            "INSERT INTO pages (route, title, status, updated_at, updated_by) \
-             VALUES ($1, $2, 'released', $3, NULL) ON CONFLICT (route) DO NOTHING",
-        )
-        .bind(route)
-        .bind(title)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|_| ())
-    })
-}
-
 /// Sets the status of `route` (registering it when needed) and returns the row.
 pub async fn set_status(
     pool: &DbPool,

@@ -1,15 +1,14 @@
 //! The pages of the portal (DESIGN §3.0) and their place in the page registry.
 //!
-//! Report pages are registered in the `pages` table at start-up, released by default; an
-//! administrator may move one back to `dev` (administrators only). A page that is not built
+//! Report pages are registered in the `pages` table by the migration `0002_page_registry.sql`
+//! (released); an administrator may move one back to `dev` (administrators only). A page
+//! missing from the table counts as released. A page that is not built
 //! yet may be listed: its link answers the 404 page, never a 500.
-
-use chrono::Utc;
 
 use crate::app::AppState;
 use crate::auth::User;
 use crate::auth::extract::is_admin;
-use crate::db::{self, DbError};
+use crate::db;
 use crate::http::AppError;
 use crate::templates::{Layout, LayoutUser, NavItem};
 
@@ -70,15 +69,6 @@ pub const PAGES: &[PageInfo] = &[
 
 pub fn find(route: &str) -> Option<&'static PageInfo> {
     PAGES.iter().find(|p| p.route == route)
-}
-
-/// Registers every report page (released unless already registered); idempotent.
-pub async fn seed(app_db: &db::DbPool) -> Result<(), DbError> {
-    let now = Utc::now();
-    for page in PAGES.iter().filter(|p| p.registered) {
-        db::pages::register(app_db, page.route, page.title, now).await?;
-    }
-    Ok(())
 }
 
 /// Whether `user` may open the registered page `route`: released pages are for everyone,

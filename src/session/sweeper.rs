@@ -1,9 +1,5 @@
 //! The background sweep of expired sessions (and of finished login-limit windows), every
 //! `SESSION_CLEANUP_INTERVAL`. Owned by the shutdown registry (phase `Background`).
-//!
-//! Its first act is registering the report pages in the page registry (idempotent), here
-//! rather than in `App::build` so a database that is down never delays start-up; until it
-//! succeeds (retried at every sweep) unregistered pages count as released.
 
 use tokio_util::sync::CancellationToken;
 
@@ -24,17 +20,7 @@ pub fn start(state: &AppState) {
 
 async fn run(app: AppState, stop: CancellationToken) {
     let every = app.config.auth.session_cleanup_interval;
-    let mut pages_registered = false;
     loop {
-        if !pages_registered {
-            match crate::routes::catalog::seed(&app.db.request).await {
-                Ok(()) => pages_registered = true,
-                Err(error) => tracing::warn!(
-                    %error,
-                    "cannot register the report pages yet; they count as released meanwhile"
-                ),
-            }
-        }
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(every) => {}

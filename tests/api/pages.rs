@@ -30,6 +30,19 @@ async fn an_admin_changes_a_page_status_through_the_api_and_the_form(backend: Ba
         ]
     );
     assert!(pages.iter().all(|p| p["status"] == "released"));
+    // The migration registered exactly the catalog's report pages.
+    let stored = mes_dashboard::db::pages::list(&admin.state().db.request)
+        .await
+        .unwrap();
+    let mut stored: Vec<_> = stored.iter().map(|p| p.route.clone()).collect();
+    let mut catalog: Vec<_> = mes_dashboard::routes::catalog::PAGES
+        .iter()
+        .filter(|p| p.registered)
+        .map(|p| p.route.to_string())
+        .collect();
+    stored.sort();
+    catalog.sort();
+    assert_eq!(stored, catalog);
 
     // The API: validated, stored, audited.
     let (status, body) = json(
