@@ -118,13 +118,19 @@ pub fn render_string<T: Serialize>(
         .map_err(|e| AppError::internal(anyhow::anyhow!("rendering {}: {e:#}", template.name())))
 }
 
-/// [`render_string`] as an HTML response.
+/// [`render_string`] as an HTML response. Pages carry a CSRF token and user data, so no cache
+/// (browser or proxy) may keep them.
 pub fn render<T: Serialize>(
     template: &str,
     layout: &Layout,
     page: &T,
 ) -> Result<Response, AppError> {
-    Ok(Html(render_string(template, layout, page)?).into_response())
+    let mut response = Html(render_string(template, layout, page)?).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -119,13 +121,18 @@ struct CsrfToken {
 }
 
 /// A fresh masked token of the session's secret; creates an anonymous session when there is
-/// none, so a login form can be protected too.
-async fn csrf(session: SessionHandle) -> Result<ApiResponse<CsrfToken>, AppError> {
-    Ok(ApiResponse::new(CsrfToken {
+/// none, so a login form can be protected too. Never cached.
+async fn csrf(session: SessionHandle) -> Result<Response, AppError> {
+    let mut response = ApiResponse::new(CsrfToken {
         csrf_token: session.csrf_token().await?,
         header: "X-CSRF-Token",
         form_field: "csrf_token",
-    }))
+    })
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Serialize)]

@@ -68,9 +68,6 @@ async fn render_login(
     };
     let mut response = templates::render("login.html", &layout, &page)?;
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 

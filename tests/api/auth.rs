@@ -356,6 +356,7 @@ async fn the_login_form_logs_in_and_goes_to_a_local_next_only() {
     let app = TestApp::builder(Backend::Sqlite).seed(None).start().await;
     let page = app.get("/admin/login?next=/wip-overview").await;
     assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
     let html = page.text().await.unwrap();
     let token = hidden_field(&html, "csrf_token");
     assert!(html.contains(r#"<meta name="csrf-token""#));
