@@ -14,4 +14,5 @@ pub mod lifecycle;
 pub mod routes;
 pub mod seed;
 pub mod serve;
+pub mod supervisor;
 pub mod telemetry;
