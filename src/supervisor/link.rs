@@ -132,7 +132,18 @@ impl Supervision {
     pub fn status(&self) -> WorkerStatus {
         let now = self.clock.now();
         let status = match self.link.get() {
-            Some(link) => link.status(now, &self.policy),
+            Some(link) => link.status().unwrap_or_else(|| {
+                // Before the first snapshot (a worker's first moments): the history on disk.
+                let local = self.in_process_status(now);
+                WorkerStatus {
+                    mode: "supervised",
+                    answered_by: link.identity,
+                    generation: link.identity.generation,
+                    workers_expected: 0,
+                    workers: Vec::new(),
+                    ..local
+                }
+            }),
             None => self.in_process_status(now),
         };
         WorkerStatus {
@@ -308,42 +319,26 @@ impl WorkerLink {
         }
     }
 
-    fn status(&self, now: DateTime<Utc>, policy: &PolicySettings) -> WorkerStatus {
-        let snapshot = self
+    /// The status from the last snapshot; `None` before the first one.
+    fn status(&self) -> Option<WorkerStatus> {
+        let s = self
             .snapshot
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        match snapshot {
-            Some(s) => WorkerStatus {
-                mode: "supervised",
-                answered_by: self.identity,
-                supervisor_pid: Some(s.supervisor_pid),
-                supervisor_started_at: Some(s.supervisor_started_at),
-                generation: s.generation,
-                workers_expected: s.workers_expected,
-                reload_in_progress: s.reload_in_progress,
-                workers: s.workers.clone(),
-                policy: s.policy.clone(),
-                history: s.history.clone(),
-                last_reload_error: s.last_reload_error.clone(),
-                recovery_recommendation: None,
-            },
-            // Before the first snapshot (the first second of a worker's life).
-            None => WorkerStatus {
-                mode: "supervised",
-                answered_by: self.identity,
-                supervisor_pid: None,
-                supervisor_started_at: None,
-                generation: self.identity.generation,
-                workers_expected: 0,
-                reload_in_progress: false,
-                workers: Vec::new(),
-                policy: policy::status(policy, &[], now),
-                history: Vec::new(),
-                last_reload_error: None,
-                recovery_recommendation: None,
-            },
-        }
+            .clone()?;
+        Some(WorkerStatus {
+            mode: "supervised",
+            answered_by: self.identity,
+            supervisor_pid: Some(s.supervisor_pid),
+            supervisor_started_at: Some(s.supervisor_started_at),
+            generation: s.generation,
+            workers_expected: s.workers_expected,
+            reload_in_progress: s.reload_in_progress,
+            workers: s.workers.clone(),
+            policy: s.policy.clone(),
+            history: s.history.clone(),
+            last_reload_error: s.last_reload_error.clone(),
+            recovery_recommendation: None,
+        })
     }
 }

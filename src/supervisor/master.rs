@@ -171,15 +171,42 @@ impl Master {
 
         self.start_reload(Source::Auto, Vec::new());
         while !(self.stopping && self.workers.is_empty()) {
-            tokio::select! {
+            // Every event but a heartbeat may change what the workers show: they get a fresh
+            // snapshot at once rather than at the next tick.
+            let changed = tokio::select! {
                 Some(event) = rx.recv() => match event {
-                    Event::Message(id, msg) => self.on_message(id, msg),
-                    Event::Exited(id, how, clean) => self.on_exit(id, &how, clean),
+                    Event::Message(id, ToSupervisor::Heartbeat { requests }) => {
+                        self.on_heartbeat(id, requests);
+                        false
+                    }
+                    Event::Message(id, msg) => {
+                        self.on_message(id, msg);
+                        true
+                    }
+                    Event::Exited(id, how, clean) => {
+                        self.on_exit(id, &how, clean);
+                        true
+                    }
                 },
-                _ = hup.recv() => self.on_sighup(),
-                _ = term.recv() => self.begin_stop("SIGTERM"),
-                _ = int.recv() => self.begin_stop("SIGINT"),
-                _ = tick.tick() => self.on_tick(),
+                _ = hup.recv() => {
+                    self.on_sighup();
+                    true
+                }
+                _ = term.recv() => {
+                    self.begin_stop("SIGTERM");
+                    true
+                }
+                _ = int.recv() => {
+                    self.begin_stop("SIGINT");
+                    true
+                }
+                _ = tick.tick() => {
+                    self.on_tick();
+                    true
+                }
+            };
+            if changed {
+                self.broadcast();
             }
         }
         tracing::info!(
@@ -195,16 +222,7 @@ impl Master {
     fn on_message(&mut self, id: u64, msg: ToSupervisor) {
         match msg {
             ToSupervisor::Ready { hooks } => self.on_ready(id, hooks),
-            ToSupervisor::Heartbeat { requests } => {
-                let now = self.clock.now();
-                let Some(w) = self.workers.get_mut(&id) else {
-                    return;
-                };
-                w.last_beat = Instant::now();
-                w.last_beat_at = Some(now);
-                w.requests = requests;
-                self.maybe_recycle(id);
-            }
+            ToSupervisor::Heartbeat { requests } => self.on_heartbeat(id, requests),
             ToSupervisor::Restart {
                 id: request_id,
                 request,
@@ -212,6 +230,17 @@ impl Master {
                 ip,
             } => self.on_restart_request(id, request_id, &request, &requested_by, ip),
         }
+    }
+
+    fn on_heartbeat(&mut self, id: u64, requests: u64) {
+        let now = self.clock.now();
+        let Some(w) = self.workers.get_mut(&id) else {
+            return;
+        };
+        w.last_beat = Instant::now();
+        w.last_beat_at = Some(now);
+        w.requests = requests;
+        self.maybe_recycle(id);
     }
 
     fn on_ready(&mut self, id: u64, hooks: usize) {
@@ -306,6 +335,13 @@ impl Master {
         if !self.stopping {
             self.check_heartbeats();
             self.respawn_due();
+        }
+    }
+
+    /// Sends every worker the current snapshot.
+    fn broadcast(&self) {
+        if self.workers.is_empty() {
+            return;
         }
         let snapshot = ToWorker::Snapshot(Box::new(self.snapshot()));
         for w in self.workers.values() {

@@ -4,4 +4,5 @@ mod audit;
 mod cli;
 mod contract;
 mod helpers;
+mod supervisor;
 mod wip;
