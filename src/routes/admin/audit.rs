@@ -105,7 +105,7 @@ async fn list(
                 db_error: r.db_error,
             }),
     );
-    entries.sort_by(|a, b| b.at.cmp(&a.at));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.at));
     entries.truncate(limit as usize);
     Ok(ApiResponse::new(Answer {
         entries,

@@ -34,7 +34,11 @@ async fn a_hung_worker_is_replaced_after_the_timeout_and_a_killed_one_at_once() 
     let hung_slot = slot_of(&status, hung);
 
     // SIGSTOP: the worker's runtime stops beating; the other keeps serving new connections.
+    // (A thread that was already inside accept() when the signal came keeps that connection
+    // until the worker is killed, as with any hung worker; the test sends nothing until every
+    // thread has stopped.)
     send_signal(hung, "STOP");
+    wait_until_stopped(hung).await;
     let client = fresh_client();
     let started = Instant::now();
     let mut served = 0;
@@ -107,4 +111,29 @@ async fn a_hung_worker_is_replaced_after_the_timeout_and_a_killed_one_at_once() 
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// Waits until every thread of `pid` is stopped (state `T` in /proc).
+async fn wait_until_stopped(pid: u32) {
+    let started = Instant::now();
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        let all_stopped = tasks.filter_map(Result::ok).all(|t| {
+            std::fs::read_to_string(t.path().join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after = stat.rsplit_once(") ")?.1.to_string();
+                    after.chars().next()
+                })
+                .is_some_and(|state| state == 'T' || state == 't')
+        });
+        if all_stopped {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "worker {pid} did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
