@@ -13,6 +13,7 @@ use crate::cache::WipCache;
 use crate::cache::redis::Redis;
 use crate::config::{DatabaseTarget, Settings};
 use crate::db::{self, Database};
+use crate::health::memo::HealthState;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::seed;
 use crate::supervisor::Supervision;
@@ -24,6 +25,8 @@ pub struct App {
     pub db: Database,
     /// The WIP dataset, in process memory (L1).
     pub wip: WipCache,
+    /// The `/health` memo and how long the app has been degraded.
+    pub health: HealthState,
     /// The one Redis client (disabled without `REDIS_URL`).
     pub redis: Arc<Redis>,
     /// Stop hooks of every background task and shared client, run once at shutdown.
@@ -56,7 +59,7 @@ impl App {
     /// the demo factory on first run. The database being down is not fatal here except for
     /// the embedded SQLite file, which is local.
     pub async fn build(config: Settings) -> anyhow::Result<Self> {
-        let db = Database::connect_lazy(&config.database)?;
+        let db = Database::connect_lazy(&config)?;
         let embedded = matches!(
             config.database.target,
             DatabaseTarget::Sqlite { embedded: true, .. }
@@ -94,7 +97,8 @@ impl App {
                 },
             );
         }
-        Ok(Self {
+        let app = Self {
+            health: HealthState::default(),
             wip: WipCache::new(config.cache.check_interval),
             db,
             redis,
@@ -104,7 +108,14 @@ impl App {
             started_at: Utc::now(),
             supervision: Supervision::new(&config.supervisor),
             config,
-        })
+        };
+        Ok(app)
+    }
+
+    /// Work that may take a while and must not delay serving: opening the health pool's
+    /// connection. Bounded by the health pool's acquire timeout.
+    pub async fn warm_up(&self) {
+        self.db.warm_health_pool().await;
     }
 
     /// Stops every background task and closes every client, in the registry's order; a
@@ -120,7 +131,7 @@ impl App {
 /// and with `MIGRATE_ON_START` migrations are applied. Failing to reach a remote database is
 /// logged, not fatal (workers serve degraded until it is back).
 pub async fn prepare_database(config: &Settings) -> anyhow::Result<()> {
-    let db = Database::connect_lazy(&config.database)?;
+    let db = Database::connect_lazy(config)?;
     let embedded = matches!(
         config.database.target,
         DatabaseTarget::Sqlite { embedded: true, .. }

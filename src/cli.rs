@@ -161,7 +161,7 @@ fn check_config() -> ExitCode {
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let database = db::Database::connect_lazy(&settings.database)?;
+    let database = db::Database::connect_lazy(&settings)?;
     let applied = db::migrate::run(&database.request).await?;
     println!(
         "migrations applied: {applied} (database {})",
@@ -172,7 +172,7 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn seed_role(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
-    let database = db::Database::connect_lazy(&settings.database)?;
+    let database = db::Database::connect_lazy(&settings)?;
     db::migrate::run(&database.request).await?;
     let (lots, tools) = seed::factory_size(&database.request).await?;
     if (lots > 0 || tools > 0) && !args.replace {

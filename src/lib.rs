@@ -9,6 +9,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod health;
 pub mod http;
 pub mod lifecycle;
 pub mod routes;

@@ -52,6 +52,11 @@ pub fn start_app(listener: TcpListener, app: App) -> anyhow::Result<Running> {
         graceful_timeout: state.config.http.graceful_timeout,
         draining: state.draining.clone(),
     };
+    {
+        let state = state.clone();
+        // Ends by itself within the health pool's acquire timeout.
+        tokio::spawn(async move { state.warm_up().await });
+    }
     let router = router::build(state.clone());
     let task = tokio::spawn(server::serve(listener, router, stop.clone(), drain));
     Ok(Running {

@@ -225,6 +225,14 @@ impl Served {
     }
 }
 
+/// What `/health` reports about the WIP cache.
+#[derive(Debug, Clone, Serialize)]
+pub struct CacheStatus {
+    pub state: &'static str,
+    pub age_seconds: Option<u64>,
+    pub lots: Option<usize>,
+}
+
 /// The process-local (L1) holder of the current WIP snapshot.
 pub struct WipCache {
     current: RwLock<Option<Arc<WipSnapshot>>>,
@@ -242,6 +250,21 @@ impl WipCache {
             refresh: tokio::sync::Mutex::new(()),
             last_refresh_failed: AtomicBool::new(false),
             check_interval,
+        }
+    }
+
+    /// Cheap state for health reports: `empty` before the first load, `stale` after a failed
+    /// refresh, else `fresh`; and the age of what is served.
+    pub fn status(&self) -> CacheStatus {
+        let current = self.current();
+        CacheStatus {
+            state: match &current {
+                None => "empty",
+                Some(_) if self.last_refresh_failed.load(Ordering::Relaxed) => "stale",
+                Some(_) => "fresh",
+            },
+            age_seconds: current.as_ref().map(|s| s.age().as_secs()),
+            lots: current.as_ref().map(|s| s.lot_count),
         }
     }
 

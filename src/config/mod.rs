@@ -322,6 +322,36 @@ mod tests {
         assert_eq!(s.mode, Mode::Testing);
     }
 
+    /// Every variable a config file reads is documented in `.env.example` as `NAME=…`.
+    #[test]
+    fn env_example_documents_every_variable() {
+        let example = include_str!("../../.env.example");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config");
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            for literal in code.split('"').skip(1).step_by(2) {
+                let is_var = literal.len() >= 3
+                    && literal.contains('_')
+                    && literal
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+                let build_time = literal.starts_with("CARGO_");
+                if is_var && !build_time && !example.contains(&format!("\n{literal}=")) {
+                    missing.push(format!("{literal} ({})", path.display()));
+                }
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        assert!(
+            missing.is_empty(),
+            "undocumented in .env.example: {missing:?}"
+        );
+    }
+
     #[test]
     fn unknown_mode_is_an_error_naming_mes_env() {
         let (_, diag) = load(&[("MES_ENV", "prod")]);

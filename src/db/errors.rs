@@ -8,6 +8,8 @@
 //! | I/O, TLS, protocol, closed pool; SQLSTATE 08 / 28 / 53 / 57P / 3D; SQLite CANTOPEN | `Connection` | 503 `DB_CONNECTION_FAILED` |
 //! | SQLSTATE 57014; SQLite BUSY / LOCKED / INTERRUPT; our client-side call timeout | `Timeout` | 504 `DB_QUERY_TIMEOUT` |
 //! | anything else the database rejects | `Query` | 500 `DB_QUERY_ERROR` |
+//! | (ours) slow-query slots full past `DB_SLOW_MAX_WAIT_SECONDS` | `Saturated` | 503 `SERVICE_UNAVAILABLE` |
+//! | (ours) circuit breaker open | `CircuitOpen` | 503 `CIRCUIT_BREAKER_OPEN` |
 //!
 //! Raw driver text stays in `detail`: it is logged, and shown to clients in development only.
 
@@ -25,13 +27,19 @@ pub enum DbError {
     Timeout { detail: String, retry_after: u64 },
     #[error("query failed: {detail}")]
     Query { detail: String },
+    /// The slow pool's concurrency limit stayed full for its whole bounded wait.
+    #[error("every slow-query slot is busy")]
+    Saturated { retry_after: u64 },
 }
 
 /// How an error class affects the circuit breaker and retries.
 impl DbError {
     /// Connectivity and capacity failures count against the breaker; a rejected query does not.
     pub fn counts_as_failure(&self) -> bool {
-        !matches!(self, Self::Query { .. } | Self::CircuitOpen { .. })
+        !matches!(
+            self,
+            Self::Query { .. } | Self::CircuitOpen { .. } | Self::Saturated { .. }
+        )
     }
 
     /// Classifies a driver error; `retry_after` is the configured hint for retryable classes.
@@ -120,6 +128,12 @@ impl From<DbError> for AppError {
                 retry_after,
             },
             DbError::Query { detail } => AppError::DbQuery { detail },
+            DbError::Saturated { retry_after } => AppError::ServiceUnavailable {
+                message: format!(
+                    "Every slot for long report queries is busy; retry in {retry_after} seconds."
+                ),
+                retry_after,
+            },
         }
     }
 }

@@ -6,14 +6,18 @@
 //! expands a query once per backend.
 
 pub mod audit;
+pub mod breaker;
 pub mod errors;
+pub mod history;
 pub mod migrate;
+pub mod stats;
 pub mod wip;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -23,11 +27,12 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::config::{DatabaseSettings, DatabaseTarget};
-pub use errors::DbError;
+use tokio::sync::Semaphore;
 
-/// Seconds clients are told to wait after a capacity or connectivity failure.
-pub const DEFAULT_RETRY_AFTER_SECONDS: u64 = 5;
+use crate::config::{DatabaseTarget, Settings};
+use breaker::{Breaker, Clock, SystemClock};
+pub use errors::DbError;
+use stats::{CallStats, PoolStats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -62,7 +67,6 @@ impl PoolKind {
 }
 
 /// One named pool with the bookkeeping the error mapping needs.
-#[derive(Debug)]
 pub struct DbPool {
     /// `request`, `slow` or `health`: also the PostgreSQL `application_name` suffix.
     pub name: &'static str,
@@ -74,6 +78,13 @@ pub struct DbPool {
     /// Client-side bound on one call (PostgreSQL also enforces `statement_timeout`).
     call_timeout: Duration,
     retry_after: u64,
+    /// The database's circuit breaker (shared by the request and slow pools; the health pool
+    /// has none, so probes always see the real state).
+    breaker: Option<Arc<Breaker>>,
+    /// Concurrency limit of the slow pool, with its bounded wait.
+    limiter: Option<(Semaphore, Duration)>,
+    /// Outcomes and latencies of recent calls.
+    calls: CallStats,
 }
 
 /// A connection on loan from a [`DbPool`]; returns itself to the pool on drop.
@@ -181,12 +192,70 @@ impl DbPool {
             PoolKind::Postgres(_) => self.call_timeout + Duration::from_secs(2),
             PoolKind::Sqlite(_) => self.call_timeout,
         };
-        match tokio::time::timeout(limit, call).await {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(limit, call).await {
             Ok(result) => result.map_err(|e| self.classify(e)),
             Err(_) => Err(DbError::Timeout {
                 detail: format!("the call exceeded {} ms", limit.as_millis()),
                 retry_after: self.retry_after,
             }),
+        };
+        if result.is_ok() {
+            self.calls.latency(started.elapsed());
+        }
+        result
+    }
+
+    /// Runs one data-layer operation (acquire + call) under the pool's concurrency limit and
+    /// the circuit breaker, recording its outcome. [`with_conn!`] wraps every query in it.
+    pub async fn guard<T>(
+        &self,
+        operation: impl Future<Output = Result<T, DbError>>,
+    ) -> Result<T, DbError> {
+        let _turn = match &self.limiter {
+            None => None,
+            Some((semaphore, wait)) => match tokio::time::timeout(*wait, semaphore.acquire()).await
+            {
+                Ok(Ok(permit)) => Some(permit),
+                _ => {
+                    return Err(DbError::Saturated {
+                        retry_after: self.retry_after,
+                    });
+                }
+            },
+        };
+        let ticket = match &self.breaker {
+            None => None,
+            Some(b) => Some(b.admit().map_err(|refused| DbError::CircuitOpen {
+                retry_after: refused.retry_after_seconds(),
+            })?),
+        };
+        let result = operation.await;
+        self.calls.outcome(result.as_ref().err());
+        if let Some(ticket) = ticket {
+            ticket.settle(match &result {
+                Err(e) if e.counts_as_failure() => Err(e.to_string()),
+                _ => Ok(()),
+            });
+        }
+        result
+    }
+
+    /// Size, use and saturation now, plus recent call figures.
+    pub fn stats(&self) -> PoolStats {
+        let in_use = self.in_use();
+        PoolStats {
+            name: self.name,
+            size: self.size(),
+            in_use,
+            idle: self.idle(),
+            max: self.max,
+            saturation: if self.max == 0 {
+                0.0
+            } else {
+                f64::from(in_use) / f64::from(self.max)
+            },
+            calls: self.calls.snapshot(),
         }
     }
 
@@ -196,32 +265,42 @@ impl DbPool {
 }
 
 /// Runs one call on a connection of `$pool`, written once and compiled for both backends:
-/// `with_conn!(pool, |conn| sqlx::query("…").fetch_all(&mut *conn))`.
+/// `with_conn!(pool, |conn| sqlx::query("…").fetch_all(&mut *conn))`. The whole operation
+/// runs under [`DbPool::guard`] (breaker, concurrency limit) and the call under
+/// [`DbPool::bounded`] (call timeout); errors arrive classified as [`DbError`].
 #[macro_export]
 macro_rules! with_conn {
     ($pool:expr, |$conn:ident| $call:expr) => {{
         let pool: &$crate::db::DbPool = $pool;
-        match &pool.kind {
-            $crate::db::PoolKind::Postgres(p) => {
-                let mut held = pool.acquire(p).await?;
-                let $conn: &mut ::sqlx::PgConnection = &mut *held;
-                pool.bounded($call).await
+        pool.guard(async {
+            match &pool.kind {
+                $crate::db::PoolKind::Postgres(p) => {
+                    let mut held = pool.acquire(p).await?;
+                    let $conn: &mut ::sqlx::PgConnection = &mut *held;
+                    pool.bounded($call).await
+                }
+                $crate::db::PoolKind::Sqlite(p) => {
+                    let mut held = pool.acquire(p).await?;
+                    let $conn: &mut ::sqlx::SqliteConnection = &mut *held;
+                    pool.bounded($call).await
+                }
             }
-            $crate::db::PoolKind::Sqlite(p) => {
-                let mut held = pool.acquire(p).await?;
-                let $conn: &mut ::sqlx::SqliteConnection = &mut *held;
-                pool.bounded($call).await
-            }
-        }
+        })
+        .await
     }};
 }
 
 /// Every pool of the process on one backend.
-#[derive(Debug)]
 pub struct Database {
     pub backend: Backend,
     /// Serves API requests (`DB_POOL_SIZE` + `DB_MAX_OVERFLOW`).
     pub request: DbPool,
+    /// Long report queries, behind `DB_SLOW_MAX_CONCURRENT`.
+    pub slow: DbPool,
+    /// `/health` only: one connection kept warm, short timeouts, no breaker.
+    pub health: DbPool,
+    /// The breaker the request and slow pools share.
+    pub breaker: Arc<Breaker>,
     /// The URL with its password masked, for logs and status pages.
     pub display_url: String,
 }
@@ -235,31 +314,91 @@ pub struct PoolSpec {
     pub acquire_timeout: Duration,
     pub call_timeout: Duration,
     pub retry_after: u64,
+    /// Keep idle connections open forever (the health pool stays warm).
+    pub keep_idle: bool,
 }
 
 impl Database {
     /// Builds the pools without connecting: start-up never fails because the database is
     /// down; requests then answer with the degraded contract until it is back.
-    pub fn connect_lazy(settings: &DatabaseSettings) -> anyhow::Result<Self> {
-        let request = PoolSpec {
-            name: "request",
-            min_connections: 0,
-            max_connections: settings.max_connections(),
-            acquire_timeout: settings.pool_timeout,
-            call_timeout: settings.call_timeout,
-            retry_after: DEFAULT_RETRY_AFTER_SECONDS,
-        };
-        let request = open_pool(&settings.target, &request)?;
+    pub fn connect_lazy(settings: &Settings) -> anyhow::Result<Self> {
+        Self::connect_lazy_with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// As [`Database::connect_lazy`], with the breaker on `clock`.
+    pub fn connect_lazy_with_clock(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let db = &settings.database;
+        let res = &settings.resilience;
+        let retry_after = res.retry_after_seconds;
+        let breaker = Breaker::new(res.breaker.clone(), clock);
+        let mut request = open_pool(
+            &db.target,
+            &PoolSpec {
+                name: "request",
+                min_connections: 0,
+                max_connections: db.max_connections(),
+                acquire_timeout: db.pool_timeout,
+                call_timeout: db.call_timeout,
+                retry_after,
+                keep_idle: false,
+            },
+        )?;
+        request.breaker = Some(breaker.clone());
+        let mut slow = open_pool(
+            &db.target,
+            &PoolSpec {
+                name: "slow",
+                min_connections: 0,
+                max_connections: res.slow.size,
+                acquire_timeout: res.slow.pool_timeout,
+                call_timeout: res.slow.call_timeout,
+                retry_after,
+                keep_idle: false,
+            },
+        )?;
+        slow.breaker = Some(breaker.clone());
+        slow.limiter = Some((
+            Semaphore::new(res.slow.max_concurrent as usize),
+            res.slow.max_wait,
+        ));
+        let health = open_pool(
+            &db.target,
+            &PoolSpec {
+                name: "health",
+                // Not sqlx's min_connections: its maintenance task keeps retrying while the
+                // database is down and holds `close()` up. Kept warm by `warm_health_pool` and
+                // by the probes themselves, with idle connections never reaped.
+                min_connections: 0,
+                max_connections: res.health.size,
+                acquire_timeout: res.health.pool_timeout,
+                call_timeout: res.health.call_timeout,
+                retry_after,
+                keep_idle: true,
+            },
+        )?;
         Ok(Self {
             backend: request.backend(),
             request,
-            display_url: settings.display_url(),
+            slow,
+            health,
+            breaker,
+            display_url: db.display_url(),
         })
     }
 
     /// Every pool, in the order they are closed at shutdown.
     pub fn pools(&self) -> Vec<&DbPool> {
-        vec![&self.request]
+        vec![&self.request, &self.slow, &self.health]
+    }
+
+    /// Opens the health pool's connection now, so the first probe does not pay for it.
+    pub async fn warm_health_pool(&self) {
+        if let Err(error) = health_ping(&self.health).await {
+            tracing::warn!(error = %error, "health pool could not connect yet");
+        }
     }
 
     /// Closes every pool (waits for connections on loan to come back).
@@ -281,12 +420,15 @@ pub fn open_pool(target: &DatabaseTarget, spec: &PoolSpec) -> anyhow::Result<DbP
                     "statement_timeout",
                     spec.call_timeout.as_millis().to_string(),
                 )]);
-            let pool = PgPoolOptions::new()
+            let mut pool = PgPoolOptions::new()
                 .min_connections(spec.min_connections)
                 .max_connections(spec.max_connections)
                 .acquire_timeout(spec.acquire_timeout)
-                .test_before_acquire(false)
-                .connect_lazy_with(options);
+                .test_before_acquire(false);
+            if spec.keep_idle {
+                pool = pool.idle_timeout(None).max_lifetime(None);
+            }
+            let pool = pool.connect_lazy_with(options);
             PoolKind::Postgres(pool)
         }
         DatabaseTarget::Sqlite { path, .. } => {
@@ -301,12 +443,15 @@ pub fn open_pool(target: &DatabaseTarget, spec: &PoolSpec) -> anyhow::Result<DbP
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(spec.call_timeout.min(Duration::from_secs(5)))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
+            let mut pool = SqlitePoolOptions::new()
                 .min_connections(spec.min_connections)
                 .max_connections(spec.max_connections)
                 .acquire_timeout(spec.acquire_timeout)
-                .test_before_acquire(false)
-                .connect_lazy_with(options);
+                .test_before_acquire(false);
+            if spec.keep_idle {
+                pool = pool.idle_timeout(None).max_lifetime(None);
+            }
+            let pool = pool.connect_lazy_with(options);
             PoolKind::Sqlite(pool)
         }
     };
@@ -317,5 +462,16 @@ pub fn open_pool(target: &DatabaseTarget, spec: &PoolSpec) -> anyhow::Result<DbP
         max: spec.max_connections,
         call_timeout: spec.call_timeout,
         retry_after: spec.retry_after,
+        breaker: None,
+        limiter: None,
+        calls: CallStats::default(),
     })
+}
+
+/// `SELECT 1` on `pool`; the round trip time.
+pub async fn health_ping(pool: &DbPool) -> Result<Duration, DbError> {
+    let started = Instant::now();
+    with_conn!(pool, |c| sqlx::query_scalar::<_, i32>("SELECT 1")
+        .fetch_one(&mut *c))?;
+    Ok(started.elapsed())
 }

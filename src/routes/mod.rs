@@ -1,7 +1,9 @@
 //! Handlers, one module per area of the route table (DESIGN §3.0).
 
 pub mod admin;
+pub mod health;
 pub mod portal;
+pub mod resource_history;
 pub mod wip;
 
 use axum::Router;
@@ -12,6 +14,8 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(portal::router())
+        .merge(health::router())
+        .merge(resource_history::router())
         .merge(wip::router())
         .merge(admin::router())
 }

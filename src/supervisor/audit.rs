@@ -58,7 +58,8 @@ impl Auditor {
             max_connections: 1,
             acquire_timeout: Duration::from_secs(2),
             call_timeout: Duration::from_secs(3),
-            retry_after: db::DEFAULT_RETRY_AFTER_SECONDS,
+            retry_after: 5,
+            keep_idle: false,
         };
         let pool = match db::open_pool(&settings.database.target, &spec) {
             Ok(pool) => Some(pool),

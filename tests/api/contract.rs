@@ -52,6 +52,10 @@ async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
             }),
         )
         .route(
+            "/test/degraded-page",
+            get(|| async { mes_dashboard::http::AppError::DbPoolExhausted { retry_after: 5 } }),
+        )
+        .route(
             "/test/panic-page",
             get(|| async {
                 if true {
@@ -337,5 +341,30 @@ async fn shutdown_drains_then_runs_every_stop_hook_in_order() {
     assert_eq!(drain.forced, 0);
     assert!(hooks.clean(), "{hooks:?}");
     let names: Vec<_> = hooks.hooks.iter().map(|h| h.name.as_str()).collect();
-    assert_eq!(names, ["redis", "pool.request"]);
+    assert_eq!(names, ["redis", "pool.request", "pool.slow", "pool.health"]);
+}
+
+#[tokio::test]
+async fn a_degraded_page_keeps_the_status_and_counts_down_its_retry() {
+    let h = with_extra_routes(&[]).await;
+    let page = client()
+        .get(format!("http://{}/test/degraded-page", h.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503);
+    assert_eq!(page.headers()["retry-after"], "5");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("DB_POOL_EXHAUSTED"), "{html}");
+    assert!(html.contains("data-retry-after=\"5\""), "{html}");
+    assert!(
+        html.contains("location.reload()"),
+        "it retries by itself: {html}"
+    );
 }

@@ -168,7 +168,7 @@ pub fn small_factory() -> SeedOptions {
 /// Migrates and seeds `url` with `opts` before any app starts on it.
 pub async fn seed_database(url: &str, opts: &SeedOptions) -> seed::Factory {
     let settings = Settings::for_tests(url, &[]);
-    let db = Database::connect_lazy(&settings.database).expect("database settings");
+    let db = Database::connect_lazy(&settings).expect("database settings");
     mes_dashboard::db::migrate::run(&db.request)
         .await
         .expect("migrate the test database");
@@ -192,6 +192,7 @@ pub struct TestAppBuilder {
     backend: Backend,
     env: Vec<(String, String)>,
     seed: Option<SeedOptions>,
+    proxy: Option<SocketAddr>,
 }
 
 impl TestAppBuilder {
@@ -202,6 +203,12 @@ impl TestAppBuilder {
 
     pub fn seed(mut self, opts: Option<SeedOptions>) -> Self {
         self.seed = opts;
+        self
+    }
+
+    /// The app reaches PostgreSQL through this proxy (seeding goes direct).
+    pub fn through_proxy(mut self, proxy: SocketAddr) -> Self {
+        self.proxy = Some(proxy);
         self
     }
 
@@ -216,7 +223,11 @@ impl TestAppBuilder {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let settings = Settings::for_tests(&db.url, &extra);
+        let url = match self.proxy {
+            Some(addr) => crate::faults::via(&db.url, addr),
+            None => db.url.clone(),
+        };
+        let settings = Settings::for_tests(&url, &extra);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let running = serve::start_on(listener, settings)
             .await
@@ -247,12 +258,18 @@ impl TestApp {
             backend,
             env: Vec::new(),
             seed: Some(small_factory()),
+            proxy: None,
         }
     }
 
     /// A seeded app with default test settings.
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::builder(backend).start().await
+    }
+
+    /// The app's own database URL (direct, not through any proxy).
+    pub fn database_url(&self) -> String {
+        self._db.url.clone()
     }
 
     pub fn url(&self, path: &str) -> String {

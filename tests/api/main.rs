@@ -3,6 +3,9 @@
 mod audit;
 mod cli;
 mod contract;
+mod faults;
+mod health;
 mod helpers;
+mod resilience;
 mod supervisor;
 mod wip;

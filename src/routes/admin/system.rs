@@ -76,7 +76,8 @@ async fn system_status(
     _admin: LocalAdmin,
 ) -> ApiResponse<SystemStatus> {
     let pool = &app.db.request;
-    let (db, redis) = tokio::join!(ping_database(pool), async {
+    // Through the health pool: this page must answer while the request pool is exhausted.
+    let (db, redis) = tokio::join!(ping_database(&app.db.health), async {
         match tokio::time::timeout(CHECK_TIMEOUT, app.redis.ping()).await {
             Ok(Ok(rtt)) => Some(rtt.as_millis() as u64),
             _ => None,

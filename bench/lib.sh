@@ -1,0 +1,44 @@
+# Shared helpers of the benchmark scripts (sourced, not run).
+
+# Installs wrk from the distribution's packages when it is missing.
+need_wrk() {
+  if ! command -v wrk >/dev/null 2>&1; then
+    echo "installing wrk (HTTP load generator)…" >&2
+    if command -v apt-get >/dev/null 2>&1; then
+      (apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk >/dev/null 2>&1) || true
+    fi
+    command -v wrk >/dev/null 2>&1 || { echo "wrk is required (apt-get install wrk)" >&2; exit 1; }
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL [seconds]: polls until URL answers.
+wait_http() {
+  local url=$1 limit=${2:-60} i
+  for ((i = 0; i < limit * 10; i++)); do
+    curl -fs -o /dev/null "$url" && return 0
+    sleep 0.1
+  done
+  echo "no answer from $url after ${limit}s" >&2
+  return 1
+}
+
+# wrk_latency LABEL URL [wrk args…]: runs wrk with --latency and prints one summary line:
+# label, requests/s, p50, p99, errors.
+wrk_latency() {
+  local label=$1 url=$2; shift 2
+  local out
+  out=$(wrk --latency "$@" "$url")
+  local rps p50 p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx or 3xx responses/ {print $5}' <<<"$out")
+  local socket_errors
+  socket_errors=$(awk -F'[ ,]+' '/Socket errors/ {print $4+$6+$8+$10}' <<<"$out")
+  printf '%-34s %10s req/s   p50 %8s   p99 %8s   non-2xx %s   socket errors %s\n' \
+    "$label" "$rps" "$p50" "$p99" "${errors:-0}" "${socket_errors:-0}"
+}

@@ -1,0 +1,97 @@
+//! Probes: `/health` (public, memoized, isolated from the request pool), `/health/deep`
+//! (diagnostics), `/health/live` (process liveness, touches nothing).
+//!
+//! Their bodies are their own stable contract, not the API envelope (DESIGN §3.1). They never
+//! set a cookie and are never cached by intermediaries.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::config::Mode;
+use crate::health::{self, Status};
+use crate::http::AppError;
+use crate::http::envelope::json_response;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/health/deep", get(deep))
+        .route("/health/live", get(live))
+}
+
+fn probe_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = json_response(bytes.into());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// 200 healthy or degraded, 503 unhealthy (database unreachable).
+async fn health(State(app): State<AppState>) -> Response {
+    let ttl = if app.config.mode == Mode::Testing {
+        Duration::ZERO
+    } else {
+        app.config.resilience.health_memo_ttl
+    };
+    let report = app
+        .health
+        .get_or_check(ttl, || health::check(&app, false))
+        .await;
+    let status = if report.status == Status::Unhealthy {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    probe_response(status, &*report)
+}
+
+/// Latencies, every pool, the whole breaker, query percentiles. Loopback only until the
+/// login issue lands; then administrators only.
+async fn deep(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Result<Response, AppError> {
+    if !peer.ip().is_loopback() {
+        return Err(AppError::Forbidden(
+            "/health/deep answers requests from this host only".into(),
+        ));
+    }
+    let report = health::deep(&app).await;
+    let status = if report.health.status == Status::Unhealthy {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    Ok(probe_response(status, &report))
+}
+
+#[derive(Serialize)]
+struct Live {
+    status: &'static str,
+    pid: u32,
+    uptime_seconds: u64,
+    app_version: &'static str,
+}
+
+async fn live(State(app): State<AppState>) -> impl IntoResponse {
+    probe_response(
+        StatusCode::OK,
+        &Live {
+            status: "alive",
+            pid: std::process::id(),
+            uptime_seconds: (chrono::Utc::now() - app.started_at).num_seconds().max(0) as u64,
+            app_version: crate::config::APP_VERSION,
+        },
+    )
+}
