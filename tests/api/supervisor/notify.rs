@@ -53,8 +53,11 @@ async fn the_supervisor_tells_systemd_ready_reloading_watchdog_and_stopping() {
     assert!(seen.contains("MONOTONIC_USEC="), "{seen}");
     let seen = expect(&socket, "READY=1", Duration::from_secs(30));
     assert!(seen.contains("generation 2"), "{seen}");
-    let status = sup.try_status().await.unwrap();
-    assert_eq!(serving(&status, Some(2)).len(), 2, "{status}");
+    // Workers learn of the change with the next snapshot, a moment after systemd does.
+    sup.wait_for("generation 2 serving", Duration::from_secs(10), |s| {
+        serving(s, Some(2)).len() == 2
+    })
+    .await;
 
     sup.signal("TERM");
     expect(&socket, "STOPPING=1", Duration::from_secs(10));
