@@ -1,6 +1,7 @@
 //! The supervisor as real processes: the binary started with `serve`, worker processes,
 //! signals, and HTTP on a real port.
 
+mod lifecycle;
 mod notify;
 mod reload;
 mod restart_api;
