@@ -8,7 +8,7 @@
 //!   serves through the same path as in-process serving ([`crate::serve`]).
 //! - [`protocol`]: the newline-delimited JSON spoken on the control channel.
 //! - [`policy`]: the restart policy as pure functions of the history and a clock.
-//! - [`history`], [`files`], [`audit`]: the runtime directory (pid file, restart history,
+//! - [`history`], [`files`], [`audit`], [`report`]: the runtime directory (pid file, restart history,
 //!   file audit log) and the audit trail of every decision.
 //! - [`link`]: what the HTTP side sees ([`link::Supervision`], held by the `App`): worker and
 //!   policy status, and restart requests.
@@ -25,6 +25,7 @@ pub mod notify;
 pub mod policy;
 pub mod protocol;
 pub mod reload;
+pub mod report;
 pub mod spawn;
 pub mod watchdog;
 pub mod worker;

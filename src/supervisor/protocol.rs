@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
@@ -127,9 +127,16 @@ pub async fn read_loop<T: for<'de> Deserialize<'de>>(
     let mut line = String::new();
     loop {
         line.clear();
-        match reader.read_line(&mut line).await {
+        match (&mut reader)
+            .take(MAX_LINE as u64)
+            .read_line(&mut line)
+            .await
+        {
             Ok(0) | Err(_) => return,
-            Ok(_) if line.len() > MAX_LINE => return,
+            Ok(n) if n == MAX_LINE && !line.ends_with('\n') => {
+                tracing::warn!("control channel: a message over {MAX_LINE} bytes; closing it");
+                return;
+            }
             Ok(_) => match serde_json::from_str::<T>(&line) {
                 Ok(msg) => on_message(msg),
                 Err(error) => {

@@ -67,6 +67,7 @@ pub async fn run(
 
     let app = App::build(settings).await?;
     app.supervision.attach(link.clone());
+    warm_up(&app).await;
     let running = serve::start_app(listener, app)?;
     let hooks = running.state.shutdown.planned().len();
     link.send(ToSupervisor::Ready { hooks });
@@ -94,6 +95,29 @@ pub async fn run(
         "worker stopped"
     );
     Ok(report.clean())
+}
+
+/// Bound on loading the WIP snapshot before reporting ready.
+const WARM_UP_LIMIT: Duration = Duration::from_secs(10);
+
+/// Loads the WIP snapshot before the worker reports ready, so a new generation takes over
+/// warm instead of making its first requests wait for the dataset. A failure (the database is
+/// down) is logged and the worker serves degraded, as in-process serving would.
+async fn warm_up(app: &App) {
+    let started = std::time::Instant::now();
+    match tokio::time::timeout(WARM_UP_LIMIT, app.wip.get(&app.db.request)).await {
+        Ok(Ok(_)) => tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "worker: WIP snapshot loaded"
+        ),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "worker: cannot load the WIP snapshot yet; serving anyway")
+        }
+        Err(_) => tracing::warn!(
+            limit_ms = WARM_UP_LIMIT.as_millis() as u64,
+            "worker: the WIP snapshot is still loading; serving anyway"
+        ),
+    }
 }
 
 /// One beat a second from the async runtime. It keeps beating while the worker drains: the
