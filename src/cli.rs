@@ -69,7 +69,8 @@ pub fn run(cli: Cli) -> ExitCode {
             let Some(settings) = load_or_report() else {
                 return ExitCode::from(EXIT_CONFIG);
             };
-            telemetry::init(&settings);
+            // Held until the role ends: dropping it flushes every pending log line.
+            let _log = telemetry::init(&settings);
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
