@@ -73,18 +73,20 @@ pub fn run(cli: Cli) -> ExitCode {
             let Some(settings) = load_or_report() else {
                 return ExitCode::from(EXIT_CONFIG);
             };
-            telemetry::init(&settings);
-            // A worker takes its inherited fds before any other thread exists.
+            // A worker takes its inherited fds before any other thread exists (listenfd edits
+            // the environment; the log writer below runs on a thread of its own).
             let inherited = match &role {
                 Role::Worker(_) => match supervisor::worker::Inherited::take() {
                     Ok(inherited) => Some(inherited),
                     Err(error) => {
-                        tracing::error!(error = format!("{error:#}"), "worker: cannot start");
+                        eprintln!("error: worker: cannot start: {error:#}");
                         return ExitCode::FAILURE;
                     }
                 },
                 _ => None,
             };
+            // Held until the role ends: dropping it flushes every pending log line.
+            let _log = telemetry::init(&settings);
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

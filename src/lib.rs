@@ -17,3 +17,4 @@ pub mod seed;
 pub mod serve;
 pub mod supervisor;
 pub mod telemetry;
+pub mod timefmt;
