@@ -15,5 +15,6 @@ pub mod lifecycle;
 pub mod routes;
 pub mod seed;
 pub mod serve;
+pub mod supervisor;
 pub mod telemetry;
 pub mod timefmt;

@@ -1,5 +1,6 @@
 //! Handlers, one module per area of the route table (DESIGN §3.0).
 
+pub mod admin;
 pub mod health;
 pub mod portal;
 pub mod resource_history;
@@ -16,4 +17,5 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(resource_history::router())
         .merge(wip::router())
+        .merge(admin::router())
 }

@@ -7,4 +7,5 @@ mod faults;
 mod health;
 mod helpers;
 mod resilience;
+mod supervisor;
 mod wip;
