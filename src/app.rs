@@ -21,6 +21,7 @@ use crate::http::middleware::csrf::CsrfStats;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::seed;
 use crate::session::Sessions;
+use crate::supervisor::Supervision;
 
 pub struct App {
     /// Validated settings of this process.
@@ -48,6 +49,9 @@ pub struct App {
     pub login: Login,
     /// CSRF verdict counters (rejections, and what report-only mode let through).
     pub csrf_stats: CsrfStats,
+    /// Workers and restart policy as this process sees them (its supervisor's link in a
+    /// worker; the runtime directory's history in-process).
+    pub supervision: Supervision,
 }
 
 /// Cheap-to-clone handle on the [`App`], the state of every handler.
@@ -130,6 +134,7 @@ impl App {
             stopping: CancellationToken::new(),
             draining: Arc::new(AtomicBool::new(false)),
             started_at: Utc::now(),
+            supervision: Supervision::new(&config.supervisor),
             config,
         };
         Ok(app)
@@ -153,6 +158,31 @@ impl App {
         self.stopping.cancel();
         self.shutdown.run().await
     }
+}
+
+/// Prepares the database once before any worker starts (the supervisor calls this, so workers
+/// starting together never race to migrate or seed): the embedded file is migrated and seeded,
+/// and with `MIGRATE_ON_START` migrations are applied. Failing to reach a remote database is
+/// logged, not fatal (workers serve degraded until it is back).
+pub async fn prepare_database(config: &Settings) -> anyhow::Result<()> {
+    let db = Database::connect_lazy(config)?;
+    let embedded = matches!(
+        config.database.target,
+        DatabaseTarget::Sqlite { embedded: true, .. }
+    );
+    if embedded {
+        prepare_embedded(&db).await?;
+    } else if config.database.migrate_on_start
+        && let Err(error) = db::migrate::run(&db.request).await
+    {
+        tracing::error!(
+            error = format!("{error:#}"),
+            database = %db.display_url,
+            "cannot apply migrations at start-up; serving degraded until the database answers"
+        );
+    }
+    db.close().await;
+    Ok(())
 }
 
 /// Migrates the embedded SQLite file and seeds the demo factory when it is empty.

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, EXIT_CONFIG, Settings};
-use crate::{db, seed, serve, telemetry};
+use crate::{db, seed, serve, supervisor, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +32,10 @@ pub enum Role {
     Migrate,
     /// Fill the database with a deterministic synthetic factory.
     Seed(SeedArgs),
+    /// Internal: one worker process, started by `serve` with the listening socket and a
+    /// control channel.
+    #[command(hide = true)]
+    Worker(supervisor::worker::WorkerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -72,7 +76,20 @@ pub fn run(cli: Cli) -> ExitCode {
             let Some(settings) = load_or_report() else {
                 return ExitCode::from(EXIT_CONFIG);
             };
-            telemetry::init(&settings);
+            // A worker takes its inherited fds before any other thread exists (listenfd edits
+            // the environment; the log writer below runs on a thread of its own).
+            let inherited = match &role {
+                Role::Worker(_) => match supervisor::worker::Inherited::take() {
+                    Ok(inherited) => Some(inherited),
+                    Err(error) => {
+                        eprintln!("error: worker: cannot start: {error:#}");
+                        return ExitCode::FAILURE;
+                    }
+                },
+                _ => None,
+            };
+            // Held until the role ends: dropping it flushes every pending log line.
+            let _log = telemetry::init(&settings);
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -88,6 +105,10 @@ pub fn run(cli: Cli) -> ExitCode {
                     Role::Serve => serve::run(settings).await,
                     Role::Migrate => migrate(settings).await.map(|()| true),
                     Role::Seed(args) => seed_role(settings, args).await.map(|()| true),
+                    Role::Worker(args) => match inherited {
+                        Some(inherited) => supervisor::worker::run(settings, args, inherited).await,
+                        None => unreachable!("taken above"),
+                    },
                     Role::GenSecret | Role::CheckConfig | Role::HashPassword => {
                         unreachable!("handled above")
                     }

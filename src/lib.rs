@@ -17,5 +17,7 @@ pub mod routes;
 pub mod seed;
 pub mod serve;
 pub mod session;
+pub mod supervisor;
 pub mod telemetry;
 pub mod templates;
+pub mod timefmt;

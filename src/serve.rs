@@ -1,5 +1,6 @@
-//! Serving in-process: build the app, bind, serve until SIGTERM/SIGINT, drain, release.
-//! The worker role of the supervisor wraps [`run_on`] with an inherited listener.
+//! Serving: build the app, bind, serve until SIGTERM/SIGINT, drain, release.
+//! With `WORKERS` > 0, [`run`] hands over to the supervisor ([`crate::supervisor::master`]),
+//! whose worker processes serve through [`start_app`] on the inherited listener.
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -38,6 +39,11 @@ impl Running {
 /// Builds the app and starts serving on an already bound listener.
 pub async fn start_on(listener: TcpListener, config: Settings) -> anyhow::Result<Running> {
     let app = App::build(config).await?;
+    start_app(listener, app)
+}
+
+/// Starts serving an already built app (the worker role attaches its supervisor link first).
+pub fn start_app(listener: TcpListener, app: App) -> anyhow::Result<Running> {
     let state = AppState(std::sync::Arc::new(app));
     App::start_background(&state);
     let addr = listener.local_addr()?;
@@ -62,9 +68,18 @@ pub async fn start_on(listener: TcpListener, config: Settings) -> anyhow::Result
     })
 }
 
-/// Binds `BIND` and serves until a stop signal; the `serve` role. Returns whether every
-/// shutdown hook finished (the exit code says so).
+/// The `serve` role: with `WORKERS` > 0 the supervisor and its worker processes, with
+/// `WORKERS=0` one process serving in-process. Returns whether every shutdown hook finished
+/// (the exit code says so).
 pub async fn run(config: Settings) -> anyhow::Result<bool> {
+    if config.supervisor.workers > 0 {
+        return crate::supervisor::master::run(config).await;
+    }
+    run_in_process(config).await
+}
+
+/// Binds `BIND` and serves in this process until a stop signal (`WORKERS=0`).
+pub async fn run_in_process(config: Settings) -> anyhow::Result<bool> {
     let bind = config.http.bind;
     let listener = TcpListener::bind(bind)
         .await

@@ -1,45 +1,66 @@
-//! Logging: tracing with an env filter, text in development and JSON elsewhere, written through
-//! a redacting writer so no log line carries a database password or a secret key.
+//! Logging: tracing with an env filter, text in development and JSON elsewhere.
 //!
-//! Redaction is done on the formatted line, not at each call site, because the text that leaks
-//! is usually not ours (a driver's error message quoting a connection string). Every known
-//! secret value is replaced, and so is the password of any `scheme://user:password@host` URL.
+//! Lines are formatted on the request thread and handed to a dedicated writer thread
+//! (tracing-appender's non-blocking writer), which masks secrets and writes them to standard
+//! output in batches: a request never waits on the terminal or the log collector. Redaction is
+//! done on the formatted line, not at each call site, because the text that leaks is usually
+//! not ours (a driver's error quoting a connection string): every registered secret is
+//! replaced, and so is the password of any `scheme://user:password@host` URL.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
-use std::sync::RwLock;
+use std::io::{self, BufWriter, Stdout, Write};
+use std::sync::{OnceLock, RwLock};
 
+use memchr::memmem::Finder;
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::{LogFormat, Settings};
 
-static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
-
 const MASK: &str = "***";
+
+/// Searchers for every value that must never appear in a log line.
+static SECRETS: RwLock<Vec<(String, Finder<'static>)>> = RwLock::new(Vec::new());
+
+/// The writer thread's channel, for lines formatted outside tracing (the access log).
+static SINK: OnceLock<NonBlocking> = OnceLock::new();
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Keeps the writer thread alive; dropping it flushes every pending line. Hold it until the
+/// process ends.
+pub struct LogGuard {
+    _worker: WorkerGuard,
+}
 
 /// Adds values that must never appear in a log line (shorter than 4 characters are ignored:
 /// masking them would garble ordinary words).
 pub fn register_secrets(values: impl IntoIterator<Item = String>) {
     let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     for v in values {
-        if v.len() >= 4 && !secrets.contains(&v) {
-            secrets.push(v);
+        if v.len() >= 4 && !secrets.iter().any(|(s, _)| *s == v) {
+            let finder = Finder::new(v.as_bytes()).into_owned();
+            secrets.push((v, finder));
         }
     }
     // Longest first, so a secret that contains another is masked whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
 }
 
-/// Installs the global subscriber once; later calls (tests) are no-ops.
-pub fn init(settings: &Settings) {
+/// Installs the global subscriber and the writer thread; `None` when a subscriber already
+/// exists (tests).
+pub fn init(settings: &Settings) -> Option<LogGuard> {
     register_secrets(settings.secret_values());
     let filter =
         EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (writer, worker) = NonBlockingBuilder::default()
+        .buffered_lines_limit(64 * 1024)
+        .thread_name("mes-log-writer")
+        .finish(RedactingStdout::new());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(RedactingStdout);
-    let _ = match settings.log_format {
+        .with_ansi(false)
+        .with_writer(writer.clone());
+    let installed = match settings.log_format {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
@@ -47,6 +68,34 @@ pub fn init(settings: &Settings) {
             .try_init(),
         LogFormat::Text => builder.compact().try_init(),
     };
+    installed.ok()?;
+    let _ = SINK.set(writer);
+    let _ = FORMAT.set(settings.log_format);
+    Some(LogGuard { _worker: worker })
+}
+
+/// The format lines formatted outside tracing must follow.
+pub fn format() -> LogFormat {
+    FORMAT.get().copied().unwrap_or(LogFormat::Json)
+}
+
+/// Sends one complete line (ending in `\n`) to the writer thread; dropped when logging is not
+/// initialized.
+pub fn write_line(line: &[u8]) {
+    if let Some(sink) = SINK.get() {
+        let _ = sink.clone().write_all(line);
+    }
+}
+
+/// Whether `line` contains a registered secret or a URL (which may carry a password).
+fn needs_redaction(line: &[u8]) -> bool {
+    if memchr::memmem::find(line, b"://").is_some() {
+        return true;
+    }
+    let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    secrets
+        .iter()
+        .any(|(_, finder)| finder.find(line).is_some())
 }
 
 /// Masks every registered secret and every URL password in `line`.
@@ -55,14 +104,14 @@ pub fn redact(line: &str) -> Cow<'_, str> {
     redact_with(line, &secrets)
 }
 
-pub fn redact_with<'a>(line: &'a str, secrets: &[String]) -> Cow<'a, str> {
+fn redact_with<'a>(line: &'a str, secrets: &[(String, Finder<'static>)]) -> Cow<'a, str> {
     let mut out = Cow::Borrowed(line);
-    for secret in secrets {
-        if out.contains(secret.as_str()) {
+    for (secret, finder) in secrets {
+        if finder.find(out.as_bytes()).is_some() {
             out = Cow::Owned(out.replace(secret.as_str(), MASK));
         }
     }
-    if out.contains("://")
+    if memchr::memmem::find(out.as_bytes(), b"://").is_some()
         && let Some(masked) = mask_url_passwords(&out)
     {
         out = Cow::Owned(masked);
@@ -97,30 +146,34 @@ fn mask_url_passwords(text: &str) -> Option<String> {
     changed.then_some(result)
 }
 
-/// Standard output behind [`redact`].
-#[derive(Clone, Copy)]
-pub struct RedactingStdout;
+/// Standard output behind [`redact`], buffered: the writer thread flushes whenever it has
+/// nothing more to write.
+pub struct RedactingStdout {
+    out: BufWriter<Stdout>,
+}
 
-impl<'a> MakeWriter<'a> for RedactingStdout {
-    type Writer = RedactingWriter;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        RedactingWriter
+impl RedactingStdout {
+    fn new() -> Self {
+        Self {
+            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
+        }
     }
 }
 
-pub struct RedactingWriter;
-
-impl Write for RedactingWriter {
+impl Write for RedactingStdout {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        let clean = redact(&text);
-        io::stdout().lock().write_all(clean.as_bytes())?;
+        if needs_redaction(buf) {
+            let text = String::from_utf8_lossy(buf);
+            self.out.write_all(redact(&text).as_bytes())?;
+        } else {
+            // The common case: nothing to mask, no copy, no UTF-8 pass.
+            self.out.write_all(buf)?;
+        }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        io::stdout().flush()
+        self.out.flush()
     }
 }
 
@@ -128,9 +181,16 @@ impl Write for RedactingWriter {
 mod tests {
     use super::*;
 
+    fn finders(values: &[&str]) -> Vec<(String, Finder<'static>)> {
+        values
+            .iter()
+            .map(|v| (v.to_string(), Finder::new(v.as_bytes()).into_owned()))
+            .collect()
+    }
+
     #[test]
     fn known_secrets_and_url_passwords_are_masked() {
-        let secrets = vec!["hunter2-long".to_string()];
+        let secrets = finders(&["hunter2-long"]);
         let line = r#"connect to postgres://mes:p4ss@db:5432/mes failed; key hunter2-long"#;
         let clean = redact_with(line, &secrets);
         assert!(!clean.contains("p4ss"));
@@ -140,7 +200,7 @@ mod tests {
 
     #[test]
     fn lines_without_secrets_are_not_copied() {
-        let clean = redact_with("GET /api/wip 200", &["secret-value".to_string()]);
+        let clean = redact_with("GET /api/wip 200", &finders(&["secret-value"]));
         assert!(matches!(clean, Cow::Borrowed(_)));
         let url = redact_with("see https://example.com/x", &[]);
         assert!(matches!(url, Cow::Borrowed(_)));

@@ -313,7 +313,9 @@ impl WipCache {
                 state: CacheState::Fresh,
             });
         }
-        let result = WipSnapshot::load(pool).await;
+        // Boxed: the load future is large (every query of the refresh, both backends) and
+        // would otherwise be part of every request's future, copied on each fresh hit.
+        let result = Box::pin(WipSnapshot::load(pool)).await;
         drop(guard);
         match result {
             Ok(snapshot) => {

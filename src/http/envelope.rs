@@ -32,14 +32,49 @@ pub struct Meta {
 
 impl Meta {
     pub fn now() -> Self {
+        let mut timestamp = String::with_capacity(24);
+        crate::timefmt::now_millis(&mut timestamp);
         Self {
-            timestamp: iso8601(Utc::now()),
+            timestamp,
             app_version: APP_VERSION,
             cache_state: None,
             updated_at: None,
             age_seconds: None,
             retry_after_seconds: None,
         }
+    }
+}
+
+impl Meta {
+    /// The same JSON as the `Serialize` derive, written directly: every value is plain ASCII
+    /// we produced (timestamps, the version, fixed words, numbers), so nothing needs escaping.
+    /// Used on the cached-data hot path.
+    pub fn write_json(&self, out: &mut BytesMut) {
+        out.put_slice(b"{\"timestamp\":\"");
+        out.put_slice(self.timestamp.as_bytes());
+        out.put_slice(b"\",\"app_version\":\"");
+        out.put_slice(self.app_version.as_bytes());
+        out.put_u8(b'"');
+        if let Some(state) = self.cache_state {
+            out.put_slice(b",\"cache_state\":\"");
+            out.put_slice(state.as_bytes());
+            out.put_u8(b'"');
+        }
+        if let Some(at) = &self.updated_at {
+            out.put_slice(b",\"updated_at\":\"");
+            out.put_slice(at.as_bytes());
+            out.put_u8(b'"');
+        }
+        let mut n = itoa::Buffer::new();
+        if let Some(age) = self.age_seconds {
+            out.put_slice(b",\"age_seconds\":");
+            out.put_slice(n.format(age).as_bytes());
+        }
+        if let Some(retry) = self.retry_after_seconds {
+            out.put_slice(b",\"retry_after_seconds\":");
+            out.put_slice(n.format(retry).as_bytes());
+        }
+        out.put_u8(b'}');
     }
 }
 
@@ -102,12 +137,11 @@ pub struct RawApiResponse {
 
 impl IntoResponse for RawApiResponse {
     fn into_response(self) -> Response {
-        let meta = serde_json::to_vec(&self.meta).unwrap_or_else(|_| b"{}".to_vec());
-        let mut buf = BytesMut::with_capacity(self.data.0.len() + meta.len() + 40);
+        let mut buf = BytesMut::with_capacity(self.data.0.len() + 200);
         buf.put_slice(b"{\"success\":true,\"data\":");
         buf.put_slice(&self.data.0);
         buf.put_slice(b",\"meta\":");
-        buf.put_slice(&meta);
+        self.meta.write_json(&mut buf);
         buf.put_u8(b'}');
         json_response(buf.freeze())
     }
@@ -155,6 +189,21 @@ pub fn error_body(code: &str, message: &str, details: Option<&str>, meta: &Meta)
 mod tests {
     use super::*;
     use http_body_util::BodyExt;
+
+    #[test]
+    fn the_hand_written_meta_equals_the_derived_one() {
+        let mut meta = Meta::now();
+        let mut plain = BytesMut::new();
+        meta.write_json(&mut plain);
+        assert_eq!(&plain[..], &serde_json::to_vec(&meta).unwrap()[..]);
+        meta.cache_state = Some("stale");
+        meta.updated_at = Some(iso8601(Utc::now()));
+        meta.age_seconds = Some(42);
+        meta.retry_after_seconds = Some(5);
+        let mut full = BytesMut::new();
+        meta.write_json(&mut full);
+        assert_eq!(&full[..], &serde_json::to_vec(&meta).unwrap()[..]);
+    }
 
     async fn body_json(response: Response) -> serde_json::Value {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();

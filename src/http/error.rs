@@ -119,6 +119,10 @@ pub enum AppError {
     /// A parameter or body field is wrong; the message names it.
     #[error("{0}")]
     Validation(String),
+    /// A 400 with a more specific stable code than `VALIDATION_ERROR` (for example
+    /// `RESTART_OVERRIDE_REASON_REQUIRED`).
+    #[error("{message}")]
+    BadRequest { message: String, code: &'static str },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -195,7 +199,7 @@ impl AppError {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => ErrorCode::ValidationError,
+            Self::Validation(_) | Self::BadRequest { .. } => ErrorCode::ValidationError,
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Csrf { code, .. } => *code,
@@ -273,7 +277,8 @@ impl AppError {
             Self::Conflict {
                 code: Some(specific),
                 ..
-            } => specific,
+            }
+            | Self::BadRequest { code: specific, .. } => specific,
             _ => code.as_str(),
         };
         ErrorContext {

@@ -15,7 +15,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -26,6 +26,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::Service;
+
+/// Requests this process has answered (all servers of the process): the worker status and
+/// the `WORKER_MAX_REQUESTS` recycling read it. One relaxed increment per request.
+static REQUESTS_SERVED: AtomicU64 = AtomicU64::new(0);
+
+pub fn requests_served() -> u64 {
+    REQUESTS_SERVED.load(Ordering::Relaxed)
+}
 
 /// How a server drains when asked to stop.
 #[derive(Debug, Clone)]
@@ -140,6 +148,7 @@ async fn connection(
         let mut req = req.map(axum::body::Body::new);
         req.extensions_mut().insert(ConnectInfo(peer));
         let mut router = router.clone();
+        REQUESTS_SERVED.fetch_add(1, Ordering::Relaxed);
         async move { Ok::<_, Infallible>(router.call(req).await.unwrap_or_else(|e| match e {})) }
     });
     let conn = hyper::server::conn::http1::Builder::new()

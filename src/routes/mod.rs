@@ -1,5 +1,6 @@
 //! Handlers, one module per area of the route table (DESIGN §3.0).
 
+pub mod admin;
 pub mod admin_pages;
 pub mod auth;
 pub mod catalog;
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(resource_history::router())
         .merge(wip::router())
+        .merge(admin::router())
         .merge(auth::router())
         .merge(login::router())
         .merge(admin_pages::router())

@@ -1,5 +1,11 @@
 //! The `mes_session` cookie: a random session id and its HMAC-SHA256 signature.
 //!
+//! Two kinds: a stored session (`id.signature`, a row in `sessions`) and an anonymous one
+//! (`~id.signature`) that only carries a CSRF secret for forms and clients that are not logged
+//! in yet. The anonymous secret is derived from the id with the signing key, so an anonymous
+//! session costs no storage at all: the login page and `GET /api/auth/csrf` work, and cost no
+//! write, even while the database is down.
+//!
 //! The id alone is unguessable (256 random bits); the signature lets a request with a forged
 //! or stale-key cookie be refused without a store lookup, and lets `SECRET_KEY` rotate: a
 //! cookie signed with a key of `SECRET_KEY_FALLBACKS` is still accepted and re-issued under
@@ -21,6 +27,10 @@ const ID_CHARS: usize = 43;
 const VALUE_CHARS: usize = ID_CHARS + 1 + 43;
 /// Separates this use of the key from any other.
 const CONTEXT: &[u8] = b"mes-dashboard/session-cookie/v1:";
+/// The key use that derives an anonymous session's CSRF secret.
+const ANONYMOUS_CSRF: &[u8] = b"mes-dashboard/anonymous-csrf/v1:";
+/// Marks an anonymous session's cookie value.
+const ANONYMOUS: char = '~';
 
 /// 32 random bytes, base64url-encoded: session ids and CSRF secrets.
 pub fn random_token() -> String {
@@ -50,6 +60,10 @@ pub struct VerifiedId {
     pub id: String,
     /// Signed with a fallback key: re-issue it under the current one.
     pub stale_key: bool,
+    /// `~id`: an anonymous session, never stored.
+    pub anonymous: bool,
+    /// Which key signed it (0: `SECRET_KEY`), for deriving an anonymous CSRF secret.
+    pub key_index: usize,
 }
 
 impl CookieKeys {
@@ -62,21 +76,43 @@ impl CookieKeys {
         }
     }
 
-    fn tag(key: &hmac::Key, id: &str) -> hmac::Tag {
+    fn tag(key: &hmac::Key, anonymous: bool, id: &str) -> hmac::Tag {
         let mut ctx = hmac::Context::with_key(key);
         ctx.update(CONTEXT);
+        if anonymous {
+            ctx.update(&[ANONYMOUS as u8]);
+        }
         ctx.update(id.as_bytes());
         ctx.sign()
     }
 
     /// `id.signature` under the current key.
     pub fn sign(&self, id: &str) -> String {
-        let tag = Self::tag(&self.keys[0], id);
+        let tag = Self::tag(&self.keys[0], false, id);
         format!("{id}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    /// `~id.signature` under the current key: an anonymous session.
+    pub fn sign_anonymous(&self, id: &str) -> String {
+        let tag = Self::tag(&self.keys[0], true, id);
+        format!("{ANONYMOUS}{id}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    }
+
+    /// The CSRF secret of the anonymous session `id` signed by key `key_index`.
+    pub fn anonymous_csrf_secret(&self, key_index: usize, id: &str) -> String {
+        let key = self.keys.get(key_index).unwrap_or(&self.keys[0]);
+        let mut ctx = hmac::Context::with_key(key);
+        ctx.update(ANONYMOUS_CSRF);
+        ctx.update(id.as_bytes());
+        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
     }
 
     /// The id of a well-formed value whose signature one of the keys made (constant time).
     pub fn verify(&self, value: &str) -> Option<VerifiedId> {
+        let (anonymous, value) = match value.strip_prefix(ANONYMOUS) {
+            Some(rest) => (true, rest),
+            None => (false, value),
+        };
         if value.len() != VALUE_CHARS {
             return None;
         }
@@ -85,15 +121,23 @@ impl CookieKeys {
             return None;
         }
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
-        let mut msg = [0u8; CONTEXT.len() + ID_CHARS];
+        let mut msg = [0u8; CONTEXT.len() + 1 + ID_CHARS];
         msg[..CONTEXT.len()].copy_from_slice(CONTEXT);
-        msg[CONTEXT.len()..].copy_from_slice(id.as_bytes());
+        let mut at = CONTEXT.len();
+        if anonymous {
+            msg[at] = ANONYMOUS as u8;
+            at += 1;
+        }
+        msg[at..at + ID_CHARS].copy_from_slice(id.as_bytes());
+        let msg = &msg[..at + ID_CHARS];
         self.keys.iter().enumerate().find_map(|(i, key)| {
-            hmac::verify(key, &msg, &signature)
+            hmac::verify(key, msg, &signature)
                 .ok()
                 .map(|()| VerifiedId {
                     id: id.to_string(),
                     stale_key: i > 0,
+                    anonymous,
+                    key_index: i,
                 })
         })
     }
@@ -164,8 +208,17 @@ mod tests {
             k.verify(&signed),
             Some(VerifiedId {
                 id: id.clone(),
-                stale_key: false
+                stale_key: false,
+                anonymous: false,
+                key_index: 0,
             })
+        );
+        let anonymous = k.sign_anonymous(&id);
+        assert!(k.verify(&anonymous).is_some_and(|v| v.anonymous));
+        assert_eq!(
+            k.verify(&anonymous[1..]),
+            None,
+            "an anonymous signature does not make a stored-session cookie"
         );
         let mut tampered = signed.clone().into_bytes();
         tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };

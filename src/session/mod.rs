@@ -5,8 +5,10 @@
 //! sessions expire on inactivity (a store write per request on the hottest path), its signed
 //! cookies take one key (no `SECRET_KEY_FALLBACKS` during a rotation), and its published
 //! stores do not compile against 0.15. Here a request only reads (in-process cache → Redis →
-//! database, see [`store`]); writes happen on the few requests that change something: a CSRF
-//! token asked for the first time, login (new id), heartbeat (new expiry) and logout.
+//! database, see [`store`]); writes happen on the few requests that change something: login
+//! (new id), heartbeat (new expiry) and logout. Before login a session is anonymous and lives
+//! in its signed cookie alone ([`cookie`]): its CSRF secret is derived from its id, so the login
+//! form costs no write and works while the database is down.
 //!
 //! The session middleware puts a [`SessionHandle`] in the request's extensions; nothing is
 //! loaded until an extractor or the CSRF check asks, and the handle's cookie decision is
@@ -80,6 +82,20 @@ impl Sessions {
                 csrf_secret: random_token(),
             },
             expires_at: Utc::now() + self.lifetime,
+            anonymous: false,
+        }
+    }
+
+    /// The cookie-only session `id` (its CSRF secret derived from the id and key `key_index`).
+    fn anonymous(&self, id: String, key_index: usize) -> Session {
+        Session {
+            data: SessionData {
+                user: None,
+                csrf_secret: self.keys.anonymous_csrf_secret(key_index, &id),
+            },
+            id,
+            expires_at: Utc::now() + self.lifetime,
+            anonymous: true,
         }
     }
 }
@@ -137,6 +153,11 @@ impl SessionHandle {
             .get_or_try_init(|| async {
                 match &self.0.cookie {
                     None => Ok(None),
+                    Some(cookie) if cookie.anonymous => Ok(Some(Arc::new(
+                        self.app()
+                            .sessions
+                            .anonymous(cookie.id.clone(), cookie.key_index),
+                    ))),
                     Some(cookie) => {
                         let app = self.app();
                         app.sessions.store.load(&app.db.request, &cookie.id).await
@@ -157,18 +178,13 @@ impl SessionHandle {
         *self.0.action.lock().unwrap_or_else(|e| e.into_inner()) = action;
     }
 
-    /// The session, created (anonymous) when there is none: pages with forms and
-    /// `GET /api/auth/csrf` need a CSRF secret before anyone logs in.
+    /// The session, created (anonymous, cookie-only: no storage) when there is none: pages with
+    /// forms and `GET /api/auth/csrf` need a CSRF secret before anyone logs in.
     pub async fn ensure(&self) -> Result<Arc<Session>, AppError> {
         if let Some(session) = self.get().await? {
             return Ok(session);
         }
-        let app = self.app();
-        let session = app
-            .sessions
-            .store
-            .insert(&app.db.request, app.sessions.fresh(None))
-            .await?;
+        let session = Arc::new(self.app().sessions.anonymous(random_token(), 0));
         self.replace(Some(session.clone()), CookieAction::Set(session.clone()));
         Ok(session)
     }
@@ -181,7 +197,7 @@ impl SessionHandle {
     /// Logs `user` in: a new session id and a new CSRF secret; the old session ends.
     pub async fn login(&self, user: User) -> Result<Arc<Session>, AppError> {
         let app = self.app();
-        if let Some(old) = self.get().await? {
+        if let Some(old) = self.get().await?.filter(|s| !s.anonymous) {
             app.sessions.store.delete(&app.db.request, &old.id).await?;
         }
         let session = app
@@ -197,7 +213,7 @@ impl SessionHandle {
     /// `SESSION_CACHE_MS`) and removes the cookie.
     pub async fn logout(&self) -> Result<(), AppError> {
         let app = self.app();
-        if let Some(session) = self.get().await? {
+        if let Some(session) = self.get().await?.filter(|s| !s.anonymous) {
             app.sessions
                 .store
                 .delete(&app.db.request, &session.id)
@@ -210,7 +226,7 @@ impl SessionHandle {
     /// Extends the session by a full `SESSION_LIFETIME` from now; `None` when there is no
     /// live session.
     pub async fn extend(&self) -> Result<Option<Arc<Session>>, AppError> {
-        let Some(current) = self.get().await? else {
+        let Some(current) = self.get().await?.filter(|s| !s.anonymous) else {
             return Ok(None);
         };
         let app = self.app();
@@ -239,7 +255,12 @@ impl SessionHandle {
             CookieAction::Set(session) => Some(set_cookie(sessions, &session)),
             CookieAction::Clear => Some(sessions.policy.clear()),
             CookieAction::Keep => {
-                let stale = self.0.cookie.as_ref().is_some_and(|c| c.stale_key);
+                // An anonymous cookie keeps its key: its CSRF secret is derived from it.
+                let stale = self
+                    .0
+                    .cookie
+                    .as_ref()
+                    .is_some_and(|c| c.stale_key && !c.anonymous);
                 match self.0.loaded.get() {
                     Some(Some(session))
                         if stale
@@ -260,7 +281,10 @@ impl SessionHandle {
 
 fn set_cookie(sessions: &Sessions, session: &Session) -> HeaderValue {
     let max_age = (session.expires_at - Utc::now()).num_seconds();
-    sessions
-        .policy
-        .set(&sessions.keys.sign(&session.id), max_age)
+    let signed = if session.anonymous {
+        sessions.keys.sign_anonymous(&session.id)
+    } else {
+        sessions.keys.sign(&session.id)
+    };
+    sessions.policy.set(&signed, max_age)
 }

@@ -36,6 +36,8 @@ pub struct Session {
     pub id: String,
     pub data: SessionData,
     pub expires_at: DateTime<Utc>,
+    /// Cookie-only (a CSRF secret before login); never stored.
+    pub anonymous: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -96,6 +98,7 @@ impl SessionStore {
                         id: id.to_string(),
                         data,
                         expires_at: s.expires_at,
+                        anonymous: false,
                     }))
                 });
                 if let Some(s) = &session {
@@ -219,6 +222,7 @@ impl SessionStore {
             id: id.to_string(),
             data: copy.data,
             expires_at: copy.expires_at,
+            anonymous: false,
         })))
     }
 

@@ -353,7 +353,7 @@ pub const ADMIN: &str = "admin";
 
 /// `LOCAL_AUTH_USERS` for the test users, hashed once with argon2 parameters cheap enough for
 /// tests (the hash carries its parameters; the app verifies with them).
-fn local_auth_users() -> &'static str {
+pub fn local_auth_users() -> &'static str {
     static USERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         use argon2::password_hash::PasswordHasher;
         let params = argon2::Params::new(8, 1, 1, None).expect("argon2 parameters");

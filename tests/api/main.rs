@@ -11,5 +11,6 @@ mod helpers;
 mod ldap;
 mod pages;
 mod resilience;
+mod supervisor;
 mod templates;
 mod wip;

@@ -1,17 +1,25 @@
 //! Request ids and the structured access log: one line per request, written after the
 //! response, with the error code and internal detail the response carries (never its body).
+//!
+//! The line is formatted by hand rather than through a tracing event: it is the one log line
+//! every request writes, and a direct format costs a fraction of the generic field visitor.
+//! It keeps the shape of the other log lines (JSON, or text in development), honours the
+//! `RUST_LOG` filter for the `mes_dashboard::access` target, and goes through the same
+//! redacting writer thread.
 
-use std::net::SocketAddr;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
+use axum::http::{HeaderName, HeaderValue, Method, Uri};
 use axum::response::Response;
 
+use crate::config::LogFormat;
 use crate::http::ErrorContext;
+use crate::telemetry;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -20,7 +28,7 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct RequestId(pub HeaderValue);
 
 /// Accepts a caller's id when it is short and plain; otherwise makes one.
-fn request_id(req: &Request) -> HeaderValue {
+pub fn request_id(req: &Request) -> HeaderValue {
     if let Some(v) = req.headers().get(&X_REQUEST_ID) {
         let b = v.as_bytes();
         if !b.is_empty()
@@ -40,59 +48,158 @@ fn new_request_id() -> HeaderValue {
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let prefix = PREFIX.get_or_init(rand::random::<u32>);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut buf = [0u8; 8 + 1 + 16];
-    let text = {
-        use std::io::Write;
-        let mut cursor = std::io::Cursor::new(&mut buf[..]);
-        let _ = write!(cursor, "{prefix:08x}-{n:x}");
-        let len = cursor.position() as usize;
-        &buf[..len]
-    };
-    HeaderValue::from_bytes(text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    let mut text = String::with_capacity(25);
+    let _ = write!(text, "{prefix:08x}-{n:x}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
-pub async fn access_log(mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let id = request_id(&req);
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+/// What the log line needs from the request, captured before the request is handed on.
+pub struct RequestInfo {
+    pub started: Instant,
+    pub method: Method,
+    /// The URI (a reference-counted copy, not a new string); only its path is logged.
+    pub uri: Uri,
+    pub peer: Option<IpAddr>,
+}
 
-    let mut response = next.run(req).await;
-
-    let status = response.status().as_u16();
-    let duration_us = started.elapsed().as_micros() as u64;
-    let request_id = id.to_str().unwrap_or_default();
-    let client_ip = peer.map(|ip| ip.to_string()).unwrap_or_default();
-    match response.extensions().get::<ErrorContext>() {
-        Some(e) if status >= 500 => tracing::error!(
-            target: "mes_dashboard::access",
-            duration_us, http.method = %method, http.path = %path, http.status = status,
-            request_id, client.ip = %client_ip, error.code = e.code_str,
-            error.detail = e.detail.as_deref().unwrap_or(""), "request failed"
-        ),
-        Some(e) => tracing::info!(
-            target: "mes_dashboard::access",
-            duration_us, http.method = %method, http.path = %path, http.status = status,
-            request_id, client.ip = %client_ip, error.code = e.code_str, "request"
-        ),
-        None => tracing::info!(
-            target: "mes_dashboard::access",
-            duration_us, http.method = %method, http.path = %path, http.status = status,
-            request_id, client.ip = %client_ip, "request"
-        ),
+impl RequestInfo {
+    pub fn capture(req: &Request) -> Self {
+        Self {
+            started: Instant::now(),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+            peer: req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        }
     }
-    response.headers_mut().insert(X_REQUEST_ID.clone(), id);
-    response
+}
+
+fn enabled(error: bool) -> bool {
+    if error {
+        tracing::enabled!(target: "mes_dashboard::access", tracing::Level::ERROR)
+    } else {
+        tracing::enabled!(target: "mes_dashboard::access", tracing::Level::INFO)
+    }
+}
+
+/// Writes the request's line, when the access target is enabled.
+pub fn record(info: &RequestInfo, id: &HeaderValue, response: &Response) {
+    let status = response.status().as_u16();
+    let error = response.extensions().get::<ErrorContext>();
+    let is_error = status >= 500 && error.is_some();
+    if !enabled(is_error) {
+        return;
+    }
+    let line = format_line(
+        telemetry::format(),
+        info,
+        id.to_str().unwrap_or_default(),
+        status,
+        error,
+    );
+    telemetry::write_line(line.as_bytes());
+}
+
+fn format_line(
+    format: LogFormat,
+    info: &RequestInfo,
+    id: &str,
+    status: u16,
+    error: Option<&ErrorContext>,
+) -> String {
+    let level = if status >= 500 && error.is_some() {
+        "ERROR"
+    } else {
+        "INFO"
+    };
+    let message = if level == "ERROR" {
+        "request failed"
+    } else {
+        "request"
+    };
+    let duration_us = info.started.elapsed().as_micros() as u64;
+    let path = info.uri.path();
+    let mut n = itoa::Buffer::new();
+    let mut line = String::with_capacity(320);
+    match format {
+        LogFormat::Json => {
+            line.push_str("{\"timestamp\":\"");
+            crate::timefmt::now_micros(&mut line);
+            line.push_str("\",\"level\":\"");
+            line.push_str(level);
+            line.push_str("\",\"message\":\"");
+            line.push_str(message);
+            line.push_str("\",\"duration_us\":");
+            line.push_str(n.format(duration_us));
+            line.push_str(",\"http.method\":");
+            push_json_str(&mut line, info.method.as_str());
+            line.push_str(",\"http.path\":");
+            push_json_str(&mut line, path);
+            line.push_str(",\"http.status\":");
+            line.push_str(n.format(status));
+            line.push_str(",\"request_id\":\"");
+            line.push_str(id);
+            line.push_str("\",\"client.ip\":\"");
+            if let Some(ip) = info.peer {
+                let _ = write!(line, "{ip}");
+            }
+            line.push('"');
+            if let Some(e) = error {
+                let _ = write!(line, ",\"error.code\":\"{}\"", e.code_str);
+                if let Some(detail) = e.detail.as_deref().filter(|_| level == "ERROR") {
+                    line.push_str(",\"error.detail\":");
+                    push_json_str(&mut line, detail);
+                }
+            }
+            line.push_str(",\"target\":\"mes_dashboard::access\"}\n");
+        }
+        LogFormat::Text => {
+            crate::timefmt::now_micros(&mut line);
+            let ip = info.peer.map(|ip| ip.to_string()).unwrap_or_default();
+            let _ = write!(
+                line,
+                " {level:>5} mes_dashboard::access: {message} duration_us={duration_us} \
+                 http.method={} http.path={path:?} http.status={status} request_id={id} \
+                 client.ip={ip}",
+                info.method
+            );
+            if let Some(e) = error {
+                let _ = write!(line, " error.code={}", e.code_str);
+                if let Some(detail) = e.detail.as_deref().filter(|_| level == "ERROR") {
+                    let _ = write!(line, " error.detail={detail:?}");
+                }
+            }
+            line.push('\n');
+        }
+    }
+    line
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::{AppError, ErrorCode};
 
     #[test]
     fn generated_ids_are_unique_and_plain() {
@@ -114,5 +221,43 @@ mod tests {
             .body(axum::body::Body::empty())
             .unwrap();
         assert_eq!(request_id(&req), "lb-1234.abc");
+    }
+
+    #[test]
+    fn json_lines_parse_and_escape_hostile_paths() {
+        let info = RequestInfo {
+            started: Instant::now(),
+            method: Method::GET,
+            uri: Uri::from_static("/api/%22x%22%5C%0A%01%C3%A9"),
+            peer: Some("10.1.2.3".parse().unwrap()),
+        };
+        let ctx = AppError::DbQuery {
+            detail: "relation \"lots\" does not exist".into(),
+        }
+        .context();
+        let line = format_line(LogFormat::Json, &info, "ab-1", 500, Some(&ctx));
+        assert!(line.ends_with('\n'));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["http.path"], "/api/%22x%22%5C%0A%01%C3%A9");
+        assert_eq!(v["level"], "ERROR");
+        assert_eq!(v["error.code"], ErrorCode::DbQueryError.as_str());
+        assert_eq!(v["error.detail"], "relation \"lots\" does not exist");
+        assert_eq!(v["client.ip"], "10.1.2.3");
+        assert_eq!(v["target"], "mes_dashboard::access");
+
+        let ok = format_line(LogFormat::Json, &info, "ab-2", 200, None);
+        let v: serde_json::Value = serde_json::from_str(&ok).unwrap();
+        assert_eq!(v["level"], "INFO");
+        assert!(v.get("error.code").is_none());
+        let text = format_line(LogFormat::Text, &info, "ab-3", 404, None);
+        assert!(text.contains("http.status=404"), "{text}");
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut out = String::new();
+        push_json_str(&mut out, "a\"b\\c\nd\u{1}é");
+        let back: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, "a\"b\\c\nd\u{1}é");
     }
 }

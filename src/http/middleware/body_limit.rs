@@ -1,21 +1,20 @@
 //! Refuses a declared body over `MAX_JSON_BODY_BYTES` before anything reads it. Bodies
 //! without a length (chunked) are bounded where they are read, by axum's `DefaultBodyLimit`.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::AppError;
 
-pub async fn body_limit(State(limit): State<usize>, req: Request, next: Next) -> Response {
+/// The 413 answer when the request declares a body over `limit`, else `None`.
+pub fn check(req: &Request, limit: usize) -> Option<Response> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return AppError::PayloadTooLarge { limit: Some(limit) }.into_response();
-    }
-    next.run(req).await
+    declared
+        .is_some_and(|len| len > limit as u64)
+        .then(|| AppError::PayloadTooLarge { limit: Some(limit) }.into_response())
 }

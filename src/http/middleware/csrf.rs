@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -88,14 +88,15 @@ pub fn is_safe(method: &Method) -> bool {
     method == Method::GET || method == Method::HEAD || method == Method::OPTIONS
 }
 
-pub async fn csrf(State(app): State<AppState>, req: Request, next: Next) -> Response {
+/// Runs `next` when the request passes (or in report-only mode), else answers the 403.
+pub async fn guard(app: &AppState, req: Request, next: Next) -> Response {
     if is_safe(req.method()) {
         return next.run(req).await;
     }
     if req.method() == Method::TRACE {
         return AppError::MethodNotAllowed.into_response();
     }
-    let (req, verdict) = match check(&app, req).await {
+    let (req, verdict) = match check(app, req).await {
         Ok(checked) => checked,
         Err(error) => return error.into_response(),
     };

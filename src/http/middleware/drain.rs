@@ -2,20 +2,12 @@
 //! keep-alive clients move to another worker after their current request instead of sending
 //! the next one into a connection that is about to close.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, header};
 
-pub async fn drain(State(draining): State<Arc<AtomicBool>>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+pub fn apply(headers: &mut HeaderMap, draining: &AtomicBool) {
     if draining.load(Ordering::Relaxed) {
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    response
 }

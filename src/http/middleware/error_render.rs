@@ -2,23 +2,14 @@
 //! JSON envelope for API paths — with `error.details` added in development only. Also gives
 //! the router's bare 405 the contract's shape.
 
-use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::error::error_response;
-use crate::http::{AppError, ErrorContext, is_json_path, pages};
+use crate::http::{AppError, ErrorContext, pages};
 
-/// `expose_details`: development mode.
-pub async fn render_errors(
-    State(expose_details): State<bool>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let json = is_json_path(req.uri().path());
-    let response = next.run(req).await;
-
+/// `json`: the request's path answers JSON; `expose_details`: development mode.
+pub fn render(response: Response, json: bool, expose_details: bool) -> Response {
     let response = if response.status() == StatusCode::METHOD_NOT_ALLOWED
         && response.extensions().get::<ErrorContext>().is_none()
     {

@@ -1,11 +1,12 @@
-//! One file per middleware. The order they run in is composed, and explained, in
-//! [`crate::http::router::build`].
+//! One file per concern. [`edge`] runs the request-wide ones in a fixed, documented order;
+//! [`crate::http::router::build`] composes the layers.
 
 pub mod access_log;
 pub mod body_limit;
 pub mod catch_panic;
 pub mod csrf;
 pub mod drain;
+pub mod edge;
 pub mod error_render;
 pub mod security_headers;
 pub mod session;

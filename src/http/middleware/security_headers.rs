@@ -1,10 +1,10 @@
 //! Security headers on every response (DESIGN §4.5). HSTS only where TLS is expected
 //! (staging and production). A header a handler set itself is left alone.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
+use std::sync::LazyLock;
+
+use axum::http::header::Entry;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 
 const ALWAYS: [(HeaderName, &str); 5] = [
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -22,12 +22,18 @@ const ALWAYS: [(HeaderName, &str); 5] = [
 
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
-pub async fn security_headers(State(hsts): State<bool>, req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
-    let headers = response.headers_mut();
-    for (name, value) in ALWAYS.iter() {
-        if !headers.contains_key(name) {
-            headers.insert(name.clone(), HeaderValue::from_static(value));
+/// The values, validated once.
+static VALUES: LazyLock<Vec<(HeaderName, HeaderValue)>> = LazyLock::new(|| {
+    ALWAYS
+        .iter()
+        .map(|(name, value)| (name.clone(), HeaderValue::from_static(value)))
+        .collect()
+});
+
+pub fn apply(headers: &mut HeaderMap, hsts: bool) {
+    for (name, value) in VALUES.iter() {
+        if let Entry::Vacant(slot) = headers.entry(name) {
+            slot.insert(value.clone());
         }
     }
     if hsts {
@@ -36,5 +42,4 @@ pub async fn security_headers(State(hsts): State<bool>, req: Request, next: Next
             HeaderValue::from_static(HSTS),
         );
     }
-    response
 }

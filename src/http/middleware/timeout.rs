@@ -4,14 +4,13 @@
 
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::http::AppError;
 
-pub async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
+/// Runs the rest of the request within `limit`.
+pub async fn bounded(limit: Duration, inner: impl Future<Output = Response>) -> Response {
+    match tokio::time::timeout(limit, inner).await {
         Ok(response) => response,
         Err(_) => AppError::ServiceUnavailable {
             message: format!(

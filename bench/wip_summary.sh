@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Throughput, server CPU per request and memory of the cached WIP summary, against a bare hyper
+# server returning the same bytes, in the same run on the same machine.
+#
+#   bash bench/wip_summary.sh [seconds per run, default 10] [connections, default 32]
+#
+# The dashboard runs in production shape: one in-process server, JSON access log on (written to
+# a file), the embedded SQLite database. Server CPU per request is the process's user+system
+# CPU time during the run divided by the requests served.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+DURATION=${1:-10}
+CONNS=${2:-32}
+need_wrk
+cargo build --release --quiet --bin mes-dashboard --example bare_server
+BIN=target/release/mes-dashboard
+BARE=target/release/examples/bare_server
+WORK=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+TICK=$(getconf CLK_TCK)
+
+# run LABEL PID URL: wrk against URL, then requests/s, µs of server CPU per request, RSS.
+run() {
+  local label=$1 pid=$2 url=$3 before after out rps total cpu_us
+  before=$(cpu_ticks "$pid")
+  out=$(wrk --latency -t2 -c"$CONNS" -d"${DURATION}s" "$url")
+  after=$(cpu_ticks "$pid")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
+  local p99 non2xx
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses/ {print $5}' <<<"$out")
+  cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  printf '%-28s %10s req/s   %7s µs CPU/request   p99 %8s   RSS %6s KiB   non-2xx %s\n' \
+    "$label" "$rps" "$cpu_us" "$p99" "$(rss_kib "$pid")" "${non2xx:-0}"
+  echo "$rps" >"$WORK/$label.rps"
+}
+
+PORT=$(free_port)
+DATABASE_URL="sqlite://$WORK/bench.sqlite3" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 7 >/dev/null 2>&1
+MES_ENV=production SECRET_KEY=$("$BIN" gen-secret) ALLOW_SQLITE_IN_PRODUCTION=true \
+  DATABASE_URL="sqlite://$WORK/bench.sqlite3" LOG_FORMAT=json RUST_LOG=info \
+  BIND=127.0.0.1:$PORT "$BIN" serve >"$WORK/access.log" 2>&1 &
+DASH=$!; pids+=($DASH)
+wait_http "http://127.0.0.1:$PORT/health/live"
+URL="http://127.0.0.1:$PORT/api/wip/overview/summary"
+curl -fs "$URL" >"$WORK/body.json"
+
+BPORT=$(free_port)
+"$BARE" "127.0.0.1:$BPORT" "$WORK/body.json" &
+BARE_PID=$!; pids+=($BARE_PID)
+wait_http "http://127.0.0.1:$BPORT/"
+
+echo "# cached WIP summary ($(wc -c <"$WORK/body.json") bytes), ${DURATION}s per run, 2 wrk threads, $CONNS connections, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) before"
+run "bare hyper (baseline)" "$BARE_PID" "http://127.0.0.1:$BPORT/"
+run "mes-dashboard" "$DASH" "$URL"
+awk -v a="$(cat "$WORK/mes-dashboard.rps")" -v b="$(cat "$WORK/bare hyper (baseline).rps")" \
+  'BEGIN {printf "# mes-dashboard / bare hyper throughput: %.2f (bar: at least 0.50)\n", a / b}'
+echo "# access log lines written: $(grep -c '"http.path"' "$WORK/access.log")"

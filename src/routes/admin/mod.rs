@@ -1,0 +1,17 @@
+//! `/admin/api/…`: administration APIs.
+
+pub mod audit;
+pub mod local_only;
+pub mod system;
+pub mod workers;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(workers::router())
+        .merge(system::router())
+        .merge(audit::router())
+}

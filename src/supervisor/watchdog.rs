@@ -1,0 +1,336 @@
+//! The watchdog and the replacement of single workers.
+//!
+//! - A serving worker whose heartbeat is silent for `WORKER_TIMEOUT` is logged
+//!   `WORKER TIMEOUT (pid …)`, sent SIGTERM, then SIGKILL after `WORKER_KILL_GRACE_SECONDS`,
+//!   and a replacement starts at once.
+//! - A worker that exits without being asked (a crash) is replaced after an exponential
+//!   back-off (1 s, 2 s, … 30 s; reset once a worker has served 30 s).
+//! - A worker past `WORKER_MAX_REQUESTS` (+ jitter) is recycled: its replacement starts, and it
+//!   drains once the replacement is ready.
+//! - A stopping worker still alive at its deadline is killed.
+//!
+//! The listening socket stays open in the supervisor throughout, so connections arriving while
+//! a place is empty wait in the backlog for the other workers instead of being refused.
+
+use std::time::{Duration, Instant};
+
+use rustix::process::Signal;
+
+use super::history::{Action, Decision, HistoryEntry, Source};
+use super::master::Master;
+use super::protocol::WorkerState;
+use super::reload::backoff;
+use super::spawn;
+
+/// A worker that served this long before crashing resets its place's back-off.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
+
+impl Master {
+    pub(super) fn on_exit(&mut self, id: u64, how: &str, clean: bool) {
+        let Some(w) = self.workers.remove(&id) else {
+            return;
+        };
+        if self
+            .reload
+            .as_ref()
+            .is_some_and(|r| r.workers.contains(&id))
+        {
+            let reason = format!(
+                "worker pid {} of generation {} {how} before the generation was ready",
+                w.pid, w.generation
+            );
+            self.fail_reload(reason);
+            return;
+        }
+        if w.state == WorkerState::Stopping {
+            tracing::info!(
+                worker.pid = w.pid,
+                worker.generation = w.generation,
+                how,
+                "worker exited"
+            );
+            if self.stopping && (!clean || w.killed) {
+                self.unclean_stop = true;
+            }
+            return;
+        }
+        if self.stopping || w.generation != self.generation {
+            tracing::warn!(
+                worker.pid = w.pid,
+                worker.generation = w.generation,
+                how,
+                "worker exited"
+            );
+            return;
+        }
+        let slot = &mut self.slots[w.slot];
+        if slot.replacement == Some(id) {
+            slot.replacement = None;
+            slot.failures += 1;
+            let delay = backoff(slot.failures);
+            slot.respawn_at = Some(Instant::now() + delay);
+            let failure = format!("replacement worker pid {} {how} before it was ready", w.pid);
+            tracing::error!(
+                worker.pid = w.pid,
+                worker.slot = w.slot,
+                retry_in_ms = delay.as_millis() as u64,
+                "{failure}"
+            );
+            if let Some(seq) = slot.entry.take() {
+                self.finish_entry(seq, false, Some(failure));
+            }
+            return;
+        }
+        if slot.current == Some(id) {
+            slot.current = None;
+            let served = w.ready_at.map_or(Duration::ZERO, |(at, _)| at.elapsed());
+            slot.failures = if served >= STABLE_AFTER {
+                1
+            } else {
+                slot.failures + 1
+            };
+            let delay = backoff(slot.failures);
+            slot.respawn_at = Some(Instant::now() + delay);
+            tracing::error!(
+                worker.pid = w.pid,
+                worker.slot = w.slot,
+                worker.generation = w.generation,
+                how,
+                retry_in_ms = delay.as_millis() as u64,
+                "worker crashed; replacing it"
+            );
+            let mut entry = HistoryEntry::new(
+                Source::Auto,
+                Action::Replace,
+                Decision::Allowed,
+                "supervisor",
+                self.clock.now(),
+            );
+            entry.reason = Some(format!("worker pid {} {how}", w.pid));
+            entry.generation = Some(self.generation);
+            let seq = self.record(entry, "requested");
+            self.slots[w.slot].entry = Some(seq);
+        }
+    }
+
+    /// Starts the replacements whose back-off has passed.
+    pub(super) fn respawn_due(&mut self) {
+        let now = Instant::now();
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            if slot.replacement.is_some() || slot.respawn_at.is_none_or(|at| at > now) {
+                continue;
+            }
+            self.slots[index].respawn_at = None;
+            let seq = match self.slots[index].entry {
+                Some(seq) => seq,
+                None => {
+                    // A retry after a failed replacement: a new attempt, a new entry.
+                    let mut entry = HistoryEntry::new(
+                        Source::Auto,
+                        Action::Replace,
+                        Decision::Allowed,
+                        "supervisor",
+                        self.clock.now(),
+                    );
+                    entry.reason = Some(format!("slot {index} is empty; retrying"));
+                    entry.generation = Some(self.generation);
+                    self.record(entry, "requested")
+                }
+            };
+            self.start_replacement(index, seq);
+        }
+    }
+
+    /// Starts a worker to take over `slot`; on failure schedules a retry.
+    fn start_replacement(&mut self, slot: usize, seq: u64) {
+        match self.spawn_worker(self.generation, slot) {
+            Ok(id) => {
+                let s = &mut self.slots[slot];
+                s.replacement = Some(id);
+                s.entry = Some(seq);
+            }
+            Err(error) => {
+                let s = &mut self.slots[slot];
+                s.failures += 1;
+                s.respawn_at = Some(Instant::now() + backoff(s.failures));
+                s.entry = None;
+                tracing::error!(worker.slot = slot, %error, "cannot start a replacement worker");
+                self.finish_entry(seq, false, Some(error));
+            }
+        }
+    }
+
+    /// A replacement reported ready: it takes its place, and the worker it replaces drains.
+    pub(super) fn replacement_ready(&mut self, id: u64) {
+        let Some(w) = self.workers.get(&id) else {
+            return;
+        };
+        let (pid, index) = (w.pid, w.slot);
+        if w.generation != self.generation || self.slots[index].replacement != Some(id) {
+            // Started for a generation a reload has since replaced.
+            self.stop_worker(id, None);
+            return;
+        }
+        let slot = &mut self.slots[index];
+        slot.replacement = None;
+        let old = slot.current.replace(id);
+        let seq = slot.entry.take();
+        if let Some(old) = old {
+            self.stop_worker(old, None);
+        }
+        if let Some(seq) = seq {
+            self.finish_entry(
+                seq,
+                true,
+                Some(format!("worker pid {pid} serves slot {index}")),
+            );
+        }
+        self.notifier.status(&self.status_line());
+    }
+
+    /// The watchdog: hung serving workers, and replacements that never became ready.
+    pub(super) fn check_heartbeats(&mut self) {
+        let sup = &self.settings.supervisor;
+        let (timeout, ready_timeout, grace) =
+            (sup.worker_timeout, sup.ready_timeout, sup.kill_grace);
+        let hung: Vec<u64> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| w.state == WorkerState::Serving && w.last_beat.elapsed() > timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in hung {
+            let Some(w) = self.workers.get(&id) else {
+                continue;
+            };
+            let (pid, index, generation) = (w.pid, w.slot, w.generation);
+            let silent = w.last_beat.elapsed().as_secs();
+            tracing::error!(
+                worker.pid = pid,
+                worker.slot = index,
+                silent_s = silent,
+                "WORKER TIMEOUT (pid {pid})"
+            );
+            self.stop_worker(id, Some(grace));
+            if self
+                .reload
+                .as_ref()
+                .is_some_and(|r| r.workers.contains(&id))
+            {
+                self.fail_reload(format!(
+                    "worker pid {pid} of the new generation stopped beating"
+                ));
+                continue;
+            }
+            if generation != self.generation || self.slots[index].current != Some(id) {
+                continue;
+            }
+            self.slots[index].current = None;
+            let mut entry = HistoryEntry::new(
+                Source::Watchdog,
+                Action::Replace,
+                Decision::Allowed,
+                "watchdog",
+                self.clock.now(),
+            );
+            entry.reason = Some(format!(
+                "WORKER TIMEOUT (pid {pid}): no heartbeat for {silent} s"
+            ));
+            entry.generation = Some(self.generation);
+            let seq = self.record(entry, "requested");
+            if self.slots[index].replacement.is_none() {
+                self.start_replacement(index, seq);
+            } else {
+                self.finish_entry(seq, true, Some("a replacement was already starting".into()));
+            }
+        }
+
+        let slow: Vec<u64> = self
+            .workers
+            .iter()
+            .filter(|(id, w)| {
+                w.state == WorkerState::Starting
+                    && !w.killed
+                    && !self.reload.as_ref().is_some_and(|r| r.workers.contains(id))
+                    && w.spawned.elapsed() > ready_timeout
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in slow {
+            if let Some(w) = self.workers.get_mut(&id) {
+                tracing::error!(
+                    worker.pid = w.pid,
+                    "worker was not ready within WORKER_READY_TIMEOUT; killing it"
+                );
+                // Still `Starting`, so its exit counts as a failed start (back-off, retry).
+                spawn::signal(w.pid, Signal::KILL);
+                w.killed = true;
+            }
+        }
+    }
+
+    /// Kills stopping workers past their deadline, and ends a reload past its deadline.
+    pub(super) fn check_deadlines(&mut self) {
+        self.check_reload_deadline();
+        let now = Instant::now();
+        let stopping = self.stopping;
+        let mut unclean = false;
+        for w in self.workers.values_mut() {
+            if w.state == WorkerState::Stopping
+                && !w.killed
+                && w.kill_at.is_some_and(|at| now >= at)
+            {
+                tracing::warn!(
+                    worker.pid = w.pid,
+                    worker.generation = w.generation,
+                    "worker did not stop in time; SIGKILL"
+                );
+                spawn::signal(w.pid, Signal::KILL);
+                w.killed = true;
+                unclean |= stopping;
+            }
+        }
+        self.unclean_stop |= unclean;
+    }
+
+    /// Recycles a worker past `WORKER_MAX_REQUESTS` (+ its jitter).
+    pub(super) fn maybe_recycle(&mut self, id: u64) {
+        if self.stopping || self.reload.is_some() {
+            return;
+        }
+        let Some(w) = self.workers.get(&id) else {
+            return;
+        };
+        let due = w.state == WorkerState::Serving
+            && w.generation == self.generation
+            && w.recycle_after.is_some_and(|limit| w.requests >= limit);
+        let slot = &self.slots[w.slot];
+        if !due
+            || slot.current != Some(id)
+            || slot.replacement.is_some()
+            || slot.respawn_at.is_some()
+        {
+            return;
+        }
+        let (pid, index, requests) = (w.pid, w.slot, w.requests);
+        tracing::info!(
+            worker.pid = pid,
+            requests,
+            "worker reached WORKER_MAX_REQUESTS; recycling it"
+        );
+        let mut entry = HistoryEntry::new(
+            Source::Auto,
+            Action::Recycle,
+            Decision::Allowed,
+            "supervisor",
+            self.clock.now(),
+        );
+        entry.reason = Some(format!(
+            "worker pid {pid} served {requests} requests (WORKER_MAX_REQUESTS)"
+        ));
+        entry.generation = Some(self.generation);
+        let seq = self.record(entry, "requested");
+        self.start_replacement(index, seq);
+    }
+}

@@ -1,0 +1,310 @@
+//! Reloads under load: no failed request, no refused connection, the slow request in flight
+//! finishes on the old generation, and afterwards only the new generation answers. Also: a new
+//! generation that cannot start leaves the old one serving, and the failure is reported.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{BIN, Site, fresh_client, process_alive, serving};
+
+#[derive(Default)]
+struct Tally {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    refused: AtomicU64,
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl Tally {
+    fn fail(&self, counter: &AtomicU64, what: String) {
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut errors = self.errors.lock().unwrap();
+        if errors.len() < 20 {
+            errors.push(what);
+        }
+    }
+}
+
+/// Requests in a loop until `stop`: keep-alive (one pooled client) or a new connection each.
+async fn load(
+    url: String,
+    cookie: String,
+    keep_alive: bool,
+    stop: Arc<AtomicBool>,
+    tally: Arc<Tally>,
+) {
+    let client = if keep_alive {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap()
+    } else {
+        fresh_client()
+    };
+    while !stop.load(Ordering::Relaxed) {
+        match client.get(&url).header("cookie", &cookie).send().await {
+            Ok(r) if r.status().is_success() => match r.bytes().await {
+                Ok(_) => tally.ok.fetch_add(1, Ordering::Relaxed),
+                Err(e) => {
+                    tally.fail(&tally.failed, format!("body: {e:?}"));
+                    continue;
+                }
+            },
+            Ok(r) => {
+                tally.fail(&tally.failed, format!("status {}", r.status()));
+                continue;
+            }
+            Err(e) if e.is_connect() => {
+                tally.fail(&tally.refused, format!("connect: {e:?}"));
+                continue;
+            }
+            Err(e) => {
+                tally.fail(&tally.failed, format!("request: {e:?}"));
+                continue;
+            }
+        };
+    }
+}
+
+/// `POST /api/wip/lots/lookup` whose body trickles in over `over`: a real request in flight
+/// for that long. Returns the raw answer.
+async fn slow_lookup(
+    addr: std::net::SocketAddr,
+    cookie: String,
+    csrf: String,
+    over: Duration,
+) -> String {
+    let body = br#"{"lot_ids": ["NO-SUCH-LOT-1", "NO-SUCH-LOT-2", "NO-SUCH-LOT-3"]}"#;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/wip/lots/lookup HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let pause = over / body.len() as u32;
+    for byte in body.iter() {
+        stream.write_all(&[*byte]).await.unwrap();
+        tokio::time::sleep(pause).await;
+    }
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The answer is complete when the server closes (it drains: `Connection: close`) or when
+    // the body is in; a bounded read either way.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                answer.extend_from_slice(&buf[..n]);
+                if answer.ends_with(b"}") {
+                    break;
+                }
+            }
+            Ok(Err(e)) => panic!("reading the slow answer: {e}"),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_reloads_under_load_fail_no_request_and_refuse_no_connection() {
+    let site = Site::new().await;
+    let mut sup = site.start(BIN.as_ref(), 2, &[]).await;
+    let url = sup.url("/api/wip/overview/summary");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let tally = Arc::new(Tally::default());
+    let mut tasks = Vec::new();
+    for keep_alive in [true, true, false, false] {
+        tasks.push(tokio::spawn(load(
+            url.clone(),
+            sup.cookie.clone(),
+            keep_alive,
+            stop.clone(),
+            tally.clone(),
+        )));
+    }
+
+    let mut generation = 1;
+    let mut old_pids = Vec::new();
+    for round in 0..5 {
+        let before = sup.try_status().await.expect("status");
+        let pids = serving(&before, Some(generation));
+        assert_eq!(pids.len(), 2, "round {round}: {before}");
+        old_pids.extend(pids.iter().copied());
+
+        // A request that takes 2 s is in flight on the current generation when the reload
+        // starts.
+        let slow = tokio::spawn(slow_lookup(
+            sup.addr,
+            sup.cookie.clone(),
+            sup.csrf.clone(),
+            Duration::from_secs(2),
+        ));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        sup.signal("HUP");
+
+        let next = generation + 1;
+        let after = sup
+            .wait_for(
+                &format!("generation {next} alone"),
+                Duration::from_secs(60),
+                |s| {
+                    s["generation"] == next
+                        && s["reload_in_progress"] == false
+                        && serving(s, Some(next)).len() == 2
+                        && s["workers"].as_array().unwrap().len() == 2
+                },
+            )
+            .await;
+        let answer = slow.await.unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "round {round}: {answer}"
+        );
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "round {round}: the slow request was answered by a draining (old) worker: {answer}"
+        );
+        assert!(answer.contains("NO-SUCH-LOT-2"), "{answer}");
+        for pid in &pids {
+            assert!(
+                !serving(&after, None).contains(pid),
+                "old worker {pid} still serving"
+            );
+        }
+        generation = next;
+    }
+
+    // Keep the load on the new generation for a moment, then stop it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let errors = tally.errors.lock().unwrap().clone();
+    let ok = tally.ok.load(Ordering::Relaxed);
+    assert_eq!(
+        tally.failed.load(Ordering::Relaxed),
+        0,
+        "failed requests: {errors:?}"
+    );
+    assert_eq!(
+        tally.refused.load(Ordering::Relaxed),
+        0,
+        "refused connections: {errors:?}"
+    );
+    assert!(ok > 50, "the load ran ({ok} requests)");
+
+    // Afterwards only generation 6 answers: every old worker is gone.
+    let started = Instant::now();
+    while old_pids.iter().any(|p| process_alive(*p)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "old workers still alive: {old_pids:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for _ in 0..6 {
+        let s = sup.try_status().await.expect("status");
+        assert_eq!(s["answered_by"]["generation"], 6, "{s}");
+    }
+    let status = sup.try_status().await.unwrap();
+    let history = status["history"].as_array().unwrap();
+    assert_eq!(history.len(), 5);
+    assert!(
+        history
+            .iter()
+            .all(|h| h["source"] == "signal" && h["success"] == true),
+        "{status}"
+    );
+}
+
+/// Replaces the file at `path` atomically (as an upgrade does) with `content`.
+fn install(path: &std::path::Path, content: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, content).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_generation_that_cannot_start_leaves_the_old_one_serving() {
+    let site = Site::new().await;
+    // The supervisor runs a copy of the binary that the test then "upgrades".
+    let bin = site.dir.path().join("mes-dashboard");
+    std::fs::copy(BIN, &bin).unwrap();
+    let mut sup = site.start(&bin, 2, &[("WORKER_READY_TIMEOUT", "4")]).await;
+    let first = serving(&sup.try_status().await.unwrap(), Some(1));
+
+    // 1. The new binary exits at once.
+    install(&bin, b"#!/bin/sh\necho 'broken build' >&2\nexit 3\n");
+    sup.signal("HUP");
+    let status = sup
+        .wait_for("the failed reload", Duration::from_secs(30), |s| {
+            s["history"][0]["success"] == false && s["reload_in_progress"] == false
+        })
+        .await;
+    assert!(
+        status["last_reload_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("exited with status 3")),
+        "{status}"
+    );
+    assert_eq!(status["generation"], 1);
+    assert_eq!(
+        serving(&status, Some(1)),
+        first,
+        "the old generation serves"
+    );
+    sup.wait_for_log(
+        "reload failed; the old generation keeps serving",
+        Duration::from_secs(5),
+    )
+    .await;
+    let r = fresh_client()
+        .get(sup.url("/api/wip/overview/summary"))
+        .header("cookie", &sup.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // 2. The new binary never becomes ready: bounded by WORKER_READY_TIMEOUT.
+    install(&bin, b"#!/bin/sh\nexec sleep 60\n");
+    sup.signal("HUP");
+    let status = sup
+        .wait_for("the timed-out reload", Duration::from_secs(30), |s| {
+            s["history"][0]["success"] == false
+                && s["history"][1]["success"] == false
+                && s["reload_in_progress"] == false
+        })
+        .await;
+    assert!(
+        status["history"][0]["outcome"]
+            .as_str()
+            .is_some_and(|e| e.contains("WORKER_READY_TIMEOUT")),
+        "{status}"
+    );
+    assert_eq!(serving(&status, Some(1)), first);
+
+    // 3. The real binary is back: the next reload succeeds.
+    std::fs::copy(BIN, site.dir.path().join("mes-dashboard.new")).unwrap();
+    std::fs::rename(site.dir.path().join("mes-dashboard.new"), &bin).unwrap();
+    sup.signal("HUP");
+    let status = sup
+        .wait_for("the good reload", Duration::from_secs(60), |s| {
+            s["history"][0]["success"] == true
+                && serving(s, None).len() == 2
+                && s["workers"].as_array().unwrap().len() == 2
+        })
+        .await;
+    assert!(status["generation"].as_u64().unwrap() > 1, "{status}");
+    assert!(status["last_reload_error"].is_null(), "{status}");
+}

@@ -1,0 +1,252 @@
+//! The admin restart API against a real supervisor: 200 / 429 / 400 / 409 by the policy, the
+//! history and audit it leaves, its survival across a supervisor restart, and SIGTERM.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{BIN, Site, Supervisor, fresh_client};
+use crate::helpers::{assert_error, json as body};
+
+async fn restart(sup: &Supervisor, request: Value) -> (u16, Value, Option<String>) {
+    // A state-changing request: it carries a session's CSRF token (an anonymous session is
+    // enough while the admin APIs are guarded by `LocalAdmin`).
+    let token = fresh_client()
+        .get(sup.url("/api/auth/csrf"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = crate::helpers::set_session_cookie(&token).expect("a session cookie");
+    let (_, token) = body(token).await;
+    let response = fresh_client()
+        .post(sup.url("/admin/api/worker/restart"))
+        .header("cookie", cookie)
+        .header(
+            "x-csrf-token",
+            token["data"]["csrf_token"].as_str().unwrap(),
+        )
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let (status, value) = body(response).await;
+    (status, value, retry_after)
+}
+
+fn override_with(reason: &str) -> Value {
+    json!({"manual_override": true, "override_acknowledged": true, "override_reason": reason})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_restart_api_follows_the_policy_and_the_record_survives_a_supervisor_restart() {
+    let site = Site::new().await;
+    let env = [
+        ("WORKER_RESTART_RETRY_BUDGET", "2"),
+        ("SHUTDOWN_HOOK_TIMEOUT", "2"),
+    ];
+    let mut sup = site.start(BIN.as_ref(), 1, &env).await;
+
+    // Allowed: 200, and generation 2 replaces generation 1.
+    let (status, answer, _) = restart(&sup, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["decision"], "allowed");
+    assert_eq!(answer["data"]["entry"]["requested_by"], "local-admin");
+    assert_eq!(answer["data"]["entry"]["ip"], "127.0.0.1");
+    sup.wait_for("generation 2", Duration::from_secs(60), |s| {
+        s["generation"] == 2 && s["reload_in_progress"] == false
+    })
+    .await;
+
+    // Cooldown: 429 with Retry-After.
+    let (status, answer, retry_after) = restart(&sup, json!({})).await;
+    assert_error(status, &answer, 429, "TOO_MANY_REQUESTS");
+    let seconds: u64 = retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&seconds), "{seconds}");
+
+    // An override without acknowledgement and reason: 400.
+    let (status, answer, _) = restart(&sup, json!({"manual_override": true})).await;
+    assert_error(status, &answer, 400, "RESTART_OVERRIDE_REASON_REQUIRED");
+    let (status, answer, _) = restart(&sup, override_with("  ")).await;
+    assert_error(status, &answer, 400, "RESTART_OVERRIDE_REASON_REQUIRED");
+    // Malformed input gets the envelope too.
+    let (status, answer, _) = restart(&sup, json!({"manual_override": "yes"})).await;
+    assert_error(status, &answer, 400, "VALIDATION_ERROR");
+
+    // A complete override passes the cooldown: 200; two restarts reach the budget of 2.
+    let (status, answer, _) = restart(&sup, override_with("pool leak after the failover")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["decision"], "allowed_override");
+    assert_eq!(answer["data"]["policy"]["state"], "blocked", "{answer}");
+    sup.wait_for("generation 3", Duration::from_secs(60), |s| {
+        s["generation"] == 3 && s["reload_in_progress"] == false
+    })
+    .await;
+
+    // Blocked (guarded mode): 409, even though the cooldown would also apply.
+    let (status, answer, _) = restart(&sup, json!({})).await;
+    assert_error(status, &answer, 409, "RESTART_POLICY_BLOCKED");
+
+    let status = sup.try_status().await.unwrap();
+    assert_eq!(status["policy"]["state"], "blocked");
+    assert_eq!(status["policy"]["churn_exceeded"], true);
+    assert_eq!(status["policy"]["attempts_in_window"], 2);
+    assert_eq!(
+        status["recovery_recommendation"]["action"],
+        "throttle_and_investigate_queries"
+    );
+    let decisions: Vec<&str> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "rejected_blocked",
+            "allowed_override",
+            "rejected_reason_required",
+            "rejected_reason_required",
+            "rejected_cooldown",
+            "allowed"
+        ]
+    );
+    assert_eq!(
+        status["history"][1]["reason"],
+        "pool leak after the failover"
+    );
+    assert_eq!(status["history"][1]["manual_override"], true);
+
+    // Every decision is in the audit log (the database took them all).
+    let audit = fresh_client()
+        .get(sup.url("/admin/api/audit?action=worker.restart&limit=50"))
+        .send()
+        .await
+        .unwrap();
+    let (code, audit) = body(audit).await;
+    assert_eq!(code, 200, "{audit}");
+    let entries = audit["data"]["entries"].as_array().unwrap();
+    let rejected = entries
+        .iter()
+        .filter(|e| e["detail"]["phase"] == "rejected")
+        .count();
+    let completed = entries
+        .iter()
+        .filter(|e| e["detail"]["phase"] == "completed")
+        .count();
+    assert_eq!((rejected, completed), (4, 2), "{audit}");
+    assert!(entries.iter().all(|e| e["store"] == "database"));
+
+    // SIGTERM: every worker drains, exit 0 within GRACEFUL_TIMEOUT plus the hooks' bound.
+    sup.signal("TERM");
+    let (exit, took) = sup.wait_exit(Duration::from_secs(40));
+    assert!(exit.success(), "{exit}; logs:\n{}", sup.logs());
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(!site.runtime().join("mes-dashboard.pid").exists());
+
+    // A new supervisor on the same runtime directory remembers the history and the policy.
+    let sup = site.start(BIN.as_ref(), 1, &env).await;
+    let status = sup.try_status().await.unwrap();
+    assert_eq!(status["policy"]["state"], "blocked", "{status}");
+    assert_eq!(status["history"].as_array().unwrap().len(), 6);
+    let (status, answer, _) = restart(&sup, json!({})).await;
+    assert_error(status, &answer, 409, "RESTART_POLICY_BLOCKED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_down_restart_decisions_go_to_the_file_audit_log() {
+    let site = Site::new().await;
+    // PostgreSQL on a port where nothing listens: every database write fails.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://mes@127.0.0.1:{dead}/mes");
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("DB_POOL_TIMEOUT", "1"),
+        ("MIGRATE_ON_START", "false"),
+    ];
+    let mut sup = site.start(BIN.as_ref(), 1, &env).await;
+
+    let (status, answer, _) = restart(&sup, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    sup.wait_for("generation 2", Duration::from_secs(60), |s| {
+        s["generation"] == 2 && s["reload_in_progress"] == false
+    })
+    .await;
+    let (status, _, _) = restart(&sup, json!({})).await;
+    assert_eq!(status, 429);
+
+    // The writes reach the file (each waits out the database's timeouts first).
+    let mut audit = Value::Null;
+    for _ in 0..100 {
+        let (code, value) = body(
+            fresh_client()
+                .get(sup.url("/admin/api/audit"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(code, 200, "{value}");
+        audit = value;
+        if audit["data"]["entries"].as_array().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let entries = audit["data"]["entries"].as_array().unwrap();
+    assert!(entries.len() >= 3, "{audit}");
+    assert!(entries.iter().all(|e| e["store"] == "file"), "{audit}");
+    assert!(entries.iter().all(|e| e["db_error"].is_string()), "{audit}");
+    assert!(audit["data"]["database_error"].is_string(), "{audit}");
+    let phases: Vec<&str> = entries
+        .iter()
+        .map(|e| e["detail"]["phase"].as_str().unwrap())
+        .collect();
+    assert!(phases.contains(&"rejected"), "{phases:?}");
+    assert!(phases.contains(&"completed"), "{phases:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_the_status_shows_one_process_and_a_restart_is_refused() {
+    let app = crate::helpers::TestApp::builder(crate::helpers::Backend::Sqlite)
+        .seed(None)
+        .start()
+        .await;
+    let (code, status) = body(app.get("/admin/api/worker/status").await).await;
+    assert_eq!(code, 200, "{status}");
+    assert_eq!(status["data"]["mode"], "in_process");
+    assert_eq!(status["data"]["workers"][0]["pid"], std::process::id());
+    assert_eq!(status["data"]["policy"]["state"], "allowed");
+
+    let (code, answer) = body(
+        app.post_json_with_csrf("/admin/api/worker/restart", &json!({}))
+            .await,
+    )
+    .await;
+    assert_error(code, &answer, 409, "RESTART_NOT_SUPERVISED");
+
+    let (code, system) = body(app.get("/admin/api/system-status").await).await;
+    assert_eq!(code, 200, "{system}");
+    assert_eq!(system["data"]["database"]["reachable"], true, "{system}");
+    assert_eq!(system["data"]["workers"]["workers"]["mode"], "in_process");
+    assert_eq!(system["data"]["resilience"]["policy_state"], "allowed");
+
+    // Until admin login exists, a proxied request is refused even from loopback.
+    let proxied = app
+        .client
+        .get(app.url("/admin/api/worker/status"))
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    let (code, answer) = body(proxied).await;
+    assert_error(code, &answer, 403, "FORBIDDEN");
+}
