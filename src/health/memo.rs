@@ -6,32 +6,56 @@ use std::time::{Duration, Instant};
 
 use super::HealthReport;
 
+/// One value computed at a time and reused while younger than a time to live.
+pub struct Memo<T> {
+    /// Held while a check runs: concurrent callers wait for it and share its answer.
+    slot: tokio::sync::Mutex<Option<(Instant, Arc<T>)>>,
+}
+
+impl<T> Default for Memo<T> {
+    fn default() -> Self {
+        Self {
+            slot: tokio::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl<T> Memo<T> {
+    /// The memoized value when younger than `ttl`, else a fresh one from `check`. With a
+    /// zero `ttl` every call checks, but concurrent callers still share one check.
+    pub async fn get_or_check<F, Fut>(&self, ttl: Duration, check: F) -> Arc<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let requested = Instant::now();
+        let mut slot = self.slot.lock().await;
+        if let Some((at, value)) = slot.as_ref() {
+            // Fresh enough, or computed while this caller waited for the lock.
+            if at.elapsed() < ttl || *at >= requested {
+                return value.clone();
+            }
+        }
+        let value = Arc::new(check().await);
+        *slot = Some((Instant::now(), value.clone()));
+        value
+    }
+}
+
 #[derive(Default)]
 pub struct HealthState {
-    /// Held while a check runs: concurrent callers wait for it and share its answer.
-    memo: tokio::sync::Mutex<Option<(Instant, Arc<HealthReport>)>>,
+    memo: Memo<HealthReport>,
     degraded_since: Mutex<Option<Instant>>,
 }
 
 impl HealthState {
-    /// The memoized report when younger than `ttl`, else a fresh one from `check`. With a
-    /// zero `ttl` every call checks, but concurrent callers still share one check.
+    /// The `/health` report, memoized for `ttl` (see [`Memo::get_or_check`]).
     pub async fn get_or_check<F, Fut>(&self, ttl: Duration, check: F) -> Arc<HealthReport>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = HealthReport>,
     {
-        let requested = Instant::now();
-        let mut memo = self.memo.lock().await;
-        if let Some((at, report)) = memo.as_ref() {
-            // Fresh enough, or computed while this caller waited for the lock.
-            if at.elapsed() < ttl || *at >= requested {
-                return report.clone();
-            }
-        }
-        let report = Arc::new(check().await);
-        *memo = Some((Instant::now(), report.clone()));
-        report
+        self.memo.get_or_check(ttl, check).await
     }
 
     /// Tracks how long the app has been not healthy; `None` when healthy now.
@@ -52,99 +76,46 @@ impl HealthState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::{
-        BreakerCheck, Checks, DatabaseCheck, PoolCheck, RedisCheck, ResilienceBlock, Status,
-    };
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    fn report() -> HealthReport {
-        HealthReport {
-            status: Status::Healthy,
-            degraded_reason: None,
-            timestamp: String::new(),
-            app_version: "test",
-            checks: Checks {
-                database: DatabaseCheck {
-                    status: "ok",
-                    latency_ms: 0.0,
-                    error: None,
-                },
-                redis: RedisCheck {
-                    status: "disabled",
-                    latency_ms: None,
-                    error: None,
-                },
-                circuit_breaker: BreakerCheck {
-                    state: crate::db::breaker::BreakerState::Closed,
-                    failure_rate: 0.0,
-                    open_for_seconds: None,
-                },
-                db_pool: PoolCheck {
-                    in_use: 0,
-                    max: 1,
-                    saturation: 0.0,
-                },
-                cache: crate::cache::wip::CacheStatus {
-                    state: "empty",
-                    age_seconds: None,
-                    lots: None,
-                },
-            },
-            resilience: ResilienceBlock {
-                thresholds: crate::config::resilience::HealthThresholds {
-                    pool_saturation_warning: 0.9,
-                    pool_saturation_critical: 1.0,
-                    degraded_alert_seconds: 300,
-                    restart_churn_window_seconds: 600,
-                    restart_churn_threshold: 3,
-                },
-                alerts: vec![],
-                recovery_recommendation: crate::health::resilience::recommend(None),
-            },
-            check_ms: 0.0,
-        }
-    }
 
     #[tokio::test]
     async fn concurrent_callers_share_one_check_even_without_a_memo() {
-        let state = Arc::new(HealthState::default());
+        let memo = Arc::new(Memo::<u32>::default());
         let checks = Arc::new(AtomicUsize::new(0));
         let callers: Vec<_> = (0..20)
             .map(|_| {
-                let state = state.clone();
+                let memo = memo.clone();
                 let checks = checks.clone();
                 tokio::spawn(async move {
-                    state
-                        .get_or_check(Duration::ZERO, || async move {
-                            checks.fetch_add(1, Ordering::SeqCst);
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            report()
-                        })
-                        .await
+                    memo.get_or_check(Duration::ZERO, || async move {
+                        checks.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        7
+                    })
+                    .await
                 })
             })
             .collect();
         for c in callers {
-            c.await.unwrap();
+            assert_eq!(*c.await.unwrap(), 7);
         }
         // The first caller checks; all who asked while it ran share its answer. A caller
         // scheduled only after it finished may check once more.
-        assert!(
-            checks.load(Ordering::SeqCst) <= 2,
-            "{}",
-            checks.load(Ordering::SeqCst)
-        );
+        let shared = checks.load(Ordering::SeqCst);
+        assert!(shared <= 2, "{shared}");
 
-        // A later call, with no memo, checks again.
-        let before = checks.load(Ordering::SeqCst);
-        let checks2 = checks.clone();
-        state
-            .get_or_check(Duration::ZERO, || async move {
-                checks2.fetch_add(1, Ordering::SeqCst);
-                report()
-            })
+        // A later call, with no memo, checks again; within a time to live it does not.
+        let counted = checks.clone();
+        memo.get_or_check(Duration::ZERO, || async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            8
+        })
+        .await;
+        assert_eq!(checks.load(Ordering::SeqCst), shared + 1);
+        let value = memo
+            .get_or_check(Duration::from_secs(60), || async { 9 })
             .await;
-        assert_eq!(checks.load(Ordering::SeqCst), before + 1);
+        assert_eq!(*value, 8, "served from the memo");
     }
 
     #[test]

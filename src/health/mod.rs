@@ -20,7 +20,9 @@ use crate::db;
 use crate::db::breaker::{BreakerState, BreakerStatus};
 use crate::db::stats::PoolStats;
 use crate::http::envelope::iso8601;
-use resilience::{Alert, Recommendation};
+use crate::supervisor::PolicyHealth;
+use crate::supervisor::policy::PolicyState;
+use resilience::{Alert, Recommendation, RestartChurn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,6 +91,11 @@ pub struct BreakerCheck {
 pub struct ResilienceBlock {
     pub thresholds: crate::config::resilience::HealthThresholds,
     pub alerts: Vec<Alert>,
+    /// The restart policy's state: `allowed`, `cooldown` or `blocked`.
+    pub policy_state: PolicyState,
+    /// The restart policy and the workers.
+    pub restart_policy: PolicyHealth,
+    pub restart_churn: RestartChurn,
     pub recovery_recommendation: Recommendation,
 }
 
@@ -114,6 +121,8 @@ pub struct DeepReport {
     pub pools: Vec<PoolStats>,
     pub circuit_breaker: BreakerStatus,
     pub process: ProcessInfo,
+    /// Every worker, the restart policy and the recent restart history.
+    pub workers: crate::supervisor::link::WorkerStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -156,8 +165,18 @@ pub async fn check(app: &App, with_errors: bool) -> HealthReport {
         Some(_) => Status::Degraded,
     };
     let degraded_for = app.health.degraded_for(status != Status::Healthy);
-    let alerts = resilience::alerts(thresholds, &pool, &breaker, degraded_for);
-    let recommendation = resilience::recommend(reason);
+    let workers = app.supervision.status();
+    let restart_policy = app.supervision.health();
+    let churn = resilience::restart_churn(thresholds, &workers.history, chrono::Utc::now());
+    let alerts = resilience::alerts(
+        thresholds,
+        &pool,
+        &breaker,
+        degraded_for,
+        &churn,
+        &restart_policy,
+    );
+    let recommendation = resilience::recommend(reason, &restart_policy, &churn);
 
     HealthReport {
         status,
@@ -188,6 +207,9 @@ pub async fn check(app: &App, with_errors: bool) -> HealthReport {
         resilience: ResilienceBlock {
             thresholds: thresholds.clone(),
             alerts,
+            policy_state: restart_policy.policy_state,
+            restart_policy,
+            restart_churn: churn,
             recovery_recommendation: recommendation,
         },
         check_ms: ms(started.elapsed()),
@@ -209,6 +231,7 @@ pub async fn deep(app: &App) -> DeepReport {
             database: app.db.display_url.clone(),
             redis: app.redis.display_url().map(str::to_string),
         },
+        workers: app.supervision.status(),
     }
 }
 

@@ -5,10 +5,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use chrono::{DateTime, Utc};
+
 use super::DegradedReason;
 use crate::config::resilience::HealthThresholds;
 use crate::db::breaker::{BreakerState, BreakerStatus};
 use crate::db::stats::PoolStats;
+use crate::supervisor::PolicyHealth;
+use crate::supervisor::history::HistoryEntry;
+use crate::supervisor::policy::PolicyState;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
@@ -25,8 +30,67 @@ pub struct Recommendation {
     pub reason: String,
 }
 
-/// What an operator should do about the first degraded reason.
-pub fn recommend(reason: Option<DegradedReason>) -> Recommendation {
+/// Worker restarts within the `RESILIENCE_RESTART_CHURN_*` window: the health report's
+/// notion of churn (the restart policy blocks on its own `WORKER_RESTART_*` budget).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestartChurn {
+    pub restarts_in_window: u32,
+    pub window_seconds: u64,
+    pub threshold: u32,
+    pub exceeded: bool,
+}
+
+/// Counts the restarts of `history` (newest first) that the policy counts, within the window.
+pub fn restart_churn(
+    t: &HealthThresholds,
+    history: &[HistoryEntry],
+    now: DateTime<Utc>,
+) -> RestartChurn {
+    let since = now - chrono::Duration::seconds(t.restart_churn_window_seconds as i64);
+    let restarts = history
+        .iter()
+        .filter(|e| crate::supervisor::policy::counts(e) && e.requested_at >= since)
+        .count() as u32;
+    RestartChurn {
+        restarts_in_window: restarts,
+        window_seconds: t.restart_churn_window_seconds,
+        threshold: t.restart_churn_threshold,
+        exceeded: restarts >= t.restart_churn_threshold,
+    }
+}
+
+/// What an operator should do: the database first, then restart churn (restarting again
+/// will not help), then the first degraded reason — where the restart policy's cooldown turns
+/// "restart a worker" into "wait for the cooldown".
+pub fn recommend(
+    reason: Option<DegradedReason>,
+    policy: &PolicyHealth,
+    churn: &RestartChurn,
+) -> Recommendation {
+    if reason != Some(DegradedReason::DatabaseUnreachable) {
+        let restart_rule = crate::supervisor::recovery_recommendation(policy);
+        if churn.exceeded || policy.churn_exceeded {
+            return restart_rule.unwrap_or_else(|| Recommendation {
+                action: "throttle_and_investigate_queries",
+                reason: format!(
+                    "{} worker restarts in the last {} s reached the alert threshold of {}: \
+                     restarting again will not fix the cause; throttle load and look for slow \
+                     queries or pool exhaustion",
+                    churn.restarts_in_window, churn.window_seconds, churn.threshold
+                ),
+            });
+        }
+        if reason == Some(DegradedReason::DbPoolSaturated)
+            && let Some(wait) = restart_rule
+        {
+            return wait;
+        }
+    }
+    recommend_for(reason)
+}
+
+/// The recommendation for the first degraded reason alone.
+pub fn recommend_for(reason: Option<DegradedReason>) -> Recommendation {
     let (action, reason) = match reason {
         None => ("none", "every check passed"),
         Some(DegradedReason::DatabaseUnreachable) => (
@@ -66,6 +130,8 @@ pub fn alerts(
     pool: &PoolStats,
     breaker: &BreakerStatus,
     degraded_for: Option<Duration>,
+    churn: &RestartChurn,
+    policy: &PolicyHealth,
 ) -> Vec<Alert> {
     let mut alerts = Vec::new();
     if pool.saturation >= t.pool_saturation_critical {
@@ -97,6 +163,20 @@ pub fn alerts(
             ),
         });
     }
+    if churn.exceeded {
+        alerts.push(Alert {
+            severity: if policy.policy_state == PolicyState::Blocked {
+                "critical"
+            } else {
+                "warning"
+            },
+            kind: "restart_churn",
+            message: format!(
+                "{} worker restarts in the last {} s (alert at {})",
+                churn.restarts_in_window, churn.window_seconds, churn.threshold
+            ),
+        });
+    }
     if let Some(d) = degraded_for
         && d.as_secs() >= t.degraded_alert_seconds
     {
@@ -117,6 +197,34 @@ pub fn alerts(
 mod tests {
     use super::*;
     use crate::db::stats::CallSnapshot;
+    use crate::supervisor::health::WorkersHealth;
+
+    fn policy(state: PolicyState, churn: bool) -> PolicyHealth {
+        PolicyHealth {
+            policy_state: state,
+            cooldown_remaining_seconds: 30,
+            attempts_in_window: if churn { 3 } else { 0 },
+            retry_budget: 3,
+            window_seconds: 600,
+            churn_exceeded: churn,
+            workers: WorkersHealth {
+                mode: "supervised",
+                expected: 2,
+                serving: 2,
+                generation: 1,
+                reload_in_progress: false,
+            },
+        }
+    }
+
+    fn churn(exceeded: bool) -> RestartChurn {
+        RestartChurn {
+            restarts_in_window: if exceeded { 3 } else { 0 },
+            window_seconds: 600,
+            threshold: 3,
+            exceeded,
+        }
+    }
 
     fn thresholds() -> HealthThresholds {
         HealthThresholds {
@@ -183,16 +291,61 @@ mod tests {
             ),
             (Some(DegradedReason::CacheStale), "observe_and_retry"),
         ];
+        let quiet = policy(PolicyState::Allowed, false);
         for (reason, action) in cases {
-            assert_eq!(recommend(reason).action, action, "{reason:?}");
+            assert_eq!(
+                recommend(reason, &quiet, &churn(false)).action,
+                action,
+                "{reason:?}"
+            );
         }
+    }
+
+    #[test]
+    fn restart_rules_complete_the_recommendation() {
+        let saturated = Some(DegradedReason::DbPoolSaturated);
+        let cooling = policy(PolicyState::Cooldown, false);
+        assert_eq!(
+            recommend(saturated, &cooling, &churn(false)).action,
+            "wait_for_restart_cooldown"
+        );
+        let churning = policy(PolicyState::Blocked, true);
+        for reason in [saturated, None, Some(DegradedReason::CircuitBreakerOpen)] {
+            assert_eq!(
+                recommend(reason, &churning, &churn(true)).action,
+                "throttle_and_investigate_queries",
+                "{reason:?}"
+            );
+        }
+        // The database comes first, whatever the restarts.
+        assert_eq!(
+            recommend(
+                Some(DegradedReason::DatabaseUnreachable),
+                &churning,
+                &churn(true)
+            )
+            .action,
+            "check_database_connectivity"
+        );
+        // Cooldown alone does not change a breaker recommendation.
+        assert_eq!(
+            recommend(
+                Some(DegradedReason::CircuitBreakerOpen),
+                &cooling,
+                &churn(false)
+            )
+            .action,
+            "wait_for_circuit_half_open"
+        );
     }
 
     #[test]
     fn alerts_follow_the_thresholds() {
         let t = thresholds();
-        assert!(alerts(&t, &pool(5, 10), &breaker(BreakerState::Closed), None).is_empty());
-        let warn = alerts(&t, &pool(9, 10), &breaker(BreakerState::Closed), None);
+        let quiet = policy(PolicyState::Allowed, false);
+        let closed = breaker(BreakerState::Closed);
+        assert!(alerts(&t, &pool(5, 10), &closed, None, &churn(false), &quiet).is_empty());
+        let warn = alerts(&t, &pool(9, 10), &closed, None, &churn(false), &quiet);
         assert_eq!(
             (warn[0].kind, warn[0].severity),
             ("pool_saturation", "warning")
@@ -202,6 +355,8 @@ mod tests {
             &pool(10, 10),
             &breaker(BreakerState::Open),
             Some(Duration::from_secs(301)),
+            &churn(true),
+            &policy(PolicyState::Blocked, true),
         );
         let kinds: Vec<_> = crit.iter().map(|a| (a.kind, a.severity)).collect();
         assert_eq!(
@@ -209,6 +364,7 @@ mod tests {
             [
                 ("pool_saturation", "critical"),
                 ("circuit_breaker_open", "critical"),
+                ("restart_churn", "critical"),
                 ("degraded_prolonged", "warning")
             ]
         );

@@ -46,12 +46,7 @@ impl PolicyHealth {
     }
 }
 
-/// A recovery recommendation `{action, reason}` of the `resilience` block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Recommendation {
-    pub action: &'static str,
-    pub reason: String,
-}
+pub use crate::health::resilience::Recommendation;
 
 /// The restart rules of the recovery recommendation, in priority order:
 ///

@@ -39,6 +39,12 @@ async fn a_healthy_app_reports_every_check(backend: Backend) {
         3
     );
     assert!(body["resilience"]["alerts"].as_array().unwrap().is_empty());
+    assert_eq!(body["resilience"]["policy_state"], "allowed");
+    assert_eq!(body["resilience"]["restart_churn"]["exceeded"], false);
+    assert_eq!(
+        body["resilience"]["restart_policy"]["workers"]["mode"],
+        "in_process"
+    );
 }
 
 #[tokio::test]

@@ -98,6 +98,24 @@ async fn the_restart_api_follows_the_policy_and_the_record_survives_a_supervisor
         status["recovery_recommendation"]["action"],
         "throttle_and_investigate_queries"
     );
+    // The health probe reports the same policy state and churn.
+    let health: Value = fresh_client()
+        .get(sup.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["resilience"]["policy_state"], "blocked", "{health}");
+    assert_eq!(
+        health["resilience"]["restart_policy"]["churn_exceeded"],
+        true
+    );
+    assert_eq!(
+        health["resilience"]["recovery_recommendation"]["action"],
+        "throttle_and_investigate_queries"
+    );
     let decisions: Vec<&str> = status["history"]
         .as_array()
         .unwrap()
@@ -235,9 +253,17 @@ async fn in_process_the_status_shows_one_process_and_a_restart_is_refused() {
 
     let (code, system) = body(app.get("/admin/api/system-status").await).await;
     assert_eq!(code, 200, "{system}");
-    assert_eq!(system["data"]["database"]["reachable"], true, "{system}");
-    assert_eq!(system["data"]["workers"]["workers"]["mode"], "in_process");
-    assert_eq!(system["data"]["resilience"]["policy_state"], "allowed");
+    let data = &system["data"];
+    assert_eq!(data["checks"]["database"]["status"], "ok", "{system}");
+    assert_eq!(data["circuit_breaker"]["state"], "closed");
+    assert_eq!(data["pools"].as_array().unwrap().len(), 3);
+    assert_eq!(data["workers"]["mode"], "in_process");
+    assert_eq!(data["resilience"]["policy_state"], "allowed");
+    assert_eq!(
+        data["resilience"]["restart_policy"]["workers"]["mode"],
+        "in_process"
+    );
+    assert_eq!(data["resilience"]["restart_churn"]["exceeded"], false);
 
     // Until admin login exists, a proxied request is refused even from loopback.
     let proxied = app
