@@ -39,7 +39,8 @@ DB="$WORK/bench.sqlite3"
 PORT=$(free_port)
 DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" migrate >/dev/null 2>&1
 DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 7 >/dev/null 2>&1
-MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true DATABASE_URL="sqlite://$DB" \
+# WORKERS=0: in-process serving, so the CPU of one process is the CPU of the requests.
+WORKERS=0 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true DATABASE_URL="sqlite://$DB" \
   LOG_FORMAT=json RUST_LOG=info BIND=127.0.0.1:$PORT "$BIN" serve >"$WORK/access.log" 2>&1 &
 pid=$!
 wait_http "http://127.0.0.1:$PORT/health/live"
