@@ -23,23 +23,27 @@ SEP='?'; [[ $BASE_URL == *\?* ]] && SEP='&'
 DB_URL="${BASE_URL}${SEP}options=-c%20search_path%3D${SCHEMA}"
 PORT=$(free_port)
 LOG=$(mktemp)
+JAR=$(mktemp)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql -q "$BASE_URL" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
-  rm -f "$LOG"
+  rm -f "$LOG" "$JAR"
 }
 trap cleanup EXIT
 
 psql -q "$BASE_URL" -c "CREATE SCHEMA $SCHEMA" >/dev/null
 DATABASE_URL=$DB_URL MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 30 >/dev/null
 
+# The lot lookups that hold the pool need a logged-in user: a local one (testing mode).
+LOCAL_AUTH_USERS="bench:bench@example.com:$(printf bench-password | "$BIN" hash-password)" \
 MES_ENV=testing BIND=127.0.0.1:$PORT DATABASE_URL=$DB_URL RUST_LOG=warn \
   DB_POOL_SIZE=$POOL DB_MAX_OVERFLOW=0 DB_POOL_TIMEOUT=60 DB_CALL_TIMEOUT_MS=120000 \
   HEALTH_MEMO_TTL_SECONDS=0 "$BIN" serve >"$LOG" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$PORT/health/live"
+login "http://127.0.0.1:$PORT" bench bench-password "$JAR"
 LOT=$(psql -Atq "$DB_URL" -c "SELECT lot_id FROM lots LIMIT 1")
 
 echo "# /health with the request pool ($POOL connections) free, then fully held; ${DURATION}s each, 2 threads, 8 connections"
@@ -52,7 +56,7 @@ psql -q "$DB_URL" -c "BEGIN; LOCK TABLE lots IN ACCESS EXCLUSIVE MODE; SELECT pg
 pids+=($!)
 sleep 1
 for _ in $(seq 1 $((POOL * 2))); do
-  curl -s -o /dev/null -m $((DURATION * 2 + 15)) "http://127.0.0.1:$PORT/api/wip/lot/$LOT" &
+  curl -s -o /dev/null -b "$JAR" -m $((DURATION * 2 + 15)) "http://127.0.0.1:$PORT/api/wip/lot/$LOT" &
   pids+=($!)
 done
 for _ in $(seq 1 50); do

@@ -42,3 +42,15 @@ wrk_latency() {
   printf '%-34s %10s req/s   p50 %8s   p99 %8s   non-2xx %s   socket errors %s\n' \
     "$label" "$rps" "$p50" "$p99" "${errors:-0}" "${socket_errors:-0}"
 }
+
+# login BASE_URL USER PASSWORD JAR: logs in through the JSON API (CSRF token first) and keeps
+# the session cookie in the curl cookie jar JAR; fails unless the login answers 200.
+login() {
+  local base=$1 user=$2 password=$3 jar=$4 token code
+  token=$(curl -s -c "$jar" -b "$jar" "$base/api/auth/csrf" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["csrf_token"])')
+  code=$(curl -s -o /dev/null -w '%{http_code}' -c "$jar" -b "$jar" -H "X-CSRF-Token: $token" \
+    -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$user\",\"password\":\"$password\"}" "$base/api/auth/login")
+  [[ $code == 200 ]] || { echo "login as $user answered $code" >&2; return 1; }
+}

@@ -9,13 +9,18 @@ use chrono::{DateTime, Utc};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::login::Login;
+use crate::auth::provider;
+use crate::auth::rate_limit::LoginLimiter;
 use crate::cache::WipCache;
 use crate::cache::redis::Redis;
 use crate::config::{DatabaseTarget, Settings};
 use crate::db::{self, Database};
 use crate::health::memo::HealthState;
+use crate::http::middleware::csrf::CsrfStats;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::seed;
+use crate::session::Sessions;
 use crate::supervisor::Supervision;
 
 pub struct App {
@@ -38,6 +43,12 @@ pub struct App {
     pub draining: Arc<AtomicBool>,
     /// When this process started serving.
     pub started_at: DateTime<Utc>,
+    /// Server-side sessions: cookie keys and the cached store.
+    pub sessions: Sessions,
+    /// The login provider and the per-IP attempt limit.
+    pub login: Login,
+    /// CSRF verdict counters (rejections, and what report-only mode let through).
+    pub csrf_stats: CsrfStats,
     /// Workers and restart policy as this process sees them (its supervisor's link in a
     /// worker; the runtime directory's history in-process).
     pub supervision: Supervision,
@@ -97,9 +108,26 @@ impl App {
                 },
             );
         }
+        let sessions = Sessions::new(&config.auth, &config.secrets, redis.clone());
+        let login = Login {
+            provider: provider::from_settings(&config)?,
+            limiter: LoginLimiter::new(
+                redis.clone(),
+                config.auth.login_rate_limit,
+                config.auth.login_rate_window,
+            ),
+        };
+        if config.auth.csrf_mode == crate::config::CsrfMode::ReportOnly {
+            tracing::warn!(
+                "CSRF_MODE=report-only: requests failing the CSRF check are logged and served"
+            );
+        }
         let app = Self {
             health: HealthState::default(),
             wip: WipCache::new(config.cache.check_interval),
+            sessions,
+            login,
+            csrf_stats: CsrfStats::default(),
             db,
             redis,
             shutdown,
@@ -116,6 +144,12 @@ impl App {
     /// connection. Bounded by the health pool's acquire timeout.
     pub async fn warm_up(&self) {
         self.db.warm_health_pool().await;
+    }
+
+    /// Starts the background tasks this state owns and registers their stop hooks: the sweep
+    /// of expired sessions. Called once the state is shared.
+    pub fn start_background(state: &AppState) {
+        crate::session::sweeper::start(state);
     }
 
     /// Stops every background task and closes every client, in the registry's order; a

@@ -26,6 +26,8 @@ pub enum Role {
     CheckConfig,
     /// Print a fresh random SECRET_KEY.
     GenSecret,
+    /// Read a password from standard input and print its argon2 hash for LOCAL_AUTH_USERS.
+    HashPassword,
     /// Apply pending database migrations (safe to run again).
     Migrate,
     /// Fill the database with a deterministic synthetic factory.
@@ -69,6 +71,7 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Role::CheckConfig => check_config(),
+        Role::HashPassword => hash_password(),
         role => {
             let Some(settings) = load_or_report() else {
                 return ExitCode::from(EXIT_CONFIG);
@@ -106,7 +109,9 @@ pub fn run(cli: Cli) -> ExitCode {
                         Some(inherited) => supervisor::worker::run(settings, args, inherited).await,
                         None => unreachable!("taken above"),
                     },
-                    Role::GenSecret | Role::CheckConfig => unreachable!("handled above"),
+                    Role::GenSecret | Role::CheckConfig | Role::HashPassword => {
+                        unreachable!("handled above")
+                    }
                 }
             });
             match result {
@@ -204,6 +209,33 @@ async fn seed_role(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     );
     database.close().await;
     Ok(())
+}
+
+/// `hash-password`: one line from standard input (the password, without its newline) → the
+/// argon2id PHC string, for `LOCAL_AUTH_USERS` entries `username:mail:hash`.
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if let Err(error) = std::io::stdin().read_line(&mut line) {
+        eprintln!("error: cannot read the password from standard input: {error}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        eprintln!(
+            "error: give the password on standard input, e.g. `echo -n … | mes-dashboard hash-password`"
+        );
+        return ExitCode::FAILURE;
+    }
+    match crate::auth::provider::local::hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]

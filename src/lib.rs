@@ -5,6 +5,7 @@
 //! [`http::router::build`] for the request path.
 
 pub mod app;
+pub mod auth;
 pub mod cache;
 pub mod cli;
 pub mod config;
@@ -15,6 +16,8 @@ pub mod lifecycle;
 pub mod routes;
 pub mod seed;
 pub mod serve;
+pub mod session;
 pub mod supervisor;
 pub mod telemetry;
+pub mod templates;
 pub mod timefmt;

@@ -45,6 +45,7 @@ pub async fn start_on(listener: TcpListener, config: Settings) -> anyhow::Result
 /// Starts serving an already built app (the worker role attaches its supervisor link first).
 pub fn start_app(listener: TcpListener, app: App) -> anyhow::Result<Running> {
     let state = AppState(std::sync::Arc::new(app));
+    App::start_background(&state);
     let addr = listener.local_addr()?;
     let stop = CancellationToken::new();
     let drain = DrainSettings {

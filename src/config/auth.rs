@@ -1,12 +1,81 @@
 //! Login, session and CSRF settings (DESIGN §4.2–4.3).
 
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
 use super::Mode;
 use super::env::Reader;
+
+/// `CSRF_MODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsrfMode {
+    /// Rejections answer 403.
+    Enforce,
+    /// The verdict is computed, logged and counted, and the request goes through.
+    ReportOnly,
+}
+
+/// The LDAP HTTP API login provider (`LDAP_*`).
+#[derive(Debug, Clone)]
+pub struct LdapSettings {
+    /// `LDAP_API_URL`: base URL; the provider posts to `{url}/api/v1/ldap/auth`.
+    pub url: url::Url,
+    /// `LDAP_ALLOWED_HOSTS`: the URL's host must be one of these (outside development).
+    pub allowed_hosts: Vec<String>,
+    /// `LDAP_CA_BUNDLE`: extra trusted certificate authorities (PEM), DER-encoded here.
+    pub ca_certificates: Vec<Vec<u8>>,
+    /// `LDAP_CA_BUNDLE` as given, for messages.
+    pub ca_bundle_path: Option<PathBuf>,
+    /// `LDAP_DOMAIN`: sent as `domain` with every login.
+    pub domain: String,
+    /// `LDAP_TIMEOUT_SECONDS`: bound on one login call (10 s by default).
+    pub timeout: Duration,
+}
 
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
     /// `LOCAL_AUTH_USERS`: development-only demo users (refused in staging and production).
     pub local_auth_users: Option<String>,
+    /// The LDAP provider, when `LDAP_API_URL` is set.
+    pub ldap: Option<LdapSettings>,
+    /// `ADMIN_EMAILS`, lower-cased: users whose mail is listed are administrators.
+    pub admin_emails: Vec<String>,
+    /// `SESSION_LIFETIME`: a session ends this long after login or its last heartbeat.
+    pub session_lifetime: Duration,
+    /// `SESSION_COOKIE_SECURE`: the cookie carries `Secure` (default: staging and production).
+    pub cookie_secure: bool,
+    /// SameSite=Strict in staging and production, Lax otherwise.
+    pub cookie_same_site_strict: bool,
+    /// `SESSION_CACHE_MS`: how long a worker trusts its in-process copy of a session; a logout
+    /// elsewhere is seen within this bound.
+    pub session_cache_ttl: Duration,
+    /// `SESSION_CLEANUP_INTERVAL`: seconds between sweeps of expired sessions.
+    pub session_cleanup_interval: Duration,
+    /// `CSRF_MODE`.
+    pub csrf_mode: CsrfMode,
+    /// `TRUSTED_ORIGINS`: extra origins (`scheme://host[:port]`) accepted in `Origin`.
+    pub trusted_origins: Vec<String>,
+    /// `TRUST_PROXY_HEADERS`: read `X-Forwarded-For/-Host/-Proto` from trusted proxies.
+    pub trust_proxy_headers: bool,
+    /// `TRUSTED_PROXY_IPS`: the peers whose forwarded headers count.
+    pub trusted_proxy_ips: Vec<IpAddr>,
+    /// `LOGIN_RATE_LIMIT`: login attempts per client IP per window.
+    pub login_rate_limit: u32,
+    /// `LOGIN_RATE_WINDOW`: the window of the login limit.
+    pub login_rate_window: Duration,
+}
+
+impl AuthSettings {
+    /// Whether `mail` belongs to an administrator.
+    pub fn is_admin_mail(&self, mail: &str) -> bool {
+        let mail = mail.trim();
+        !mail.is_empty()
+            && self
+                .admin_emails
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(mail))
+    }
 }
 
 pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
@@ -20,5 +89,305 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
             ),
         );
     }
-    AuthSettings { local_auth_users }
+    if let Some(users) = &local_auth_users
+        && !mode.is_production_like()
+        && let Err(message) = crate::auth::provider::local::parse_users(users)
+    {
+        r.diag.error("LOCAL_AUTH_USERS", message);
+    }
+    let ldap = read_ldap(r, mode);
+    if mode.is_production_like() && ldap.is_none() {
+        r.diag.warning(
+            "LDAP_API_URL",
+            format!("not set: nobody can log in in {mode} mode until it is"),
+        );
+    }
+
+    let admin_emails = r
+        .list("ADMIN_EMAILS")
+        .into_iter()
+        .map(|m| m.to_ascii_lowercase())
+        .collect();
+
+    let csrf_default = if mode == Mode::Testing {
+        "report-only"
+    } else {
+        "enforce"
+    };
+    let csrf_mode = match r.choice("CSRF_MODE", csrf_default, &["enforce", "report-only"]) {
+        "report-only" => CsrfMode::ReportOnly,
+        _ => CsrfMode::Enforce,
+    };
+    if csrf_mode == CsrfMode::ReportOnly && mode != Mode::Testing {
+        r.diag.warning(
+            "CSRF_MODE",
+            "report-only: requests that fail the CSRF check are logged and counted but served; \
+             switch to enforce once the logs are clean",
+        );
+    }
+
+    let trusted_origins = r
+        .list("TRUSTED_ORIGINS")
+        .into_iter()
+        .filter_map(|o| match normalize_origin(&o) {
+            Some(origin) => Some(origin),
+            None => {
+                r.diag.error(
+                    "TRUSTED_ORIGINS",
+                    format!(
+                        "{o:?} is not an origin: write scheme://host[:port] with no path, \
+                         e.g. https://mes.example.com"
+                    ),
+                );
+                None
+            }
+        })
+        .collect();
+
+    let trust_proxy_headers = r.bool("TRUST_PROXY_HEADERS", false);
+    let trusted_proxy_ips: Vec<IpAddr> = r
+        .list("TRUSTED_PROXY_IPS")
+        .into_iter()
+        .filter_map(|ip| match ip.parse() {
+            Ok(ip) => Some(ip),
+            Err(_) => {
+                r.diag
+                    .error("TRUSTED_PROXY_IPS", format!("{ip:?} is not an IP address"));
+                None
+            }
+        })
+        .collect();
+    if trust_proxy_headers && trusted_proxy_ips.is_empty() {
+        r.diag.error(
+            "TRUSTED_PROXY_IPS",
+            "TRUST_PROXY_HEADERS is on but no proxy is listed: name the addresses of the \
+             proxies whose X-Forwarded-* headers count",
+        );
+    }
+
+    AuthSettings {
+        local_auth_users,
+        ldap,
+        admin_emails,
+        session_lifetime: r.seconds("SESSION_LIFETIME", 28_800, 60, 30 * 86_400),
+        cookie_secure: r.bool("SESSION_COOKIE_SECURE", mode.is_production_like()),
+        cookie_same_site_strict: mode.is_production_like(),
+        session_cache_ttl: r.millis("SESSION_CACHE_MS", 500, 0, 1_000),
+        session_cleanup_interval: r.seconds("SESSION_CLEANUP_INTERVAL", 300, 1, 86_400),
+        csrf_mode,
+        trusted_origins,
+        trust_proxy_headers,
+        trusted_proxy_ips,
+        login_rate_limit: r.int("LOGIN_RATE_LIMIT", 5, 1, 10_000) as u32,
+        login_rate_window: r.seconds("LOGIN_RATE_WINDOW", 300, 1, 86_400),
+    }
+}
+
+/// `scheme://host[:port]` in lower case without a default port, or `None` when `origin` has
+/// a path, a query, credentials or an unknown scheme.
+pub fn normalize_origin(origin: &str) -> Option<String> {
+    let url = url::Url::parse(origin).ok()?;
+    if !matches!(url.scheme(), "http" | "https")
+        || !(url.path().is_empty() || url.path() == "/")
+        || origin.trim_end_matches('/').matches('/').count() != 2
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return None;
+    }
+    Some(url.origin().ascii_serialization())
+}
+
+fn read_ldap(r: &mut Reader<'_>, mode: Mode) -> Option<LdapSettings> {
+    let raw = r.optional("LDAP_API_URL")?;
+    let allowed_hosts: Vec<String> = r
+        .list("LDAP_ALLOWED_HOSTS")
+        .into_iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let domain = r.string("LDAP_DOMAIN", "");
+    let timeout = r.seconds("LDAP_TIMEOUT_SECONDS", 10, 1, 120);
+    let (ca_certificates, ca_bundle_path) = match r.optional("LDAP_CA_BUNDLE") {
+        None => (Vec::new(), None),
+        Some(path) => {
+            let path = PathBuf::from(path);
+            match read_ca_bundle(&path) {
+                Ok(certs) => (certs, Some(path)),
+                Err(message) => {
+                    r.diag.error("LDAP_CA_BUNDLE", message);
+                    (Vec::new(), Some(path))
+                }
+            }
+        }
+    };
+    let url = match url::Url::parse(&raw) {
+        Ok(url) if url.host_str().is_some() => url,
+        _ => {
+            r.diag.error(
+                "LDAP_API_URL",
+                "is not an absolute URL such as https://ldap-api.example.com",
+            );
+            return None;
+        }
+    };
+    let mut ok = true;
+    match url.scheme() {
+        "https" => {}
+        "http" if mode == Mode::Development => r.diag.warning(
+            "LDAP_API_URL",
+            "uses http: passwords travel in clear text (accepted in development only)",
+        ),
+        scheme => {
+            ok = false;
+            r.diag.error(
+                "LDAP_API_URL",
+                format!(
+                    "must use https outside development (it uses {scheme}); passwords are sent \
+                     to it"
+                ),
+            );
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        ok = false;
+        r.diag
+            .error("LDAP_API_URL", "must not carry credentials in the URL");
+    }
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    if allowed_hosts.is_empty() {
+        if mode != Mode::Development {
+            ok = false;
+            r.diag.error(
+                "LDAP_ALLOWED_HOSTS",
+                format!(
+                    "must list the LDAP API host outside development (LDAP_API_URL points at \
+                     {host})"
+                ),
+            );
+        }
+    } else if !allowed_hosts.contains(&host) {
+        ok = false;
+        r.diag.error(
+            "LDAP_API_URL",
+            format!(
+                "its host {host} is not in LDAP_ALLOWED_HOSTS ({})",
+                allowed_hosts.join(", ")
+            ),
+        );
+    }
+    ok.then_some(LdapSettings {
+        url,
+        allowed_hosts,
+        ca_certificates,
+        ca_bundle_path,
+        domain,
+        timeout,
+    })
+}
+
+/// Every certificate of a PEM file, DER-encoded.
+fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&pem)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{} is not a PEM certificate bundle: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no PEM certificate", path.display()));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{EnvSource, Settings};
+
+    fn load(pairs: &[(&str, &str)]) -> (Settings, crate::config::Diagnostics) {
+        let mut all = vec![("MES_ENV", "testing")];
+        all.extend_from_slice(pairs);
+        Settings::from_source(&EnvSource::from_pairs(all))
+    }
+
+    fn errors_for(diag: &crate::config::Diagnostics, var: &str) -> Vec<String> {
+        diag.errors()
+            .filter(|d| d.variable == var)
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_plain_http_ldap_url_is_refused_outside_development() {
+        let (s, diag) = load(&[
+            ("LDAP_API_URL", "http://ldap.example.com"),
+            ("LDAP_ALLOWED_HOSTS", "ldap.example.com"),
+        ]);
+        assert!(errors_for(&diag, "LDAP_API_URL")[0].contains("https"));
+        assert!(s.auth.ldap.is_none());
+
+        let (s, diag) = load(&[
+            ("MES_ENV", "development"),
+            ("LDAP_API_URL", "http://ldap.example.com"),
+        ]);
+        assert!(!diag.has_errors(), "{diag}");
+        assert!(s.auth.ldap.is_some());
+    }
+
+    #[test]
+    fn the_ldap_host_must_be_allowed_and_the_ca_bundle_readable() {
+        let (_, diag) = load(&[
+            ("LDAP_API_URL", "https://evil.example.com"),
+            ("LDAP_ALLOWED_HOSTS", "ldap.example.com"),
+            ("LDAP_CA_BUNDLE", "/nonexistent/ca.pem"),
+        ]);
+        assert!(errors_for(&diag, "LDAP_API_URL")[0].contains("not in LDAP_ALLOWED_HOSTS"));
+        assert!(errors_for(&diag, "LDAP_CA_BUNDLE")[0].contains("cannot read"));
+
+        let (_, diag) = load(&[("LDAP_API_URL", "https://ldap.example.com")]);
+        assert!(!errors_for(&diag, "LDAP_ALLOWED_HOSTS").is_empty());
+    }
+
+    #[test]
+    fn origins_are_exact_and_proxy_trust_needs_addresses() {
+        let (s, diag) = load(&[
+            (
+                "TRUSTED_ORIGINS",
+                "https://MES.example.com, http://a.example:8080/, https://b.example:443",
+            ),
+            ("TRUST_PROXY_HEADERS", "true"),
+        ]);
+        assert_eq!(
+            s.auth.trusted_origins,
+            [
+                "https://mes.example.com",
+                "http://a.example:8080",
+                "https://b.example"
+            ]
+        );
+        assert!(!errors_for(&diag, "TRUSTED_PROXY_IPS").is_empty());
+
+        let (_, diag) = load(&[("TRUSTED_ORIGINS", "https://a.example/path,null")]);
+        assert_eq!(errors_for(&diag, "TRUSTED_ORIGINS").len(), 2);
+    }
+
+    #[test]
+    fn csrf_enforces_by_default_except_in_testing() {
+        let (s, _) = load(&[]);
+        assert_eq!(s.auth.csrf_mode, super::CsrfMode::ReportOnly);
+        let (s, _) = load(&[("MES_ENV", "development")]);
+        assert_eq!(s.auth.csrf_mode, super::CsrfMode::Enforce);
+        let (_, diag) = load(&[("MES_ENV", "development"), ("CSRF_MODE", "report-only")]);
+        assert!(diag.warnings().any(|d| d.variable == "CSRF_MODE"));
+    }
+
+    #[test]
+    fn admin_mails_match_case_insensitively() {
+        let (s, _) = load(&[("ADMIN_EMAILS", "Lee@Example.com, ops@example.com")]);
+        assert!(s.auth.is_admin_mail("lee@example.COM"));
+        assert!(!s.auth.is_admin_mail("other@example.com"));
+        assert!(!s.auth.is_admin_mail(""));
+    }
 }

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use auth::AuthSettings;
+pub use auth::{AuthSettings, CsrfMode};
 pub use database::{DatabaseSettings, DatabaseTarget};
 pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
 pub use lifecycle::LifecycleSettings;

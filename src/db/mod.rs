@@ -10,6 +10,8 @@ pub mod breaker;
 pub mod errors;
 pub mod history;
 pub mod migrate;
+pub mod pages;
+pub mod sessions;
 pub mod stats;
 pub mod wip;
 

@@ -1,5 +1,6 @@
 //! HTTP: the server loop, the router and its middleware, the error contract and envelope.
 
+pub mod client;
 pub mod envelope;
 pub mod error;
 pub mod extract;

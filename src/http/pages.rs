@@ -1,27 +1,14 @@
-//! HTML pages for errors: not found, internal error, and the degraded page that counts down
-//! its `Retry-After` and retries by itself.
+//! HTML pages for errors, rendered from `templates/error.html`: not found, not allowed, the
+//! CSRF page that says to reload the form, internal errors, and the degraded page that counts
+//! down its `Retry-After` and retries by itself.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
 
 use crate::http::ErrorContext;
 use crate::http::error::ErrorCode;
-
-/// Escapes text for an HTML element or a quoted attribute.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::templates::{self, Layout};
 
 fn title(status: StatusCode, code: ErrorCode) -> &'static str {
     match code {
@@ -39,54 +26,98 @@ fn title(status: StatusCode, code: ErrorCode) -> &'static str {
     }
 }
 
+#[derive(Serialize)]
+struct ErrorPage<'a> {
+    message: &'a str,
+    code: &'a str,
+    status: u16,
+    csrf: bool,
+    retry_after: Option<u64>,
+    detail: Option<&'a str>,
+}
+
 /// The page for an error response; `detail` is only passed in development.
 pub fn error_page(status: StatusCode, ctx: &ErrorContext, detail: Option<&str>) -> Response {
-    let title = title(status, ctx.code);
-    let mut body = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title} · MES Dashboard</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#1f2933}}\
-         code{{background:#f0f4f8;padding:.1rem .3rem}}</style></head><body>\
-         <h1>{title}</h1><p>{message}</p><p><small>Error <code>{code}</code> (HTTP {status})</small></p>",
-        message = escape_html(&ctx.message),
-        code = ctx.code_str,
-        status = status.as_u16(),
-    );
-    if matches!(
-        ctx.code,
-        ErrorCode::CsrfTokenMissing | ErrorCode::CsrfTokenInvalid | ErrorCode::CsrfOriginRejected
-    ) {
-        body.push_str("<p>Go back, reload the form, and send it again.</p>");
-    }
-    if let Some(seconds) = ctx.retry_after {
-        body.push_str(&format!(
-            "<p id=\"retry\" data-retry-after=\"{seconds}\">Retrying in <span id=\"countdown\">{seconds}</span> s…</p>\
-             <script>(function(){{var el=document.getElementById('retry');\
-             var left=parseInt(el.dataset.retryAfter,10)||5;var out=document.getElementById('countdown');\
-             var t=setInterval(function(){{left-=1;out.textContent=String(Math.max(left,0));\
-             if(left<=0){{clearInterval(t);location.reload();}}}},1000);}})();</script>"
-        ));
-    }
-    if let Some(detail) = detail {
-        body.push_str(&format!(
-            "<h2>Details (development only)</h2><pre>{}</pre>",
-            escape_html(detail)
-        ));
-    }
-    body.push_str("<p><a href=\"/\">Back to the portal</a></p></body></html>");
-    (status, Html(body)).into_response()
+    let layout = Layout {
+        title: title(status, ctx.code).into(),
+        ..Layout::default()
+    };
+    let page = ErrorPage {
+        message: &ctx.message,
+        code: ctx.code_str,
+        status: status.as_u16(),
+        csrf: matches!(
+            ctx.code,
+            ErrorCode::CsrfTokenMissing
+                | ErrorCode::CsrfTokenInvalid
+                | ErrorCode::CsrfOriginRejected
+        ),
+        retry_after: ctx.retry_after,
+        detail,
+    };
+    let html = templates::render_string("error.html", &layout, &page).unwrap_or_else(|_| {
+        // The templates are compiled in and tested; this is the last resort if one broke.
+        format!(
+            "<!doctype html><title>Error</title><h1>Error {}</h1>",
+            status.as_u16()
+        )
+    });
+    (status, Html(html)).into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::BodyExt;
+    use std::sync::Arc;
 
-    #[test]
-    fn markup_in_messages_is_escaped() {
-        assert_eq!(
-            escape_html(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;"
+    async fn body(response: Response) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    fn ctx(code: ErrorCode, message: &str, retry_after: Option<u64>) -> ErrorContext {
+        ErrorContext {
+            code,
+            code_str: code.as_str(),
+            message: Arc::from(message),
+            detail: None,
+            retry_after,
+        }
+    }
+
+    #[tokio::test]
+    async fn markup_in_messages_is_escaped() {
+        let page = error_page(
+            StatusCode::NOT_FOUND,
+            &ctx(ErrorCode::NotFound, r#"<a href="x">'&'</a>"#, None),
+            None,
         );
+        let html = body(page).await;
+        assert!(html.contains("&lt;a href=&quot;x&quot;&gt;"), "{html}");
+        assert!(!html.contains(r#"<a href="x">"#));
+    }
+
+    #[tokio::test]
+    async fn the_degraded_page_counts_down_its_retry_after() {
+        let page = error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &ctx(ErrorCode::DbPoolExhausted, "busy", Some(7)),
+            None,
+        );
+        let html = body(page).await;
+        assert!(html.contains("Temporarily degraded"));
+        assert!(html.contains("var left = 7;"), "{html}");
+        assert!(html.contains("location.reload()"));
+    }
+
+    #[tokio::test]
+    async fn the_csrf_page_says_to_reload_the_form() {
+        let page = error_page(
+            StatusCode::FORBIDDEN,
+            &ctx(ErrorCode::CsrfTokenMissing, "no token", None),
+            None,
+        );
+        assert!(body(page).await.contains("reload the form"));
     }
 }

@@ -9,6 +9,7 @@ use axum::middleware::from_fn_with_state;
 use crate::app::AppState;
 use crate::http::AppError;
 use crate::http::middleware::edge::{self, Edge};
+use crate::http::middleware::session;
 use crate::routes;
 
 /// The whole application as one `Router`. Layers, outermost first:
@@ -17,7 +18,13 @@ use crate::routes;
 ///    render, security headers, drain, access log — in the order documented there;
 /// 2. axum's `DefaultBodyLimit`, which bounds bodies without a declared length where they are
 ///    read;
-/// 3. the routes.
+/// 3. session, then CSRF (`middleware/session.rs`, `middleware/csrf.rs`): the request's session
+///    handle goes into its extensions (loaded lazily, from the in-process cache on the hot path);
+///    every method but GET/HEAD/OPTIONS must pass the CSRF origin checks and carry the session's
+///    token before any handler runs, so a rejection creates no session and sets no cookie; on
+///    the way out the session cookie is written when the session changed. One layer for both:
+///    each `from_fn` layer boxes the request's future again;
+/// 4. the routes.
 pub fn build(state: AppState) -> Router {
     let routes = routes::router()
         .fallback(not_found)
@@ -36,6 +43,7 @@ pub fn with_middleware(routes: Router, state: &AppState) -> Router {
         draining: state.draining.clone(),
     });
     routes
+        .layer(from_fn_with_state(state.clone(), session::session))
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .layer(from_fn_with_state(edge, edge::edge))
 }

@@ -1,7 +1,12 @@
 //! Handlers, one module per area of the route table (DESIGN §3.0).
 
 pub mod admin;
+pub mod admin_pages;
+pub mod auth;
+pub mod catalog;
 pub mod health;
+pub mod inventory;
+pub mod login;
 pub mod portal;
 pub mod resource_history;
 pub mod wip;
@@ -18,4 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(resource_history::router())
         .merge(wip::router())
         .merge(admin::router())
+        .merge(auth::router())
+        .merge(login::router())
+        .merge(admin_pages::router())
 }

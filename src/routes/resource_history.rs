@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::auth::CurrentUser;
 use crate::db::history::{self, E10Hours};
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError};
@@ -96,6 +97,7 @@ fn row(id: String, workcenter: String, hours: &E10Hours) -> Row {
 
 async fn query(
     State(app): State<AppState>,
+    _user: CurrentUser,
     ApiJson(q): ApiJson<HistoryQuery>,
 ) -> Result<ApiResponse<Answer>, AppError> {
     validate(&q)?;

@@ -1,4 +1,5 @@
 //! `GET /api/wip/…`: the WIP summary and matrix (served from the L1 snapshot) and one lot.
+//! Every handler takes [`CurrentUser`]: the WIP data is for logged-in users only.
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -7,6 +8,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::auth::CurrentUser;
 use crate::cache::wip::{LoadError, Served};
 use crate::db::wip as q;
 use crate::http::extract::ApiJson;
@@ -34,7 +36,10 @@ async fn served(app: &AppState) -> Result<Served, AppError> {
 }
 
 /// Lots and quantity in process, by status.
-async fn summary(State(app): State<AppState>) -> Result<RawApiResponse, AppError> {
+async fn summary(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+) -> Result<RawApiResponse, AppError> {
     let served = served(&app).await?;
     Ok(RawApiResponse {
         data: served.snapshot.summary.clone(),
@@ -43,7 +48,10 @@ async fn summary(State(app): State<AppState>) -> Result<RawApiResponse, AppError
 }
 
 /// Lots and quantity by workcenter (rows, in route order) and package (columns).
-async fn matrix(State(app): State<AppState>) -> Result<RawApiResponse, AppError> {
+async fn matrix(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+) -> Result<RawApiResponse, AppError> {
     let served = served(&app).await?;
     Ok(RawApiResponse {
         data: served.snapshot.matrix.clone(),
@@ -74,6 +82,7 @@ pub fn validate_lot_id(id: &str) -> Result<(), AppError> {
 
 async fn lot(
     State(app): State<AppState>,
+    _user: CurrentUser,
     lotid: Result<Path<String>, PathRejection>,
 ) -> Result<ApiResponse<q::LotDetail>, AppError> {
     let Path(lotid) =
@@ -103,6 +112,7 @@ struct LookupAnswer {
 /// Many lots at once (an engineer pastes a list): the ones in process, and the ones not found.
 async fn lookup(
     State(app): State<AppState>,
+    _user: CurrentUser,
     ApiJson(request): ApiJson<LookupRequest>,
 ) -> Result<ApiResponse<LookupAnswer>, AppError> {
     if request.lot_ids.is_empty() {

@@ -130,7 +130,8 @@ fn check_config_prints_every_diagnostic_and_exits_non_zero_on_errors() {
     assert!(stdout.contains("error: SECRET_KEY"), "{stdout}");
     assert!(stdout.contains("error: DB_POOL_SIZE"), "{stdout}");
     assert!(stdout.contains("warning: DATABASE_URL"), "{stdout}");
-    assert!(stdout.contains("2 error(s), 1 warning(s)"), "{stdout}");
+    assert!(stdout.contains("warning: LDAP_API_URL"), "{stdout}");
+    assert!(stdout.contains("2 error(s), 2 warning(s)"), "{stdout}");
 }
 
 #[test]
@@ -184,6 +185,7 @@ fn a_database_password_never_reaches_the_logs_even_when_the_database_is_down() {
             ("MIGRATE_ON_START", "true"),
             ("RUST_LOG", "debug"),
             ("LOG_FORMAT", "json"),
+            ("LOCAL_AUTH_USERS", crate::helpers::local_auth_users()),
         ],
     )
     .stdout(Stdio::piped())
@@ -201,15 +203,37 @@ fn a_database_password_never_reaches_the_logs_even_when_the_database_is_down() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut stream = TcpStream::connect(&addr).unwrap();
     use std::io::Write;
-    stream
-        .write_all(
-            b"GET /api/wip/overview/summary HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    let exchange = |request: String| {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    // A CSRF token needs no database (an anonymous session lives in its cookie); a successful
+    // login does: it stores the new session.
+    let anonymous =
+        exchange("GET /api/auth/csrf HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into());
+    let cookie = anonymous
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("an anonymous session cookie")
+        .to_string();
+    let token: serde_json::Value =
+        serde_json::from_str(&anonymous[anonymous.find("\r\n\r\n").unwrap() + 4..]).unwrap();
+    let token = token["data"]["csrf_token"].as_str().unwrap();
+    let login = format!(
+        r#"{{"username": "{}", "password": "{}"}}"#,
+        crate::helpers::USER,
+        crate::helpers::TEST_PASSWORD
+    );
+    let answer = exchange(format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         X-CSRF-Token: {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{login}",
+        login.len()
+    ));
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("DB_CONNECTION_FAILED"), "{answer}");
 

@@ -87,6 +87,7 @@ async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
 #[tokio::test]
 async fn unknown_api_paths_get_a_json_404_and_pages_an_html_404() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.login_as_user().await;
 
     let (status, body) = json(app.get("/api/no/such/thing").await).await;
     assert_error(status, &body, 404, "NOT_FOUND");
@@ -106,9 +107,11 @@ async fn unknown_api_paths_get_a_json_404_and_pages_an_html_404() {
 #[tokio::test]
 async fn a_json_endpoint_refuses_other_content_types_with_415() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.login_as_user().await;
     let response = app
         .client
         .post(app.url("/api/wip/lots/lookup"))
+        .header("x-csrf-token", app.csrf_token().await)
         .header("content-type", "text/plain")
         .body(r#"{"lot_ids":["A1"]}"#)
         .send()
@@ -127,9 +130,11 @@ async fn a_json_endpoint_refuses_other_content_types_with_415() {
 #[tokio::test]
 async fn malformed_or_mistyped_json_is_a_400_that_names_the_problem() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.login_as_user().await;
     let send = |body: &'static str| {
         app.client
             .post(app.url("/api/wip/lots/lookup"))
+            .header("x-csrf-token", &token)
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -168,9 +173,10 @@ async fn bodies_over_the_limit_get_413_declared_or_streamed() {
         .env("MAX_JSON_BODY_BYTES", "2048")
         .start()
         .await;
+    app.login_as_user().await;
     let big = json!({"lot_ids": vec!["A".repeat(30); 200]});
 
-    let (status, body) = json(app.post_json("/api/wip/lots/lookup", &big).await).await;
+    let (status, body) = json(app.post_json_with_csrf("/api/wip/lots/lookup", &big).await).await;
     assert_error(status, &body, 413, "PAYLOAD_TOO_LARGE");
     assert!(body["error"]["message"].as_str().unwrap().contains("2048"));
 
@@ -185,6 +191,7 @@ async fn bodies_over_the_limit_get_413_declared_or_streamed() {
     let response = app
         .client
         .post(app.url("/api/wip/lots/lookup"))
+        .header("x-csrf-token", app.csrf_token().await)
         .header("content-type", "application/json")
         .body(reqwest::Body::wrap_stream(stream))
         .send()
@@ -197,9 +204,12 @@ async fn bodies_over_the_limit_get_413_declared_or_streamed() {
 #[tokio::test]
 async fn a_wrong_method_gets_405_with_allow_and_the_envelope() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.login_as_user().await;
+    // With a valid token, so the CSRF check (which comes first) lets it reach the router.
     let response = app
         .client
         .delete(app.url("/api/wip/overview/summary"))
+        .header("x-csrf-token", app.csrf_token().await)
         .send()
         .await
         .unwrap();
@@ -212,6 +222,7 @@ async fn a_wrong_method_gets_405_with_allow_and_the_envelope() {
 #[tokio::test]
 async fn every_response_carries_security_headers_and_a_request_id() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.login_as_user().await;
     for path in ["/api/wip/overview/summary", "/no-such-page", "/api/nothing"] {
         let response = app.get(path).await;
         let h = response.headers();
@@ -267,7 +278,7 @@ async fn a_panicking_handler_answers_500_and_the_server_keeps_serving() {
     assert!(page.text().await.unwrap().contains("Something went wrong"));
 
     let again = http
-        .get(format!("http://{}/api/wip/overview/summary", h.addr))
+        .get(format!("http://{}/health/live", h.addr))
         .send()
         .await
         .unwrap();
@@ -335,13 +346,23 @@ async fn shutdown_finishes_the_request_in_flight_then_stops_listening() {
 #[tokio::test]
 async fn shutdown_drains_then_runs_every_stop_hook_in_order() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.login_as_user().await;
     assert_eq!(app.get("/api/wip/overview/summary").await.status(), 200);
     let (drain, hooks) = app.shutdown().await;
     assert!(drain.duration < Duration::from_secs(5));
     assert_eq!(drain.forced, 0);
     assert!(hooks.clean(), "{hooks:?}");
     let names: Vec<_> = hooks.hooks.iter().map(|h| h.name.as_str()).collect();
-    assert_eq!(names, ["redis", "pool.request", "pool.slow", "pool.health"]);
+    assert_eq!(
+        names,
+        [
+            "session_sweeper",
+            "redis",
+            "pool.request",
+            "pool.slow",
+            "pool.health"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ on_both_backends!(a_healthy_app_reports_every_check);
 
 async fn a_healthy_app_reports_every_check(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    app.login_as_user().await;
 
     let response = app.get("/health").await;
     assert_eq!(response.headers()["cache-control"], "no-store");
@@ -49,10 +50,17 @@ async fn a_healthy_app_reports_every_check(backend: Backend) {
 #[tokio::test]
 async fn probes_answer_head_and_refuse_other_methods() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.login_as_user().await;
     for path in ["/health", "/health/live", "/health/deep"] {
         let head = app.client.head(app.url(path)).send().await.unwrap();
         assert_eq!(head.status(), 200, "HEAD {path}");
-        let post = app.client.post(app.url(path)).send().await.unwrap();
+        let post = app
+            .client
+            .post(app.url(path))
+            .header("x-csrf-token", app.csrf_token().await)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(post.status(), 405, "POST {path}");
         assert!(post.headers()["allow"].to_str().unwrap().contains("GET"));
     }
@@ -61,6 +69,7 @@ async fn probes_answer_head_and_refuse_other_methods() {
 #[tokio::test]
 async fn live_touches_no_dependency_and_deep_reports_every_pool() {
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.login_as_user().await;
     let (status, live) = json(app.get("/health/live").await).await;
     assert_eq!(status, 200);
     assert_eq!(live["status"], "alive");
@@ -95,6 +104,7 @@ async fn health_is_memoized_outside_testing_mode() {
         .env("HEALTH_MEMO_TTL_SECONDS", "30")
         .start()
         .await;
+    app.login_as_user().await;
     let (_, first) = json(app.get("/health").await).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let (_, second) = json(app.get("/health").await).await;
@@ -105,6 +115,7 @@ async fn health_is_memoized_outside_testing_mode() {
 
     // Testing mode checks every time.
     let app = TestApp::spawn(Backend::Sqlite).await;
+    app.login_as_user().await;
     let (_, first) = json(app.get("/health").await).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let (_, second) = json(app.get("/health").await).await;

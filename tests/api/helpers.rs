@@ -185,7 +185,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub factory: Option<seed::Factory>,
     running: Option<Running>,
-    _db: TestDb,
+    db_url: String,
+    /// The settings it started with (defaults and the test's), reused by `another_instance`.
+    env: Vec<(String, String)>,
+    /// `None` for a second instance on another app's database.
+    _db: Option<TestDb>,
 }
 
 pub struct TestAppBuilder {
@@ -218,11 +222,9 @@ impl TestAppBuilder {
             Some(opts) => Some(seed_database(&db.url, opts).await),
             None => None,
         };
-        let extra: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let mut env = auth_defaults();
+        env.extend(self.env.iter().cloned());
+        let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let url = match self.proxy {
             Some(addr) => crate::faults::via(&db.url, addr),
             None => db.url.clone(),
@@ -237,13 +239,16 @@ impl TestAppBuilder {
             client: client(),
             factory,
             running: Some(running),
-            _db: db,
+            db_url: db.url.clone(),
+            env,
+            _db: Some(db),
         }
     }
 }
 
 /// A cookie-keeping client that never follows redirects (tests assert on them).
 pub fn client() -> reqwest::Client {
+    install_crypto_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -269,7 +274,7 @@ impl TestApp {
 
     /// The app's own database URL (direct, not through any proxy).
     pub fn database_url(&self) -> String {
-        self._db.url.clone()
+        self.db_url.clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -336,4 +341,245 @@ pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str
         "a message: {body}"
     );
     assert!(body["meta"]["timestamp"].is_string(), "{body}");
+}
+
+// --- Login, sessions and CSRF -----------------------------------------------------------------
+
+/// The password of every test user.
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+/// A regular user and an administrator (`ADMIN_EMAILS`), present in every `TestApp`.
+pub const USER: &str = "alice";
+pub const ADMIN: &str = "admin";
+
+/// `LOCAL_AUTH_USERS` for the test users, hashed once with argon2 parameters cheap enough for
+/// tests (the hash carries its parameters; the app verifies with them).
+pub fn local_auth_users() -> &'static str {
+    static USERS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use argon2::password_hash::PasswordHasher;
+        let params = argon2::Params::new(8, 1, 1, None).expect("argon2 parameters");
+        let hasher =
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let hash = hasher
+            .hash_password(TEST_PASSWORD.as_bytes())
+            .expect("hash the test password")
+            .to_string();
+        format!("{USER}:alice@example.com:{hash};{ADMIN}:admin@example.com:{hash}")
+    });
+    &USERS
+}
+
+/// Settings every `TestApp` starts with (a test's own `env` wins): the test users, CSRF
+/// enforced as in production, and a signing key of its own (shared with `another_instance`).
+fn auth_defaults() -> Vec<(String, String)> {
+    let key = mes_dashboard::config::secret::generate();
+    [
+        ("SECRET_KEY", key.as_str()),
+        ("LOCAL_AUTH_USERS", local_auth_users()),
+        ("ADMIN_EMAILS", "admin@example.com"),
+        ("CSRF_MODE", "enforce"),
+        // Tests log in far more often than people; the limit's own test sets it back to 5.
+        ("LOGIN_RATE_LIMIT", "10000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+impl TestApp {
+    /// Another instance of the app on this app's database (sessions, pages, … are shared),
+    /// with the default test settings plus `env`.
+    pub async fn another_instance(&self, env: &[(&str, &str)]) -> TestApp {
+        let mut all = self.env.clone();
+        all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let extra: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let settings = Settings::for_tests(&self.db_url, &extra);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let running = serve::start_on(listener, settings)
+            .await
+            .expect("the second instance starts");
+        TestApp {
+            addr: running.addr,
+            client: client(),
+            factory: None,
+            running: Some(running),
+            db_url: self.db_url.clone(),
+            env: all,
+            _db: None,
+        }
+    }
+
+    /// A fresh CSRF token of this client's session (creating an anonymous session if needed).
+    pub async fn csrf_token(&self) -> String {
+        csrf_token_of(&self.client, &self.url("/api/auth/csrf")).await
+    }
+
+    /// Logs this client in as `user` (password [`TEST_PASSWORD`]) through
+    /// `POST /api/auth/login`; returns the new session's CSRF token.
+    pub async fn login_as(&self, user: &str) -> String {
+        let token = self.csrf_token().await;
+        let response = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .header("x-csrf-token", token)
+            .json(&serde_json::json!({"username": user, "password": TEST_PASSWORD}))
+            .send()
+            .await
+            .expect("request sent");
+        let (status, body) = json(response).await;
+        assert_eq!(status, 200, "login as {user}: {body}");
+        body["data"]["csrf_token"]
+            .as_str()
+            .expect("the login answer carries the new CSRF token")
+            .to_string()
+    }
+
+    /// Logs in as the regular test user.
+    pub async fn login_as_user(&self) -> String {
+        self.login_as(USER).await
+    }
+
+    /// Logs in as the test administrator.
+    pub async fn login_as_admin(&self) -> String {
+        self.login_as(ADMIN).await
+    }
+
+    /// Sends `method` with a JSON body and this session's CSRF token in `X-CSRF-Token`.
+    pub async fn send_json_with_csrf(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        self.client
+            .request(method, self.url(path))
+            .header("x-csrf-token", token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post_json_with_csrf(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.send_json_with_csrf(reqwest::Method::POST, path, body)
+            .await
+    }
+
+    pub async fn put_json_with_csrf(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.send_json_with_csrf(reqwest::Method::PUT, path, body)
+            .await
+    }
+
+    pub async fn patch_json_with_csrf(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.send_json_with_csrf(reqwest::Method::PATCH, path, body)
+            .await
+    }
+}
+
+/// A client without a cookie jar: each request names its session in a `Cookie` header.
+pub fn bare_client() -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// The app's reqwest is built without a default TLS provider (it hands the LDAP client a
+/// preconfigured ring configuration); test clients use ring as the process default.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A fresh CSRF token from `GET /api/auth/csrf` with `client`'s cookies.
+pub async fn csrf_token_of(client: &reqwest::Client, url: &str) -> String {
+    let (status, body) = json(client.get(url).send().await.expect("request sent")).await;
+    assert_eq!(status, 200, "GET /api/auth/csrf: {body}");
+    body["data"]["csrf_token"]
+        .as_str()
+        .expect("a token")
+        .to_string()
+}
+
+/// The `mes_session=…` pair a response sets, if it sets one.
+pub fn set_session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("mes_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+}
+
+// --- Redis ------------------------------------------------------------------------------------
+
+/// The Redis test URL; `None` (with a message) when unset outside CI.
+pub fn redis_url(test: &str) -> Option<String> {
+    service_url("MES_TEST_REDIS_URL", test)
+}
+
+/// A Redis server of the test's own, on a free port, killed when dropped: the only Redis a
+/// test may stop.
+pub struct PrivateRedis {
+    pub port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (the private Redis tests need it)");
+        let started = std::time::Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the private redis-server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        PrivateRedis {
+            port,
+            child: Some(child),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server (SIGKILL) and waits for it to be gone.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -1,11 +1,16 @@
 //! Integration tests: the real app over real HTTP, on SQLite and on PostgreSQL.
 
 mod audit;
+pub mod auth;
 mod cli;
 mod contract;
+mod csrf;
 mod faults;
 mod health;
 mod helpers;
+mod ldap;
+mod pages;
 mod resilience;
 mod supervisor;
+mod templates;
 mod wip;

@@ -14,6 +14,7 @@ on_both_backends!(
 
 async fn summary_counts_every_lot_by_status(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    app.login_as_user().await;
     let factory = app.factory.as_ref().unwrap();
 
     let (status, body) = json(app.get("/api/wip/overview/summary").await).await;
@@ -38,6 +39,7 @@ async fn summary_counts_every_lot_by_status(backend: Backend) {
 
 async fn matrix_rows_follow_route_order_and_add_up(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    app.login_as_user().await;
     let factory = app.factory.as_ref().unwrap();
 
     let (status, body) = json(app.get("/api/wip/overview/matrix").await).await;
@@ -72,6 +74,7 @@ async fn matrix_rows_follow_route_order_and_add_up(backend: Backend) {
 
 async fn a_lot_is_found_by_id_and_unknown_or_malformed_ids_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    app.login_as_user().await;
     let held = app
         .factory
         .as_ref()
@@ -103,13 +106,14 @@ async fn a_lot_is_found_by_id_and_unknown_or_malformed_ids_are_refused(backend: 
 
 async fn a_lookup_returns_found_lots_and_names_the_missing_ones(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    app.login_as_user().await;
     let ids: Vec<String> = app.factory.as_ref().unwrap().lots[..3]
         .iter()
         .map(|l| l.lot_id.clone())
         .collect();
 
     let body = json!({"lot_ids": [ids[0], ids[1], ids[2], "ZZ000001", ids[0]]});
-    let (status, body) = json(app.post_json("/api/wip/lots/lookup", &body).await).await;
+    let (status, body) = json(app.post_json_with_csrf("/api/wip/lots/lookup", &body).await).await;
 
     assert_eq!(status, 200, "{body}");
     let mut found: Vec<_> = body["data"]["lots"]
@@ -125,7 +129,7 @@ async fn a_lookup_returns_found_lots_and_names_the_missing_ones(backend: Backend
     assert_eq!(body["data"]["not_found"], json!(["ZZ000001"]));
 
     let (status, body) = json(
-        app.post_json(
+        app.post_json_with_csrf(
             "/api/wip/lots/lookup",
             &json!({"lot_ids": ["ok1", "bad id"]}),
         )
@@ -144,6 +148,7 @@ async fn a_lookup_returns_found_lots_and_names_the_missing_ones(backend: Backend
 #[tokio::test]
 async fn an_empty_factory_answers_zeros_not_errors() {
     let app = TestApp::builder(Backend::Sqlite).seed(None).start().await;
+    app.login_as_user().await;
     assert_eq!(app.state().db.backend.as_str(), "sqlite");
 
     let (status, body) = json(app.get("/api/wip/overview/summary").await).await;

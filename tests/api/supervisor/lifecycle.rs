@@ -17,6 +17,7 @@ async fn a_worker_is_recycled_after_max_requests_without_counting_as_churn() {
     for _ in 0..40 {
         let r = client
             .get(sup.url("/api/wip/overview/summary"))
+            .header("cookie", &sup.cookie)
             .send()
             .await
             .unwrap();

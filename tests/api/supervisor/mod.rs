@@ -26,6 +26,10 @@ pub struct Supervisor {
     pub addr: SocketAddr,
     logs: Arc<Mutex<String>>,
     client: reqwest::Client,
+    /// `Cookie` header of a logged-in regular user (the WIP APIs need one).
+    pub cookie: String,
+    /// That session's CSRF token, for state-changing requests.
+    pub csrf: String,
 }
 
 /// What a supervisor test runs on: a seeded SQLite database and a runtime directory, which
@@ -72,6 +76,9 @@ impl Site {
             .env("LOG_FORMAT", "text")
             .env("KEEPALIVE_DRAIN_SECONDS", "1")
             .env("GRACEFUL_TIMEOUT", "10")
+            .env("LOCAL_AUTH_USERS", crate::helpers::local_auth_users())
+            .env("LOGIN_RATE_LIMIT", "10000")
+            .env("CSRF_MODE", "enforce")
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -99,6 +106,8 @@ impl Site {
             addr: SocketAddr::from(([127, 0, 0, 1], self.port)),
             logs,
             client: fresh_client(),
+            cookie: String::new(),
+            csrf: String::new(),
         };
         sup.wait_for(
             "the first generation to serve",
@@ -106,6 +115,7 @@ impl Site {
             |s| s["generation"].as_u64() >= Some(1) && serving(s, None).len() == workers,
         )
         .await;
+        sup.login().await;
         sup
     }
 }
@@ -113,6 +123,7 @@ impl Site {
 /// A client that opens a new connection for every request (no pooling), so that polling never
 /// pins a connection to a worker that is draining.
 pub fn fresh_client() -> reqwest::Client {
+    crate::helpers::install_crypto_provider();
     reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(15))
@@ -156,6 +167,39 @@ impl Supervisor {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// Logs the regular test user in (the session is shared by every worker through the
+    /// database) and keeps its cookie and CSRF token.
+    async fn login(&mut self) {
+        let anonymous = self
+            .client
+            .get(self.url("/api/auth/csrf"))
+            .send()
+            .await
+            .unwrap();
+        let cookie = crate::helpers::set_session_cookie(&anonymous).expect("a session cookie");
+        let (_, body) = crate::helpers::json(anonymous).await;
+        let response = self
+            .client
+            .post(self.url("/api/auth/login"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", body["data"]["csrf_token"].as_str().unwrap())
+            .json(&serde_json::json!({
+                "username": crate::helpers::USER,
+                "password": crate::helpers::TEST_PASSWORD,
+            }))
+            .send()
+            .await
+            .unwrap();
+        // No login while the database is down (a test may start it so): the cookie stays empty.
+        let Some(cookie) = crate::helpers::set_session_cookie(&response) else {
+            return;
+        };
+        self.cookie = cookie;
+        let (status, body) = crate::helpers::json(response).await;
+        assert_eq!(status, 200, "{body}");
+        self.csrf = body["data"]["csrf_token"].as_str().unwrap().to_string();
     }
 
     pub fn logs(&self) -> String {

@@ -29,7 +29,13 @@ impl Tally {
 }
 
 /// Requests in a loop until `stop`: keep-alive (one pooled client) or a new connection each.
-async fn load(url: String, keep_alive: bool, stop: Arc<AtomicBool>, tally: Arc<Tally>) {
+async fn load(
+    url: String,
+    cookie: String,
+    keep_alive: bool,
+    stop: Arc<AtomicBool>,
+    tally: Arc<Tally>,
+) {
     let client = if keep_alive {
         reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
@@ -39,7 +45,7 @@ async fn load(url: String, keep_alive: bool, stop: Arc<AtomicBool>, tally: Arc<T
         fresh_client()
     };
     while !stop.load(Ordering::Relaxed) {
-        match client.get(&url).send().await {
+        match client.get(&url).header("cookie", &cookie).send().await {
             Ok(r) if r.status().is_success() => match r.bytes().await {
                 Ok(_) => tally.ok.fetch_add(1, Ordering::Relaxed),
                 Err(e) => {
@@ -65,12 +71,17 @@ async fn load(url: String, keep_alive: bool, stop: Arc<AtomicBool>, tally: Arc<T
 
 /// `POST /api/wip/lots/lookup` whose body trickles in over `over`: a real request in flight
 /// for that long. Returns the raw answer.
-async fn slow_lookup(addr: std::net::SocketAddr, over: Duration) -> String {
+async fn slow_lookup(
+    addr: std::net::SocketAddr,
+    cookie: String,
+    csrf: String,
+    over: Duration,
+) -> String {
     let body = br#"{"lot_ids": ["NO-SUCH-LOT-1", "NO-SUCH-LOT-2", "NO-SUCH-LOT-3"]}"#;
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "POST /api/wip/lots/lookup HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n",
+         Cookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
@@ -112,6 +123,7 @@ async fn five_reloads_under_load_fail_no_request_and_refuse_no_connection() {
     for keep_alive in [true, true, false, false] {
         tasks.push(tokio::spawn(load(
             url.clone(),
+            sup.cookie.clone(),
             keep_alive,
             stop.clone(),
             tally.clone(),
@@ -128,7 +140,12 @@ async fn five_reloads_under_load_fail_no_request_and_refuse_no_connection() {
 
         // A request that takes 2 s is in flight on the current generation when the reload
         // starts.
-        let slow = tokio::spawn(slow_lookup(sup.addr, Duration::from_secs(2)));
+        let slow = tokio::spawn(slow_lookup(
+            sup.addr,
+            sup.cookie.clone(),
+            sup.csrf.clone(),
+            Duration::from_secs(2),
+        ));
         tokio::time::sleep(Duration::from_millis(400)).await;
         sup.signal("HUP");
 
@@ -253,6 +270,7 @@ async fn a_new_generation_that_cannot_start_leaves_the_old_one_serving() {
     .await;
     let r = fresh_client()
         .get(sup.url("/api/wip/overview/summary"))
+        .header("cookie", &sup.cookie)
         .send()
         .await
         .unwrap();

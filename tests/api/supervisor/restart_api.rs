@@ -9,8 +9,22 @@ use super::{BIN, Site, Supervisor, fresh_client};
 use crate::helpers::{assert_error, json as body};
 
 async fn restart(sup: &Supervisor, request: Value) -> (u16, Value, Option<String>) {
+    // A state-changing request: it carries a session's CSRF token (an anonymous session is
+    // enough while the admin APIs are guarded by `LocalAdmin`).
+    let token = fresh_client()
+        .get(sup.url("/api/auth/csrf"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = crate::helpers::set_session_cookie(&token).expect("a session cookie");
+    let (_, token) = body(token).await;
     let response = fresh_client()
         .post(sup.url("/admin/api/worker/restart"))
+        .header("cookie", cookie)
+        .header(
+            "x-csrf-token",
+            token["data"]["csrf_token"].as_str().unwrap(),
+        )
         .json(&request)
         .send()
         .await
@@ -230,7 +244,11 @@ async fn in_process_the_status_shows_one_process_and_a_restart_is_refused() {
     assert_eq!(status["data"]["workers"][0]["pid"], std::process::id());
     assert_eq!(status["data"]["policy"]["state"], "allowed");
 
-    let (code, answer) = body(app.post_json("/admin/api/worker/restart", &json!({})).await).await;
+    let (code, answer) = body(
+        app.post_json_with_csrf("/admin/api/worker/restart", &json!({}))
+            .await,
+    )
+    .await;
     assert_error(code, &answer, 409, "RESTART_NOT_SUPERVISED");
 
     let (code, system) = body(app.get("/admin/api/system-status").await).await;

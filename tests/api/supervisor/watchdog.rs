@@ -45,6 +45,7 @@ async fn a_hung_worker_is_replaced_after_the_timeout_and_a_killed_one_at_once() 
     while started.elapsed() < Duration::from_secs(2) {
         let r = client
             .get(sup.url("/api/wip/overview/summary"))
+            .header("cookie", &sup.cookie)
             .send()
             .await
             .expect("the other worker answers");
@@ -107,6 +108,7 @@ async fn a_hung_worker_is_replaced_after_the_timeout_and_a_killed_one_at_once() 
     );
     let r = fresh_client()
         .get(sup.url("/api/wip/overview/summary"))
+        .header("cookie", &sup.cookie)
         .send()
         .await
         .unwrap();

@@ -1,0 +1,88 @@
+//! The `sessions` table: the store of record of every session (DESIGN §4.3). Redis and the
+//! in-process cache only speed reads up (`crate::session::store`).
+
+use chrono::{DateTime, Utc};
+
+use super::{DbError, DbPool};
+use crate::with_conn;
+
+/// A stored session: its data as JSON text and when it ends.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredSession {
+    pub data: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The session `id` unless it is missing or expired at `now`.
+pub async fn get(
+    pool: &DbPool,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<StoredSession>, DbError> {
+    with_conn!(pool, |c| sqlx::query_as::<_, StoredSession>(
+        "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2"
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut *c))
+}
+
+pub async fn insert(
+    pool: &DbPool,
+    id: &str,
+    data: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    with_conn!(pool, |c| async {
+        sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(data)
+            .bind(expires_at)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
+    })
+}
+
+/// Rewrites a live session; false when it no longer exists (logged out elsewhere, expired).
+pub async fn update(
+    pool: &DbPool,
+    id: &str,
+    data: &str,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    with_conn!(pool, |c| async {
+        sqlx::query(
+            "UPDATE sessions SET data = $2, expires_at = $3 WHERE id = $1 AND expires_at > $4",
+        )
+        .bind(id)
+        .bind(data)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected() == 1)
+    })
+}
+
+pub async fn delete(pool: &DbPool, id: &str) -> Result<(), DbError> {
+    with_conn!(pool, |c| async {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
+    })
+}
+
+/// Removes every session expired at `now`; how many.
+pub async fn delete_expired(pool: &DbPool, now: DateTime<Utc>) -> Result<u64, DbError> {
+    with_conn!(pool, |c| async {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })
+}

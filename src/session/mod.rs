@@ -1,0 +1,290 @@
+//! Server-side sessions (DESIGN §4.3) and the CSRF secret they carry (§4.2).
+//!
+//! A small layer of our own rather than tower-sessions 0.15, because the contract needs what
+//! that crate does not give cleanly: it saves the whole session after every request when
+//! sessions expire on inactivity (a store write per request on the hottest path), its signed
+//! cookies take one key (no `SECRET_KEY_FALLBACKS` during a rotation), and its published
+//! stores do not compile against 0.15. Here a request only reads (in-process cache → Redis →
+//! database, see [`store`]); writes happen on the few requests that change something: login
+//! (new id), heartbeat (new expiry) and logout. Before login a session is anonymous and lives
+//! in its signed cookie alone ([`cookie`]): its CSRF secret is derived from its id, so the login
+//! form costs no write and works while the database is down.
+//!
+//! The session middleware puts a [`SessionHandle`] in the request's extensions; nothing is
+//! loaded until an extractor or the CSRF check asks, and the handle's cookie decision is
+//! written on the response.
+
+pub mod cookie;
+pub mod csrf;
+pub mod store;
+pub mod sweeper;
+
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
+
+use crate::app::AppState;
+use crate::auth::User;
+use crate::config::AuthSettings;
+use crate::http::AppError;
+use cookie::{CookieKeys, CookiePolicy, VerifiedId, random_token};
+pub use store::{Session, SessionStore};
+
+/// What a session holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionData {
+    /// `None` for an anonymous session (one that only carries a CSRF secret, for the login
+    /// form).
+    pub user: Option<User>,
+    /// The CSRF secret, base64url; only masked tokens derived from it leave the server.
+    pub csrf_secret: String,
+}
+
+/// The session machinery of one process.
+pub struct Sessions {
+    pub store: SessionStore,
+    keys: CookieKeys,
+    policy: CookiePolicy,
+    lifetime: chrono::Duration,
+}
+
+impl Sessions {
+    pub fn new(
+        settings: &AuthSettings,
+        secrets: &crate::config::SecretKeys,
+        redis: Arc<crate::cache::redis::Redis>,
+    ) -> Self {
+        Self {
+            store: SessionStore::new(redis, settings.session_cache_ttl),
+            keys: CookieKeys::new(secrets),
+            policy: CookiePolicy {
+                secure: settings.cookie_secure,
+                same_site_strict: settings.cookie_same_site_strict,
+            },
+            lifetime: chrono::Duration::from_std(settings.session_lifetime)
+                .unwrap_or(chrono::Duration::hours(8)),
+        }
+    }
+
+    pub fn keys(&self) -> &CookieKeys {
+        &self.keys
+    }
+
+    fn fresh(&self, user: Option<User>) -> Session {
+        Session {
+            id: random_token(),
+            data: SessionData {
+                user,
+                csrf_secret: random_token(),
+            },
+            expires_at: Utc::now() + self.lifetime,
+            anonymous: false,
+        }
+    }
+
+    /// The cookie-only session `id` (its CSRF secret derived from the id and key `key_index`).
+    fn anonymous(&self, id: String, key_index: usize) -> Session {
+        Session {
+            data: SessionData {
+                user: None,
+                csrf_secret: self.keys.anonymous_csrf_secret(key_index, &id),
+            },
+            id,
+            expires_at: Utc::now() + self.lifetime,
+            anonymous: true,
+        }
+    }
+}
+
+/// The cookie a response must carry.
+#[derive(Debug, Clone)]
+enum CookieAction {
+    Keep,
+    Set(Arc<Session>),
+    Clear,
+}
+
+struct HandleInner {
+    app: AppState,
+    cookie: Option<VerifiedId>,
+    loaded: OnceCell<Option<Arc<Session>>>,
+    /// Set once this request changed the session (login, logout, heartbeat, creation).
+    replaced: Mutex<Option<Option<Arc<Session>>>>,
+    action: Mutex<CookieAction>,
+}
+
+/// The session of one request, loaded on first use.
+#[derive(Clone)]
+pub struct SessionHandle(Arc<HandleInner>);
+
+impl SessionHandle {
+    pub fn new(app: AppState, cookie: Option<VerifiedId>) -> Self {
+        Self(Arc::new(HandleInner {
+            app,
+            cookie,
+            loaded: OnceCell::new(),
+            replaced: Mutex::new(None),
+            action: Mutex::new(CookieAction::Keep),
+        }))
+    }
+
+    fn app(&self) -> &AppState {
+        &self.0.app
+    }
+
+    /// The request's session, if its cookie names a live one.
+    pub async fn get(&self) -> Result<Option<Arc<Session>>, AppError> {
+        if let Some(replaced) = self
+            .0
+            .replaced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return Ok(replaced);
+        }
+        let loaded = self
+            .0
+            .loaded
+            .get_or_try_init(|| async {
+                match &self.0.cookie {
+                    None => Ok(None),
+                    Some(cookie) if cookie.anonymous => Ok(Some(Arc::new(
+                        self.app()
+                            .sessions
+                            .anonymous(cookie.id.clone(), cookie.key_index),
+                    ))),
+                    Some(cookie) => {
+                        let app = self.app();
+                        app.sessions.store.load(&app.db.request, &cookie.id).await
+                    }
+                }
+            })
+            .await?;
+        Ok(loaded.clone())
+    }
+
+    /// The logged-in user, if any.
+    pub async fn user(&self) -> Result<Option<User>, AppError> {
+        Ok(self.get().await?.and_then(|s| s.data.user.clone()))
+    }
+
+    fn replace(&self, session: Option<Arc<Session>>, action: CookieAction) {
+        *self.0.replaced.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
+        *self.0.action.lock().unwrap_or_else(|e| e.into_inner()) = action;
+    }
+
+    /// The session, created (anonymous, cookie-only: no storage) when there is none: pages with
+    /// forms and `GET /api/auth/csrf` need a CSRF secret before anyone logs in.
+    pub async fn ensure(&self) -> Result<Arc<Session>, AppError> {
+        if let Some(session) = self.get().await? {
+            return Ok(session);
+        }
+        let session = Arc::new(self.app().sessions.anonymous(random_token(), 0));
+        self.replace(Some(session.clone()), CookieAction::Set(session.clone()));
+        Ok(session)
+    }
+
+    /// A fresh masked CSRF token of this request's session (created when needed).
+    pub async fn csrf_token(&self) -> Result<String, AppError> {
+        Ok(csrf::mask(&self.ensure().await?.data.csrf_secret))
+    }
+
+    /// Logs `user` in: a new session id and a new CSRF secret; the old session ends.
+    pub async fn login(&self, user: User) -> Result<Arc<Session>, AppError> {
+        let app = self.app();
+        if let Some(old) = self.get().await?.filter(|s| !s.anonymous) {
+            app.sessions.store.delete(&app.db.request, &old.id).await?;
+        }
+        let session = app
+            .sessions
+            .store
+            .insert(&app.db.request, app.sessions.fresh(Some(user)))
+            .await?;
+        self.replace(Some(session.clone()), CookieAction::Set(session.clone()));
+        Ok(session)
+    }
+
+    /// Ends the session everywhere (database, Redis, every worker's cache within
+    /// `SESSION_CACHE_MS`) and removes the cookie.
+    pub async fn logout(&self) -> Result<(), AppError> {
+        let app = self.app();
+        if let Some(session) = self.get().await?.filter(|s| !s.anonymous) {
+            app.sessions
+                .store
+                .delete(&app.db.request, &session.id)
+                .await?;
+        }
+        self.replace(None, CookieAction::Clear);
+        Ok(())
+    }
+
+    /// Extends the session by a full `SESSION_LIFETIME` from now; `None` when there is no
+    /// live session.
+    pub async fn extend(&self) -> Result<Option<Arc<Session>>, AppError> {
+        let Some(current) = self.get().await?.filter(|s| !s.anonymous) else {
+            return Ok(None);
+        };
+        let app = self.app();
+        let mut next = (*current).clone();
+        next.expires_at = Utc::now() + app.sessions.lifetime;
+        let updated = app.sessions.store.update(&app.db.request, next).await?;
+        let action = match &updated {
+            Some(s) => CookieAction::Set(s.clone()),
+            None => CookieAction::Clear,
+        };
+        self.replace(updated.clone(), action);
+        Ok(updated)
+    }
+
+    /// Writes the cookie decision on `response`. A cookie signed with a fallback key is
+    /// re-issued under the current key on successful answers.
+    pub fn apply(&self, response: &mut Response) {
+        let sessions = &self.app().sessions;
+        let action = self
+            .0
+            .action
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let value: Option<HeaderValue> = match action {
+            CookieAction::Set(session) => Some(set_cookie(sessions, &session)),
+            CookieAction::Clear => Some(sessions.policy.clear()),
+            CookieAction::Keep => {
+                // An anonymous cookie keeps its key: its CSRF secret is derived from it.
+                let stale = self
+                    .0
+                    .cookie
+                    .as_ref()
+                    .is_some_and(|c| c.stale_key && !c.anonymous);
+                match self.0.loaded.get() {
+                    Some(Some(session))
+                        if stale
+                            && !response.status().is_client_error()
+                            && !response.status().is_server_error() =>
+                    {
+                        Some(set_cookie(sessions, session))
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(value) = value {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+}
+
+fn set_cookie(sessions: &Sessions, session: &Session) -> HeaderValue {
+    let max_age = (session.expires_at - Utc::now()).num_seconds();
+    let signed = if session.anonymous {
+        sessions.keys.sign_anonymous(&session.id)
+    } else {
+        sessions.keys.sign(&session.id)
+    };
+    sessions.policy.set(&signed, max_age)
+}
