@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Throughput, server CPU per request and memory of the cached WIP summary, against a bare hyper
-# server returning the same bytes, in the same run on the same machine.
+# Throughput, server CPU per request and memory of the cached WIP summary for a logged-in user,
+# against a bare hyper server returning the same bytes, in the same run on the same machine.
 #
 #   bash bench/wip_summary.sh [seconds per run, default 10] [connections, default 32]
 #
-# The dashboard runs in production shape: one in-process server, JSON access log on (written to
-# a file), the embedded SQLite database. Server CPU per request is the process's user+system
-# CPU time during the run divided by the requests served.
+# The dashboard runs in production mode with everything on: the session cookie verified and the
+# session read on every request (in-process cache, then the database), the CSRF layer, the JSON
+# access log (written to a file), security headers; on the embedded SQLite database, serving
+# in-process (WORKERS=0) so one process's CPU is the requests' CPU. Server CPU per request is
+# the process's user+system CPU time during the run divided by the requests served.
+#
+# Production refuses local users and no LDAP API exists here, so the script writes one session
+# straight into the `sessions` table and signs its cookie with SECRET_KEY exactly as the server
+# does (HMAC-SHA256 over "mes-dashboard/session-cookie/v1:" + id, base64url).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -33,8 +39,9 @@ TICK=$(getconf CLK_TCK)
 # run LABEL PID URL: wrk against URL, then requests/s, µs of server CPU per request, RSS.
 run() {
   local label=$1 pid=$2 url=$3 before after out rps total cpu_us
+  shift 3
   before=$(cpu_ticks "$pid")
-  out=$(wrk --latency -t2 -c"$CONNS" -d"${DURATION}s" "$url")
+  out=$(wrk --latency -t2 -c"$CONNS" -d"${DURATION}s" "$@" "$url")
   after=$(cpu_ticks "$pid")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   total=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -47,24 +54,43 @@ run() {
   echo "$rps" >"$WORK/$label.rps"
 }
 
+KEY=$("$BIN" gen-secret)
+DB="$WORK/bench.sqlite3"
 PORT=$(free_port)
-DATABASE_URL="sqlite://$WORK/bench.sqlite3" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 7 >/dev/null 2>&1
-MES_ENV=production SECRET_KEY=$("$BIN" gen-secret) ALLOW_SQLITE_IN_PRODUCTION=true \
-  DATABASE_URL="sqlite://$WORK/bench.sqlite3" LOG_FORMAT=json RUST_LOG=info \
+DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" migrate >/dev/null 2>&1
+DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 7 >/dev/null 2>&1
+WORKERS=0 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true \
+  DATABASE_URL="sqlite://$DB" LOG_FORMAT=json RUST_LOG=info \
   BIND=127.0.0.1:$PORT "$BIN" serve >"$WORK/access.log" 2>&1 &
 DASH=$!; pids+=($DASH)
 wait_http "http://127.0.0.1:$PORT/health/live"
+
+COOKIE=$(KEY=$KEY DB=$DB python3 - <<'PY'
+import base64, datetime, hashlib, hmac, json, os, secrets, sqlite3
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+sid = b64(secrets.token_bytes(32))
+data = {"user": {"username": "bench", "display_name": "Bench", "mail": "bench@example.com",
+                 "department": None}, "csrf_secret": b64(secrets.token_bytes(32))}
+expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).isoformat()
+con = sqlite3.connect(os.environ["DB"])
+con.execute("INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)", (sid, json.dumps(data), expires))
+con.commit()
+sig = hmac.new(os.environ["KEY"].encode(), b"mes-dashboard/session-cookie/v1:" + sid.encode(), hashlib.sha256).digest()
+print(f"mes_session={sid}.{b64(sig)}")
+PY
+)
 URL="http://127.0.0.1:$PORT/api/wip/overview/summary"
-curl -fs "$URL" >"$WORK/body.json"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL")" = 401 ] || { echo "anonymous must be 401" >&2; exit 1; }
+curl -fs -H "Cookie: $COOKIE" "$URL" >"$WORK/body.json" || { echo "the logged-in request failed" >&2; exit 1; }
 
 BPORT=$(free_port)
 "$BARE" "127.0.0.1:$BPORT" "$WORK/body.json" &
 BARE_PID=$!; pids+=($BARE_PID)
 wait_http "http://127.0.0.1:$BPORT/"
 
-echo "# cached WIP summary ($(wc -c <"$WORK/body.json") bytes), ${DURATION}s per run, 2 wrk threads, $CONNS connections, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) before"
+echo "# logged-in cached WIP summary ($(wc -c <"$WORK/body.json") bytes), ${DURATION}s per run, 2 wrk threads, $CONNS connections, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) before"
 run "bare hyper (baseline)" "$BARE_PID" "http://127.0.0.1:$BPORT/"
-run "mes-dashboard" "$DASH" "$URL"
+run "mes-dashboard" "$DASH" "$URL" -H "Cookie: $COOKIE"
 awk -v a="$(cat "$WORK/mes-dashboard.rps")" -v b="$(cat "$WORK/bare hyper (baseline).rps")" \
   'BEGIN {printf "# mes-dashboard / bare hyper throughput: %.2f (bar: at least 0.50)\n", a / b}'
 echo "# access log lines written: $(grep -c '"http.path"' "$WORK/access.log")"

@@ -4,17 +4,17 @@
 //! Their bodies are their own stable contract, not the API envelope (DESIGN §3.1). They never
 //! set a cookie and are never cached by intermediaries.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::auth::AdminUser;
 use crate::config::Mode;
 use crate::health::{self, Status};
 use crate::http::AppError;
@@ -56,17 +56,8 @@ async fn health(State(app): State<AppState>) -> Response {
     probe_response(status, &*report)
 }
 
-/// Latencies, every pool, the whole breaker, query percentiles. Loopback only until the
-/// login issue lands; then administrators only.
-async fn deep(
-    State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Result<Response, AppError> {
-    if !peer.ip().is_loopback() {
-        return Err(AppError::Forbidden(
-            "/health/deep answers requests from this host only".into(),
-        ));
-    }
+/// Latencies, every pool, the whole breaker, query percentiles: administrators only.
+async fn deep(State(app): State<AppState>, _admin: AdminUser) -> Result<Response, AppError> {
     let report = health::deep(&app).await;
     let status = if report.health.status == Status::Unhealthy {
         StatusCode::SERVICE_UNAVAILABLE

@@ -50,7 +50,7 @@ async fn a_healthy_app_reports_every_check(backend: Backend) {
 #[tokio::test]
 async fn probes_answer_head_and_refuse_other_methods() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    app.login_as_user().await;
+    app.login_as_admin().await;
     for path in ["/health", "/health/live", "/health/deep"] {
         let head = app.client.head(app.url(path)).send().await.unwrap();
         assert_eq!(head.status(), 200, "HEAD {path}");
@@ -69,7 +69,7 @@ async fn probes_answer_head_and_refuse_other_methods() {
 #[tokio::test]
 async fn live_touches_no_dependency_and_deep_reports_every_pool() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    app.login_as_user().await;
+    app.login_as_admin().await;
     let (status, live) = json(app.get("/health/live").await).await;
     assert_eq!(status, 200);
     assert_eq!(live["status"], "alive");

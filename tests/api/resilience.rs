@@ -125,7 +125,7 @@ async fn behind_proxy(env: &[(&str, &str)]) -> Option<(TestApp, FaultProxy)> {
         builder = builder.env(k, v);
     }
     let app = builder.start().await;
-    app.login_as_user().await;
+    app.login_as_admin().await;
     Some((app, proxy))
 }
 

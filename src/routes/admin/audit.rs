@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::local_only::LocalAdmin;
 use crate::app::AppState;
+use crate::auth::AdminUser;
 use crate::db::audit;
 use crate::http::extract::ApiQuery;
 use crate::http::{ApiResponse, AppError};
@@ -52,7 +52,7 @@ struct Answer {
 
 async fn list(
     State(app): State<AppState>,
-    _admin: LocalAdmin,
+    _admin: AdminUser,
     ApiQuery(params): ApiQuery<Params>,
 ) -> Result<ApiResponse<Answer>, AppError> {
     let limit = params.limit.unwrap_or(100);

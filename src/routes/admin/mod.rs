@@ -1,7 +1,6 @@
 //! `/admin/api/…`: administration APIs.
 
 pub mod audit;
-pub mod local_only;
 pub mod system;
 pub mod workers;
 

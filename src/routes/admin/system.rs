@@ -6,8 +6,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 
-use super::local_only::LocalAdmin;
 use crate::app::AppState;
+use crate::auth::AdminUser;
 use crate::health::{self, DeepReport};
 use crate::http::ApiResponse;
 
@@ -15,6 +15,6 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/admin/api/system-status", get(system_status))
 }
 
-async fn system_status(State(app): State<AppState>, _admin: LocalAdmin) -> ApiResponse<DeepReport> {
+async fn system_status(State(app): State<AppState>, _admin: AdminUser) -> ApiResponse<DeepReport> {
     ApiResponse::new(health::deep(&app).await)
 }

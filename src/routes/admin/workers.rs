@@ -7,8 +7,9 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use super::local_only::LocalAdmin;
 use crate::app::AppState;
+use crate::auth::AdminUser;
+use crate::http::client::ClientIp;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError};
 use crate::supervisor::history::{Decision, HistoryEntry};
@@ -21,7 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/api/worker/restart", post(restart))
 }
 
-async fn status(State(app): State<AppState>, _admin: LocalAdmin) -> ApiResponse<WorkerStatus> {
+async fn status(State(app): State<AppState>, _admin: AdminUser) -> ApiResponse<WorkerStatus> {
     ApiResponse::new(app.supervision.status())
 }
 
@@ -37,12 +38,13 @@ struct RestartAnswer {
 /// blocks, 400 `RESTART_OVERRIDE_REASON_REQUIRED` for an incomplete override.
 async fn restart(
     State(app): State<AppState>,
-    admin: LocalAdmin,
+    AdminUser(admin): AdminUser,
+    ClientIp(ip): ClientIp,
     ApiJson(request): ApiJson<ManualRequest>,
 ) -> Result<ApiResponse<RestartAnswer>, AppError> {
     let reply = app
         .supervision
-        .request_restart(request, admin.name, Some(admin.ip))
+        .request_restart(request, &admin.username, Some(ip.to_string()))
         .await
         .map_err(|e| match e {
             RestartError::NotSupervised => AppError::Conflict {

@@ -26,7 +26,7 @@ pub struct Supervisor {
     pub addr: SocketAddr,
     logs: Arc<Mutex<String>>,
     client: reqwest::Client,
-    /// `Cookie` header of a logged-in regular user (the WIP APIs need one).
+    /// `Cookie` header of the logged-in test administrator.
     pub cookie: String,
     /// That session's CSRF token, for state-changing requests.
     pub csrf: String,
@@ -60,9 +60,30 @@ impl Site {
         self.dir.path().join("runtime")
     }
 
-    /// Starts `binary serve` with `WORKERS=workers` and waits until the first generation
-    /// serves.
+    /// Starts `binary serve` with `WORKERS=workers`, logs the test administrator in and waits
+    /// until the first generation serves.
     pub async fn start(&self, binary: &Path, workers: usize, env: &[(&str, &str)]) -> Supervisor {
+        self.launch(binary, workers, env, true).await
+    }
+
+    /// Like [`Site::start`] without logging in (nobody can while the database is down): waits
+    /// until a worker answers `/health/live`. The status API is then out of reach.
+    pub async fn start_anonymous(
+        &self,
+        binary: &Path,
+        workers: usize,
+        env: &[(&str, &str)],
+    ) -> Supervisor {
+        self.launch(binary, workers, env, false).await
+    }
+
+    async fn launch(
+        &self,
+        binary: &Path,
+        workers: usize,
+        env: &[(&str, &str)],
+        login: bool,
+    ) -> Supervisor {
         let mut cmd = Command::new(binary);
         cmd.arg("serve")
             .env_clear()
@@ -77,6 +98,7 @@ impl Site {
             .env("KEEPALIVE_DRAIN_SECONDS", "1")
             .env("GRACEFUL_TIMEOUT", "10")
             .env("LOCAL_AUTH_USERS", crate::helpers::local_auth_users())
+            .env("ADMIN_EMAILS", "admin@example.com")
             .env("LOGIN_RATE_LIMIT", "10000")
             .env("CSRF_MODE", "enforce")
             .current_dir(self.dir.path())
@@ -109,13 +131,17 @@ impl Site {
             cookie: String::new(),
             csrf: String::new(),
         };
-        sup.wait_for(
-            "the first generation to serve",
-            Duration::from_secs(60),
-            |s| s["generation"].as_u64() >= Some(1) && serving(s, None).len() == workers,
-        )
-        .await;
-        sup.login().await;
+        if login {
+            sup.login(Duration::from_secs(60)).await;
+            sup.wait_for(
+                "the first generation to serve",
+                Duration::from_secs(60),
+                |s| s["generation"].as_u64() >= Some(1) && serving(s, None).len() == workers,
+            )
+            .await;
+        } else {
+            sup.wait_for_live(Duration::from_secs(60)).await;
+        }
         sup
     }
 }
@@ -169,37 +195,83 @@ impl Supervisor {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Logs the regular test user in (the session is shared by every worker through the
-    /// database) and keeps its cookie and CSRF token.
-    async fn login(&mut self) {
+    /// Logs the test administrator in (the session is shared by every worker through the
+    /// database; an administrator may use the WIP APIs too) and keeps its cookie and CSRF
+    /// token. Retries until a worker answers, bounded.
+    async fn login(&mut self, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            match self.try_login().await {
+                Ok(()) => return,
+                Err(why) if started.elapsed() > limit => panic!(
+                    "could not log in within {limit:?}: {why}; logs:\n{}",
+                    self.logs()
+                ),
+                Err(_) => {}
+            }
+            if let Ok(Some(exit)) = self.child.try_wait() {
+                panic!("the supervisor exited ({exit}); logs:\n{}", self.logs());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn try_login(&mut self) -> Result<(), String> {
         let anonymous = self
             .client
             .get(self.url("/api/auth/csrf"))
             .send()
             .await
-            .unwrap();
-        let cookie = crate::helpers::set_session_cookie(&anonymous).expect("a session cookie");
+            .map_err(|e| e.to_string())?;
+        let cookie =
+            crate::helpers::set_session_cookie(&anonymous).ok_or("no anonymous session cookie")?;
         let (_, body) = crate::helpers::json(anonymous).await;
+        let token = body["data"]["csrf_token"].as_str().ok_or("no CSRF token")?;
         let response = self
             .client
             .post(self.url("/api/auth/login"))
             .header("cookie", &cookie)
-            .header("x-csrf-token", body["data"]["csrf_token"].as_str().unwrap())
+            .header("x-csrf-token", token)
             .json(&serde_json::json!({
-                "username": crate::helpers::USER,
+                "username": crate::helpers::ADMIN,
                 "password": crate::helpers::TEST_PASSWORD,
             }))
             .send()
             .await
-            .unwrap();
-        // No login while the database is down (a test may start it so): the cookie stays empty.
-        let Some(cookie) = crate::helpers::set_session_cookie(&response) else {
-            return;
-        };
-        self.cookie = cookie;
+            .map_err(|e| e.to_string())?;
+        let cookie = crate::helpers::set_session_cookie(&response);
         let (status, body) = crate::helpers::json(response).await;
-        assert_eq!(status, 200, "{body}");
-        self.csrf = body["data"]["csrf_token"].as_str().unwrap().to_string();
+        match (status, cookie) {
+            (200, Some(cookie)) => {
+                self.cookie = cookie;
+                self.csrf = body["data"]["csrf_token"]
+                    .as_str()
+                    .ok_or("no CSRF token after login")?
+                    .to_string();
+                Ok(())
+            }
+            _ => Err(format!("login answered {status}: {body}")),
+        }
+    }
+
+    /// Waits until a worker answers `/health/live`, bounded.
+    async fn wait_for_live(&mut self, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            let live = self.client.get(self.url("/health/live")).send().await;
+            if live.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            if let Ok(Some(exit)) = self.child.try_wait() {
+                panic!("the supervisor exited ({exit}); logs:\n{}", self.logs());
+            }
+            assert!(
+                started.elapsed() < limit,
+                "no worker answered within {limit:?}; logs:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     pub fn logs(&self) -> String {
@@ -211,6 +283,7 @@ impl Supervisor {
         let response = self
             .client
             .get(self.url("/admin/api/worker/status"))
+            .header("cookie", &self.cookie)
             .send()
             .await
             .ok()?;
