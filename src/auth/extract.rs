@@ -1,5 +1,7 @@
 //! `CurrentUser`, `AdminUser` and `MaybeUser`: authentication in the type system.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,15 +14,15 @@ use crate::session::SessionHandle;
 
 /// A logged-in user; handlers that take it answer 401 (JSON) or redirect to the login page.
 #[derive(Debug, Clone)]
-pub struct CurrentUser(pub User);
+pub struct CurrentUser(pub Arc<User>);
 
 /// A logged-in administrator (mail in `ADMIN_EMAILS`); others get 403.
 #[derive(Debug, Clone)]
-pub struct AdminUser(pub User);
+pub struct AdminUser(pub Arc<User>);
 
 /// The user if one is logged in; never rejects (the portal and the login page use it).
 #[derive(Debug, Clone)]
-pub struct MaybeUser(pub Option<User>);
+pub struct MaybeUser(pub Option<Arc<User>>);
 
 /// Why an extractor refused: a redirect to the login page, or an error answer.
 #[derive(Debug)]
@@ -82,7 +84,7 @@ pub fn login_location(parts: &Parts) -> String {
     format!("/admin/login?next={encoded}")
 }
 
-async fn user_of(parts: &mut Parts, app: &AppState) -> Result<Option<User>, AppError> {
+async fn user_of(parts: &mut Parts, app: &AppState) -> Result<Option<Arc<User>>, AppError> {
     SessionHandle::from_request_parts(parts, app)
         .await?
         .user()

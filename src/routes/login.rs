@@ -147,8 +147,8 @@ async fn logout_page(
     let layout = Layout {
         title: "Log out".into(),
         user: user.map(|u| crate::templates::LayoutUser {
-            username: u.username,
-            display_name: u.display_name,
+            username: u.username.clone(),
+            display_name: u.display_name.clone(),
             is_admin: false,
         }),
         csrf_token: Some(session.csrf_token().await?),

@@ -11,6 +11,9 @@
 //! cookie signed with a key of `SECRET_KEY_FALLBACKS` is still accepted and re-issued under
 //! the current key.
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -49,9 +52,17 @@ pub struct CookiePolicy {
     pub same_site_strict: bool,
 }
 
+/// Cookie values already verified, at most this many (then the memo starts over).
+const MAX_VERIFIED: usize = 4096;
+
 /// The signing keys: the current one first, then the fallbacks.
 pub struct CookieKeys {
     keys: Vec<hmac::Key>,
+    /// Values whose signature checked out, with their verdict: a logged-in browser sends the
+    /// same value on every request, and an HMAC costs more than the rest of a cached answer's
+    /// session work. Only verified values enter, so forged cookies cannot fill it; the keys
+    /// never change while the process lives, so a verdict never goes stale.
+    verified: RwLock<HashMap<Box<str>, VerifiedId>>,
 }
 
 /// A verified cookie.
@@ -73,6 +84,7 @@ impl CookieKeys {
                 .all()
                 .map(|k| hmac::Key::new(hmac::HMAC_SHA256, k.as_bytes()))
                 .collect(),
+            verified: RwLock::new(HashMap::new()),
         }
     }
 
@@ -142,6 +154,25 @@ impl CookieKeys {
         })
     }
 
+    /// [`Self::verify`] through the memo of values already verified.
+    fn verify_memoized(&self, value: &str) -> Option<VerifiedId> {
+        if let Some(hit) = self
+            .verified
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(value)
+        {
+            return Some(hit.clone());
+        }
+        let verdict = self.verify(value)?;
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= MAX_VERIFIED {
+            verified.clear();
+        }
+        verified.insert(value.into(), verdict.clone());
+        Some(verdict)
+    }
+
     /// The verified session id of a request's `Cookie` headers, if any. Several
     /// `mes_session` cookies (a stale one under another path) are tried in order.
     pub fn from_headers(&self, headers: &HeaderMap) -> Option<VerifiedId> {
@@ -152,7 +183,7 @@ impl CookieKeys {
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .filter(|(name, _)| *name == COOKIE_NAME)
-            .find_map(|(_, value)| self.verify(value.trim_matches('"')))
+            .find_map(|(_, value)| self.verify_memoized(value.trim_matches('"')))
     }
 }
 
@@ -248,5 +279,53 @@ mod tests {
                 .unwrap(),
         );
         assert!(k.from_headers(&headers).is_some());
+    }
+
+    fn cookie_headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::try_from(format!("{COOKIE_NAME}={value}")).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn the_memo_holds_verified_values_only_and_gives_the_same_verdict() {
+        let k = keys("key", &["old"]);
+        let signed = k.sign(&random_token());
+        let first = k.from_headers(&cookie_headers(&signed));
+        assert!(first.is_some());
+        assert_eq!(k.from_headers(&cookie_headers(&signed)), first, "memoized");
+        let mut forged = signed.clone().into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        for _ in 0..2 {
+            assert_eq!(k.from_headers(&cookie_headers(&forged)), None);
+        }
+        assert_eq!(
+            k.verified.read().unwrap().len(),
+            1,
+            "forgeries are not kept"
+        );
+
+        let stale = keys("old", &[]).sign(&random_token());
+        for _ in 0..2 {
+            let verdict = k.from_headers(&cookie_headers(&stale)).unwrap();
+            assert!(verdict.stale_key && verdict.key_index == 1);
+        }
+    }
+
+    #[test]
+    fn the_memo_is_bounded() {
+        let k = keys("key", &[]);
+        for _ in 0..MAX_VERIFIED + 10 {
+            assert!(
+                k.from_headers(&cookie_headers(&k.sign(&random_token())))
+                    .is_some()
+            );
+        }
+        assert!(k.verified.read().unwrap().len() <= MAX_VERIFIED);
     }
 }

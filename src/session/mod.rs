@@ -39,7 +39,7 @@ pub use store::{Session, SessionStore};
 pub struct SessionData {
     /// `None` for an anonymous session (one that only carries a CSRF secret, for the login
     /// form).
-    pub user: Option<User>,
+    pub user: Option<Arc<User>>,
     /// The CSRF secret, base64url; only masked tokens derived from it leave the server.
     pub csrf_secret: String,
 }
@@ -74,7 +74,7 @@ impl Sessions {
         &self.keys
     }
 
-    fn fresh(&self, user: Option<User>) -> Session {
+    fn fresh(&self, user: Option<Arc<User>>) -> Session {
         Session {
             id: random_token(),
             data: SessionData {
@@ -159,8 +159,13 @@ impl SessionHandle {
                             .anonymous(cookie.id.clone(), cookie.key_index),
                     ))),
                     Some(cookie) => {
-                        let app = self.app();
-                        app.sessions.store.load(&app.db.request, &cookie.id).await
+                        let store = &self.app().sessions.store;
+                        if let Some(hit) = store.cached(&cookie.id) {
+                            return Ok(hit);
+                        }
+                        // Boxed: the store's path through Redis and the database is a large
+                        // future; inline it would be copied on every request, cache hit or not.
+                        Box::pin(store.load(&self.app().db.request, &cookie.id)).await
                     }
                 }
             })
@@ -169,7 +174,7 @@ impl SessionHandle {
     }
 
     /// The logged-in user, if any.
-    pub async fn user(&self) -> Result<Option<User>, AppError> {
+    pub async fn user(&self) -> Result<Option<Arc<User>>, AppError> {
         Ok(self.get().await?.and_then(|s| s.data.user.clone()))
     }
 
@@ -203,7 +208,7 @@ impl SessionHandle {
         let session = app
             .sessions
             .store
-            .insert(&app.db.request, app.sessions.fresh(Some(user)))
+            .insert(&app.db.request, app.sessions.fresh(Some(Arc::new(user))))
             .await?;
         self.replace(Some(session.clone()), CookieAction::Set(session.clone()));
         Ok(session)

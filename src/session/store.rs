@@ -70,6 +70,14 @@ impl SessionStore {
         self.redis.key(&format!("session:{id}"))
     }
 
+    /// The in-process copy of session `id` while it is fresh (`Some(None)`: known to be gone
+    /// or expired); `None` when it must be loaded.
+    pub fn cached(&self, id: &str) -> Option<Option<Arc<Session>>> {
+        let now = Utc::now();
+        self.local_hit(id)
+            .map(|hit| hit.filter(|s| s.expires_at > now))
+    }
+
     /// The live session `id`, or `None` when it does not exist, expired or was logged out.
     pub async fn load(&self, db: &DbPool, id: &str) -> Result<Option<Arc<Session>>, DbError> {
         let now = Utc::now();

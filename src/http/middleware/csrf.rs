@@ -96,7 +96,9 @@ pub async fn guard(app: &AppState, req: Request, next: Next) -> Response {
     if req.method() == Method::TRACE {
         return AppError::MethodNotAllowed.into_response();
     }
-    let (req, verdict) = match check(app, req).await {
+    // Boxed: the check (body and multipart reading, session loading) is a large future that
+    // would otherwise be part of every request's future, copied on each safe request too.
+    let (req, verdict) = match Box::pin(check(app, req)).await {
         Ok(checked) => checked,
         Err(error) => return error.into_response(),
     };

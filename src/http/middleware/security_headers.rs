@@ -31,6 +31,7 @@ static VALUES: LazyLock<Vec<(HeaderName, HeaderValue)>> = LazyLock::new(|| {
 });
 
 pub fn apply(headers: &mut HeaderMap, hsts: bool) {
+    headers.reserve(VALUES.len() + usize::from(hsts));
     for (name, value) in VALUES.iter() {
         if let Entry::Vacant(slot) = headers.entry(name) {
             slot.insert(value.clone());
