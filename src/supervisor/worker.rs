@@ -12,7 +12,7 @@ use clap::Args;
 
 use super::link::WorkerLink;
 use super::protocol::ToSupervisor;
-use crate::app::App;
+use crate::app::{App, AppState};
 use crate::config::Settings;
 use crate::http::server;
 use crate::serve;
@@ -67,8 +67,10 @@ pub async fn run(
 
     let app = App::build(settings).await?;
     app.supervision.attach(link.clone());
-    warm_up(&app).await;
-    let running = serve::start_app(listener, app)?;
+    let state = AppState(Arc::new(app));
+    App::start_background(&state);
+    warm_up(&state).await;
+    let running = serve::serve_started(listener, state)?;
     let hooks = running.state.shutdown.planned().len();
     link.send(ToSupervisor::Ready { hooks });
     tracing::info!(
