@@ -450,3 +450,53 @@ async fn a_request_before_the_first_load_waits_a_bounded_time_then_gets_503() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_started_while_redis_is_down_serves_from_the_database_then_starts_publishing() {
+    let mut redis = PrivateRedis::start().await;
+    redis.kill();
+    let prefix = format!("t{:x}", rand_u64());
+    let app = TestApp::builder(Backend::Sqlite)
+        .env("REDIS_URL", &redis.url())
+        .env("REDIS_KEY_PREFIX", &prefix)
+        .env("CACHE_CHECK_INTERVAL", "1")
+        .start()
+        .await;
+    app.login_as_user().await;
+
+    let (status, body) = json(app.get("/api/wip/overview/summary").await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"]["cache_state"], "fresh");
+    let report = health(&app).await;
+    assert_eq!(report["status"], "degraded", "{report}");
+    assert_eq!(report["degraded_reason"], "redis_unavailable");
+    let cache = &report["checks"]["cache"];
+    assert_eq!(cache["source"], "database", "{cache}");
+    assert_eq!(cache["l2"], "unavailable", "{cache}");
+    assert_eq!(cache["listener"], "down", "{cache}");
+    assert_eq!(count(cache, "publishes"), 0);
+
+    redis.restart().await;
+
+    eventually("health, the listener and publishing to recover", || async {
+        let report = health(&app).await;
+        let cache = &report["checks"]["cache"];
+        (report["status"] == "healthy"
+            && cache["listener"] == "subscribed"
+            && cache["l2"] == "in_use"
+            && count(cache, "publishes") >= 1
+            && redis_has_wip(&redis, &app).await)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        count(&cache_status(&app).await, "db_loads"),
+        1,
+        "the data did not change: published, not reloaded"
+    );
+
+    // The updater and its listener stop with the app.
+    let (_, hooks) = app.shutdown().await;
+    assert!(hooks.clean(), "{hooks:?}");
+    assert_eq!(hooks.hooks[0].name, "cache_updater");
+}
