@@ -3,7 +3,7 @@
 //!
 //! Every `CACHE_CHECK_INTERVAL` (and at start) it reads the data's freshness stamp (one cheap
 //! query). When L1 already holds that stamp, nothing is loaded (the published keys' lifetime
-//! is extended, or republished if Redis lost them). Otherwise:
+//! is extended, or the snapshot republished if Redis lost them). Otherwise:
 //! - when Redis already holds a snapshot of that stamp, L1 is loaded from Redis;
 //! - else the one holder of the refresh lock (`SET NX PX`, a random token, released by a
 //!   compare-and-delete script) loads from the database, serves it, publishes it (see
@@ -139,8 +139,11 @@ async fn check(app: &AppState, keys: &Keys, stop: &CancellationToken) -> Result<
                     tracing::debug!(%error, "cannot extend the WIP keys' lifetime");
                 }
             }
-            // Redis lost it (restart, expiry) or holds an older stamp: publish ours again.
-            _ => republish(app, keys, &snapshot, ttl).await,
+            // Redis lost it (restart, expiry): publish ours again.
+            None => republish(app, keys, &snapshot, ttl).await,
+            // Another stamp: never overwrite it from here (it may be newer than the stamp this
+            // check read); a process that needs the current data loads it under the lock.
+            Some(_) => {}
         }
         return Ok(());
     }
@@ -261,7 +264,7 @@ async fn load_and_publish(
     Ok(())
 }
 
-/// L1 is current but Redis does not have it: publish it again under the lock.
+/// L1 is current but Redis holds nothing: publish it again under the lock.
 async fn republish(app: &AppState, keys: &Keys, snapshot: &WipSnapshot, ttl: Duration) {
     let token = new_token();
     if !matches!(
@@ -270,10 +273,7 @@ async fn republish(app: &AppState, keys: &Keys, snapshot: &WipSnapshot, ttl: Dur
     ) {
         return; // someone else is on it, or Redis failed: the next check tries again
     }
-    let still_missing = !matches!(
-        l2::published(&app.redis, keys).await,
-        Ok(Some(p)) if p.stamp == snapshot.stamp
-    );
+    let still_missing = matches!(l2::published(&app.redis, keys).await, Ok(None));
     if still_missing {
         match l2::publish(&app.redis, keys, snapshot, ttl).await {
             Ok(()) => {
