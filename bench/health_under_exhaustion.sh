@@ -36,27 +36,27 @@ trap cleanup EXIT
 psql -q "$BASE_URL" -c "CREATE SCHEMA $SCHEMA" >/dev/null
 DATABASE_URL=$DB_URL MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 30 >/dev/null
 
-# The lot lookups that hold the pool need a logged-in user: a local one (testing mode).
+# The page-registry reads that hold the pool need a logged-in administrator: a local one
+# (testing mode). (WIP lot lookups cannot hold it: they answer from the in-memory snapshot.)
 LOCAL_AUTH_USERS="bench:bench@example.com:$(printf bench-password | "$BIN" hash-password)" \
-MES_ENV=testing BIND=127.0.0.1:$PORT DATABASE_URL=$DB_URL RUST_LOG=warn \
+ADMIN_EMAILS=bench@example.com MES_ENV=testing BIND=127.0.0.1:$PORT DATABASE_URL=$DB_URL RUST_LOG=warn \
   DB_POOL_SIZE=$POOL DB_MAX_OVERFLOW=0 DB_POOL_TIMEOUT=60 DB_CALL_TIMEOUT_MS=120000 \
   HEALTH_MEMO_TTL_SECONDS=0 "$BIN" serve >"$LOG" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$PORT/health/live"
 login "http://127.0.0.1:$PORT" bench bench-password "$JAR"
-LOT=$(psql -Atq "$DB_URL" -c "SELECT lot_id FROM lots LIMIT 1")
 
 echo "# /health with the request pool ($POOL connections) free, then fully held; ${DURATION}s each, 2 threads, 8 connections"
 echo "# testing mode: no memo, every probe runs its checks (database through the health pool, breaker, pool, cache)"
 wrk_latency "/health, request pool free" "http://127.0.0.1:$PORT/health" -t2 -c8 -d"${DURATION}s"
 
-# Hold the pool: a transaction locks the lots table; lot lookups block inside the database,
-# each holding a request-pool connection; more wait for one.
-psql -q "$DB_URL" -c "BEGIN; LOCK TABLE lots IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($((DURATION * 2 + 20))); COMMIT;" >/dev/null 2>&1 &
+# Hold the pool: a transaction locks the pages table; page-registry reads block inside the
+# database, each holding a request-pool connection; more wait for one.
+psql -q "$DB_URL" -c "BEGIN; LOCK TABLE pages IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep($((DURATION * 2 + 20))); COMMIT;" >/dev/null 2>&1 &
 pids+=($!)
 sleep 1
 for _ in $(seq 1 $((POOL * 2))); do
-  curl -s -o /dev/null -b "$JAR" -m $((DURATION * 2 + 15)) "http://127.0.0.1:$PORT/api/wip/lot/$LOT" &
+  curl -s -o /dev/null -b "$JAR" -m $((DURATION * 2 + 15)) "http://127.0.0.1:$PORT/admin/api/pages" &
   pids+=($!)
 done
 for _ in $(seq 1 50); do

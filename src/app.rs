@@ -124,7 +124,7 @@ impl App {
         }
         let app = Self {
             health: HealthState::default(),
-            wip: WipCache::new(config.cache.check_interval),
+            wip: WipCache::new(&config.cache, redis.enabled()),
             sessions,
             login,
             csrf_stats: CsrfStats::default(),
@@ -146,9 +146,10 @@ impl App {
         self.db.warm_health_pool().await;
     }
 
-    /// Starts the background tasks this state owns and registers their stop hooks: the sweep
-    /// of expired sessions. Called once the state is shared.
+    /// Starts the background tasks this state owns and registers their stop hooks: the WIP
+    /// cache updater and the sweep of expired sessions. Called once the state is shared.
     pub fn start_background(state: &AppState) {
+        crate::cache::updater::start(state);
         crate::session::sweeper::start(state);
     }
 

@@ -46,6 +46,12 @@ pub async fn start_on(listener: TcpListener, config: Settings) -> anyhow::Result
 pub fn start_app(listener: TcpListener, app: App) -> anyhow::Result<Running> {
     let state = AppState(std::sync::Arc::new(app));
     App::start_background(&state);
+    serve_started(listener, state)
+}
+
+/// Serves a shared state whose background tasks are already running (the worker role starts
+/// them first, so the cache updater loads the WIP data before the worker takes requests).
+pub fn serve_started(listener: TcpListener, state: AppState) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let stop = CancellationToken::new();
     let drain = DrainSettings {

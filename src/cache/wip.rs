@@ -1,142 +1,36 @@
-//! The WIP dataset: every lot in process, aggregated once per refresh into the answers the
-//! WIP APIs serve.
+//! The WIP dataset in process memory (L1): every lot in process, aggregated once per change
+//! into the answers the WIP APIs serve.
 //!
-//! A request that finds the snapshot older than `CACHE_CHECK_INTERVAL` refreshes it (one
-//! refresh at a time; the others keep serving the current snapshot meanwhile — or wait for the
-//! very first one). When a refresh fails and a previous snapshot exists, that snapshot is
-//! served labelled `stale` with its age instead of an error.
+//! Requests only read this holder; they never query the database or Redis. The cache updater
+//! ([`super::updater`]) fills it — from the database when the data changed, or from Redis (L2)
+//! when another worker or instance already published the current version — and labels it
+//! `stale` while its checks fail. A request that arrives before the very first load waits for
+//! it, up to `CACHE_FIRST_LOAD_WAIT_MS`, and is then told to retry.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tokio::sync::watch;
 
-use crate::db::wip::{self as q, WipLot, Workcenter};
+use super::aggregate::{matrix, summarize};
+use crate::config::CacheSettings;
+use crate::db::wip::{self as q, Freshness, LotDetail};
 use crate::db::{DbError, DbPool};
 use crate::http::envelope::{Meta, RawJson, iso8601};
 
-/// The statuses a lot in process can have, in report order.
-pub const STATUSES: [&str; 3] = ["RUN", "QUEUE", "HOLD"];
+pub use super::aggregate::STATUSES;
 
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct Tally {
-    pub lots: u64,
-    pub quantity: i64,
-}
-
-impl Tally {
-    fn add(&mut self, quantity: i64) {
-        self.lots += 1;
-        self.quantity += quantity;
-    }
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct Summary {
-    pub total: Tally,
-    pub by_status: BTreeMap<&'static str, Tally>,
-    /// Lots with priority 1 (hot lots).
-    pub hot_lots: u64,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct MatrixRow {
-    pub workcenter: String,
-    pub name: String,
-    pub cells: BTreeMap<String, Tally>,
-    pub total: Tally,
-}
-
-#[derive(Debug, Serialize, PartialEq)]
-pub struct Matrix {
-    pub packages: Vec<String>,
-    pub rows: Vec<MatrixRow>,
-    pub package_totals: BTreeMap<String, Tally>,
-    pub total: Tally,
-}
-
-/// Aggregates lots into the summary answer.
-pub fn summarize(lots: &[WipLot]) -> Summary {
-    let mut by_status: BTreeMap<&'static str, Tally> =
-        STATUSES.iter().map(|s| (*s, Tally::default())).collect();
-    let mut total = Tally::default();
-    let mut hot_lots = 0;
-    for lot in lots {
-        total.add(lot.quantity);
-        if let Some(status) = STATUSES.iter().find(|s| **s == lot.status) {
-            by_status.entry(status).or_default().add(lot.quantity);
-        }
-        if lot.priority == 1 {
-            hot_lots += 1;
-        }
-    }
-    Summary {
-        total,
-        by_status,
-        hot_lots,
-    }
-}
-
-/// Aggregates lots into the workcenter × package matrix, rows in route order.
-pub fn matrix(lots: &[WipLot], workcenters: &[Workcenter], packages: &[String]) -> Matrix {
-    let mut rows: Vec<MatrixRow> = workcenters
-        .iter()
-        .map(|w| MatrixRow {
-            workcenter: w.workcenter_id.clone(),
-            name: w.name.clone(),
-            cells: BTreeMap::new(),
-            total: Tally::default(),
-        })
-        .collect();
-    let mut index: HashMap<&str, usize> = workcenters
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.workcenter_id.as_str(), i))
-        .collect();
-    let mut package_totals: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut total = Tally::default();
-    for lot in lots {
-        let row = match index.get(lot.workcenter_id.as_str()) {
-            Some(i) => *i,
-            None => {
-                // A lot at a workcenter missing from the reference table still counts.
-                rows.push(MatrixRow {
-                    workcenter: lot.workcenter_id.clone(),
-                    name: lot.workcenter_id.clone(),
-                    cells: BTreeMap::new(),
-                    total: Tally::default(),
-                });
-                index.insert(lot.workcenter_id.as_str(), rows.len() - 1);
-                rows.len() - 1
-            }
-        };
-        let row = &mut rows[row];
-        row.cells
-            .entry(lot.package_id.clone())
-            .or_default()
-            .add(lot.quantity);
-        row.total.add(lot.quantity);
-        package_totals
-            .entry(lot.package_id.clone())
-            .or_default()
-            .add(lot.quantity);
-        total.add(lot.quantity);
-    }
-    let mut all_packages: Vec<String> = packages.to_vec();
-    for p in package_totals.keys() {
-        if !all_packages.contains(p) {
-            all_packages.push(p.clone());
-        }
-    }
-    Matrix {
-        packages: all_packages,
-        rows,
-        package_totals,
-        total,
-    }
+/// Where a snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Loaded and computed by this process.
+    Database,
+    /// Published by another worker or instance and read from Redis.
+    Redis,
 }
 
 /// One computed state of the WIP dataset, with its answers serialized once.
@@ -144,44 +38,72 @@ pub fn matrix(lots: &[WipLot], workcenters: &[Workcenter], packages: &[String]) 
 pub struct WipSnapshot {
     pub summary: RawJson,
     pub matrix: RawJson,
-    /// The data's freshness stamp (latest lot change) when it was loaded.
-    pub stamp: Option<DateTime<Utc>>,
-    /// When the snapshot was computed.
+    /// Every lot in process, sorted by id (lot detail and lookups search it).
+    pub lots: Vec<LotDetail>,
+    /// The data's freshness stamp when it was loaded.
+    pub stamp: Freshness,
+    /// Names this computation; the same in every process that holds it (L2 carries it).
+    pub version: String,
+    /// When the snapshot was computed (by whichever process computed it).
     pub computed_at: DateTime<Utc>,
-    /// Monotonic twin of `computed_at`, for ages.
+    /// Monotonic twin of `computed_at` in this process, for ages.
     pub computed_instant: Instant,
-    pub lot_count: usize,
+    pub source: Source,
 }
 
 impl WipSnapshot {
+    /// Computes the answers from the lots (sorted here by id).
     pub fn build(
-        lots: &[WipLot],
-        workcenters: &[Workcenter],
+        mut lots: Vec<LotDetail>,
+        workcenters: &[q::Workcenter],
         packages: &[String],
-        stamp: Option<DateTime<Utc>>,
+        stamp: Freshness,
     ) -> serde_json::Result<Self> {
+        lots.sort_unstable_by(|a, b| a.lot_id.cmp(&b.lot_id));
+        let computed_at = Utc::now();
         Ok(Self {
-            summary: RawJson::from_value(&summarize(lots))?,
-            matrix: RawJson::from_value(&matrix(lots, workcenters, packages))?,
+            summary: RawJson::from_value(&summarize(&lots))?,
+            matrix: RawJson::from_value(&matrix(&lots, workcenters, packages))?,
+            lots,
             stamp,
-            computed_at: Utc::now(),
+            version: new_version(computed_at),
+            computed_at,
             computed_instant: Instant::now(),
-            lot_count: lots.len(),
+            source: Source::Database,
         })
     }
 
-    /// Loads the whole dataset from the database and computes the answers.
+    /// Loads the whole dataset from the database and computes the answers. The stamp is read
+    /// first: a change racing the load makes the stamp older than the data, never newer, so
+    /// the next check loads again rather than missing it.
     pub async fn load(pool: &DbPool) -> Result<Self, LoadError> {
         let stamp = q::freshness_stamp(pool).await?;
         let lots = q::load_lots(pool).await?;
         let workcenters = q::workcenters(pool).await?;
         let packages = q::packages(pool).await?;
-        Self::build(&lots, &workcenters, &packages, stamp).map_err(LoadError::Serialize)
+        Self::build(lots, &workcenters, &packages, stamp).map_err(LoadError::Serialize)
     }
 
     pub fn age(&self) -> Duration {
         self.computed_instant.elapsed()
     }
+
+    /// One lot by id.
+    pub fn lot(&self, lot_id: &str) -> Option<&LotDetail> {
+        self.lots
+            .binary_search_by(|l| l.lot_id.as_str().cmp(lot_id))
+            .ok()
+            .map(|i| &self.lots[i])
+    }
+
+    pub fn lot_count(&self) -> usize {
+        self.lots.len()
+    }
+}
+
+/// A version name unique across processes: the computation time and random bits.
+fn new_version(at: DateTime<Utc>) -> String {
+    format!("{}-{:08x}", at.timestamp_micros(), rand::random::<u32>())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -225,46 +147,84 @@ impl Served {
     }
 }
 
+/// Nothing to serve yet: the first load has not finished (or failed).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the WIP data is not loaded yet: {reason}")]
+pub struct NotLoaded {
+    pub reason: String,
+}
+
+/// Whether Redis (L2) takes part, as `/health` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum L2State {
+    /// No `REDIS_URL`: every worker refreshes its own L1 from the database.
+    Disabled,
+    /// The last Redis step of the updater succeeded.
+    InUse,
+    /// The last Redis step failed: this worker refreshes from the database meanwhile.
+    Unavailable,
+}
+
 /// What `/health` reports about the WIP cache.
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheStatus {
+    /// `empty` before the first load, `stale` while the updater's checks fail, else `fresh`.
     pub state: &'static str,
     pub age_seconds: Option<u64>,
     pub lots: Option<usize>,
+    /// The version served and where this process got it.
+    pub version: Option<String>,
+    pub source: Option<Source>,
+    pub l2: L2State,
+    /// Whether the pub/sub listener is subscribed (`disabled` without Redis).
+    pub listener: &'static str,
+    /// Loads from the database, loads from Redis, and publications to Redis by this process.
+    pub db_loads: u64,
+    pub l2_loads: u64,
+    pub publishes: u64,
+    pub last_publish_at: Option<String>,
+    pub last_check_at: Option<String>,
+}
+
+#[derive(Default)]
+struct Times {
+    last_publish_at: Option<DateTime<Utc>>,
+    last_check_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
 }
 
 /// The process-local (L1) holder of the current WIP snapshot.
 pub struct WipCache {
     current: RwLock<Option<Arc<WipSnapshot>>>,
-    /// One refresh at a time; waiters re-check the snapshot after it is released.
-    refresh: tokio::sync::Mutex<()>,
-    /// Set when the latest refresh attempt failed: what is served is then `stale`.
-    last_refresh_failed: AtomicBool,
-    check_interval: Duration,
+    /// Set while the updater's latest check failed: what is served is then `stale`.
+    stale: AtomicBool,
+    /// Counts finished update attempts (success or failure); first-load waiters watch it.
+    attempts: watch::Sender<u64>,
+    first_load_wait: Duration,
+    redis_enabled: bool,
+    l2_ok: AtomicBool,
+    listening: AtomicBool,
+    db_loads: AtomicU64,
+    l2_loads: AtomicU64,
+    publishes: AtomicU64,
+    times: Mutex<Times>,
 }
 
 impl WipCache {
-    pub fn new(check_interval: Duration) -> Self {
+    pub fn new(settings: &CacheSettings, redis_enabled: bool) -> Self {
         Self {
             current: RwLock::new(None),
-            refresh: tokio::sync::Mutex::new(()),
-            last_refresh_failed: AtomicBool::new(false),
-            check_interval,
-        }
-    }
-
-    /// Cheap state for health reports: `empty` before the first load, `stale` after a failed
-    /// refresh, else `fresh`; and the age of what is served.
-    pub fn status(&self) -> CacheStatus {
-        let current = self.current();
-        CacheStatus {
-            state: match &current {
-                None => "empty",
-                Some(_) if self.last_refresh_failed.load(Ordering::Relaxed) => "stale",
-                Some(_) => "fresh",
-            },
-            age_seconds: current.as_ref().map(|s| s.age().as_secs()),
-            lots: current.as_ref().map(|s| s.lot_count),
+            stale: AtomicBool::new(false),
+            attempts: watch::Sender::new(0),
+            first_load_wait: settings.first_load_wait,
+            redis_enabled,
+            l2_ok: AtomicBool::new(redis_enabled),
+            listening: AtomicBool::new(false),
+            db_loads: AtomicU64::new(0),
+            l2_loads: AtomicU64::new(0),
+            publishes: AtomicU64::new(0),
+            times: Mutex::new(Times::default()),
         }
     }
 
@@ -275,16 +235,8 @@ impl WipCache {
             .clone()
     }
 
-    pub fn publish(&self, snapshot: Arc<WipSnapshot>) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
-    }
-
-    fn is_fresh(&self, snapshot: &WipSnapshot) -> bool {
-        snapshot.age() < self.check_interval
-    }
-
     fn label(&self, snapshot: Arc<WipSnapshot>) -> Served {
-        let state = if self.last_refresh_failed.load(Ordering::Relaxed) {
+        let state = if self.stale.load(Ordering::Relaxed) {
             CacheState::Stale
         } else {
             CacheState::Fresh
@@ -292,56 +244,155 @@ impl WipCache {
         Served { snapshot, state }
     }
 
-    /// The snapshot to serve: fresh when it could be, stale when the database failed but an
-    /// older answer exists, an error only when there is nothing to serve.
-    pub async fn get(&self, pool: &DbPool) -> Result<Served, LoadError> {
-        if let Some(snapshot) = self.current().filter(|s| self.is_fresh(s)) {
-            return Ok(Served {
-                snapshot,
-                state: CacheState::Fresh,
-            });
+    /// The snapshot to serve, labelled. Costs a read lock and an `Arc` clone once loaded;
+    /// before the first load, waits for it (bounded), answering at once if it already failed.
+    pub async fn get(&self) -> Result<Served, NotLoaded> {
+        if let Some(snapshot) = self.current() {
+            return Ok(self.label(snapshot));
         }
-        // Someone else refreshing: serve what we have rather than queue behind them.
-        let guard = match (self.refresh.try_lock(), self.current()) {
-            (Ok(guard), _) => guard,
-            (Err(_), Some(snapshot)) => return Ok(self.label(snapshot)),
-            (Err(_), None) => self.refresh.lock().await,
-        };
-        if let Some(snapshot) = self.current().filter(|s| self.is_fresh(s)) {
-            return Ok(Served {
-                snapshot,
-                state: CacheState::Fresh,
-            });
-        }
-        // Boxed: the load future is large (every query of the refresh, both backends) and
-        // would otherwise be part of every request's future, copied on each fresh hit.
-        let result = Box::pin(WipSnapshot::load(pool)).await;
-        drop(guard);
-        match result {
-            Ok(snapshot) => {
-                let snapshot = Arc::new(snapshot);
-                self.publish(snapshot.clone());
-                self.last_refresh_failed.store(false, Ordering::Relaxed);
-                Ok(Served {
-                    snapshot,
-                    state: CacheState::Fresh,
-                })
+        // Boxed: the waiting state would otherwise enlarge every request's future.
+        Box::pin(self.wait_first_load(self.first_load_wait)).await
+    }
+
+    /// Waits up to `bound` for a first snapshot. A finished attempt that left nothing to serve
+    /// ends the wait early: the caller is told to retry instead of hanging on.
+    pub async fn wait_first_load(&self, bound: Duration) -> Result<Served, NotLoaded> {
+        let mut attempts = self.attempts.subscribe();
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            if let Some(snapshot) = self.current() {
+                return Ok(self.label(snapshot));
             }
-            Err(error) => match self.current() {
-                Some(snapshot) => {
-                    self.last_refresh_failed.store(true, Ordering::Relaxed);
-                    tracing::warn!(
-                        error = %error,
-                        age_s = snapshot.age().as_secs(),
-                        "WIP refresh failed; serving the previous snapshot as stale"
-                    );
-                    Ok(Served {
-                        snapshot,
-                        state: CacheState::Stale,
-                    })
+            if *attempts.borrow_and_update() > 0 {
+                return Err(NotLoaded {
+                    reason: self
+                        .times()
+                        .last_error
+                        .clone()
+                        .unwrap_or_else(|| "the first load failed".into()),
+                });
+            }
+            match tokio::time::timeout_at(deadline, attempts.changed()).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    return Err(NotLoaded {
+                        reason: format!("still loading after {} ms", bound.as_millis()),
+                    });
                 }
-                None => Err(error),
+            }
+        }
+    }
+
+    fn times(&self) -> std::sync::MutexGuard<'_, Times> {
+        self.times.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Serves `snapshot` from now on, labelled fresh; false (nothing changes) when that
+    /// version is already served (the listener and a check may both bring it).
+    pub fn install(&self, snapshot: Arc<WipSnapshot>) -> bool {
+        let source = snapshot.source;
+        {
+            let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+            if current
+                .as_ref()
+                .is_some_and(|c| c.version == snapshot.version)
+            {
+                return false;
+            }
+            *current = Some(snapshot);
+        }
+        match source {
+            Source::Database => self.db_loads.fetch_add(1, Ordering::Relaxed),
+            Source::Redis => self.l2_loads.fetch_add(1, Ordering::Relaxed),
+        };
+        self.stale.store(false, Ordering::Relaxed);
+        true
+    }
+
+    /// The end of one successful check (whether or not it changed the snapshot).
+    pub fn check_succeeded(&self) {
+        if self.stale.swap(false, Ordering::Relaxed) {
+            tracing::info!("WIP data confirmed current again; no longer stale");
+        }
+        {
+            let mut times = self.times();
+            times.last_check_at = Some(Utc::now());
+            times.last_error = None;
+        }
+        self.attempts.send_modify(|n| *n += 1);
+    }
+
+    /// The end of a failed check: what is served (if anything) is labelled stale.
+    pub fn check_failed(&self, error: &dyn std::fmt::Display) {
+        let current = self.current();
+        if let Some(snapshot) = &current
+            && !self.stale.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                error = %error,
+                age_s = snapshot.age().as_secs(),
+                "WIP check failed; serving the current snapshot as stale"
+            );
+        } else if current.is_none() {
+            tracing::warn!(error = %error, "cannot load the WIP data yet; will retry");
+        }
+        {
+            let mut times = self.times();
+            times.last_check_at = Some(Utc::now());
+            times.last_error = Some(error.to_string());
+        }
+        self.attempts.send_modify(|n| *n += 1);
+    }
+
+    pub fn published(&self) {
+        self.publishes.fetch_add(1, Ordering::Relaxed);
+        self.times().last_publish_at = Some(Utc::now());
+    }
+
+    /// Records whether the latest Redis step worked (logged on change).
+    pub fn set_l2_ok(&self, ok: bool) {
+        if self.redis_enabled && self.l2_ok.swap(ok, Ordering::Relaxed) != ok {
+            if ok {
+                tracing::info!("WIP cache: Redis L2 in use again");
+            } else {
+                tracing::warn!("WIP cache: Redis L2 unavailable; refreshing from the database");
+            }
+        }
+    }
+
+    pub fn set_listening(&self, listening: bool) {
+        self.listening.store(listening, Ordering::Relaxed);
+    }
+
+    /// Cheap state for health reports.
+    pub fn status(&self) -> CacheStatus {
+        let current = self.current();
+        let times = self.times();
+        CacheStatus {
+            state: match &current {
+                None => "empty",
+                Some(_) if self.stale.load(Ordering::Relaxed) => "stale",
+                Some(_) => "fresh",
             },
+            age_seconds: current.as_ref().map(|s| s.age().as_secs()),
+            lots: current.as_ref().map(|s| s.lot_count()),
+            version: current.as_ref().map(|s| s.version.clone()),
+            source: current.as_ref().map(|s| s.source),
+            l2: match (self.redis_enabled, self.l2_ok.load(Ordering::Relaxed)) {
+                (false, _) => L2State::Disabled,
+                (true, true) => L2State::InUse,
+                (true, false) => L2State::Unavailable,
+            },
+            listener: match (self.redis_enabled, self.listening.load(Ordering::Relaxed)) {
+                (false, _) => "disabled",
+                (true, true) => "subscribed",
+                (true, false) => "down",
+            },
+            db_loads: self.db_loads.load(Ordering::Relaxed),
+            l2_loads: self.l2_loads.load(Ordering::Relaxed),
+            publishes: self.publishes.load(Ordering::Relaxed),
+            last_publish_at: times.last_publish_at.map(iso8601),
+            last_check_at: times.last_check_at.map(iso8601),
         }
     }
 }
@@ -350,99 +401,62 @@ impl WipCache {
 mod tests {
     use super::*;
 
-    fn lot(wc: &str, pkg: &str, status: &str, qty: i64) -> WipLot {
-        WipLot {
-            lot_id: format!("L{wc}{pkg}{status}{qty}"),
-            workcenter_id: wc.into(),
-            package_id: pkg.into(),
-            status: status.into(),
-            quantity: qty,
-            priority: 3,
-            hold_reason: None,
-        }
+    fn cache(wait_ms: u64) -> WipCache {
+        WipCache::new(
+            &CacheSettings {
+                check_interval: Duration::from_secs(600),
+                first_load_wait: Duration::from_millis(wait_ms),
+            },
+            false,
+        )
     }
 
-    fn wc(id: &str, seq: i64) -> Workcenter {
-        Workcenter {
-            workcenter_id: id.into(),
-            name: format!("{id} name"),
-            sequence: seq,
-        }
+    fn snapshot() -> Arc<WipSnapshot> {
+        let stamp = Freshness {
+            latest: None,
+            lots: 0,
+        };
+        Arc::new(WipSnapshot::build(Vec::new(), &[], &[], stamp).unwrap())
     }
 
-    #[test]
-    fn summary_counts_lots_and_quantity_by_status() {
-        let lots = [
-            lot("DB", "QFN", "RUN", 100),
-            lot("DB", "QFN", "HOLD", 50),
-            lot("WB", "SOP", "QUEUE", 25),
-            lot("WB", "SOP", "QUEUE", 5),
-        ];
-        let s = summarize(&lots);
-        assert_eq!(
-            s.total,
-            Tally {
-                lots: 4,
-                quantity: 180
-            }
-        );
-        assert_eq!(
-            s.by_status["RUN"],
-            Tally {
-                lots: 1,
-                quantity: 100
-            }
-        );
-        assert_eq!(
-            s.by_status["QUEUE"],
-            Tally {
-                lots: 2,
-                quantity: 30
-            }
-        );
-        assert_eq!(
-            s.by_status["HOLD"],
-            Tally {
-                lots: 1,
-                quantity: 50
-            }
-        );
+    #[tokio::test]
+    async fn a_request_before_the_first_load_waits_for_it() {
+        let cache = Arc::new(cache(60_000));
+        let waiter = tokio::spawn({
+            let cache = cache.clone();
+            async move { cache.get().await.map(|s| s.snapshot.version.clone()) }
+        });
+        tokio::task::yield_now().await;
+        let loaded = snapshot();
+        assert!(cache.install(loaded.clone()));
+        cache.check_succeeded();
+        assert_eq!(waiter.await.unwrap().unwrap(), loaded.version);
     }
 
-    #[test]
-    fn matrix_keeps_route_order_and_counts_unknown_workcenters() {
-        let lots = [
-            lot("WB", "SOP", "RUN", 10),
-            lot("DB", "QFN", "RUN", 7),
-            lot("XX", "QFN", "QUEUE", 1),
-        ];
-        let m = matrix(
-            &lots,
-            &[wc("DB", 1), wc("WB", 2)],
-            &["QFN".into(), "SOP".into()],
-        );
-        let order: Vec<_> = m.rows.iter().map(|r| r.workcenter.as_str()).collect();
-        assert_eq!(order, ["DB", "WB", "XX"]);
-        assert_eq!(
-            m.rows[1].cells["SOP"],
-            Tally {
-                lots: 1,
-                quantity: 10
-            }
-        );
-        assert_eq!(
-            m.package_totals["QFN"],
-            Tally {
-                lots: 2,
-                quantity: 8
-            }
-        );
-        assert_eq!(
-            m.total,
-            Tally {
-                lots: 3,
-                quantity: 18
-            }
-        );
+    #[tokio::test]
+    async fn the_wait_is_bounded_and_a_failed_first_load_answers_at_once() {
+        let cache = cache(50);
+        let error = cache.get().await.unwrap_err();
+        assert!(error.reason.contains("still loading"), "{error}");
+
+        let cache = self::cache(60_000);
+        cache.check_failed(&"database down");
+        let error = cache.get().await.unwrap_err();
+        assert_eq!(error.reason, "database down");
+        assert_eq!(cache.status().state, "empty");
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_labels_the_snapshot_stale_until_the_next_success() {
+        let cache = cache(0);
+        let loaded = snapshot();
+        cache.install(loaded.clone());
+        assert!(!cache.install(loaded), "the same version is installed once");
+        cache.check_failed(&"breaker open");
+        assert_eq!(cache.get().await.unwrap().state, CacheState::Stale);
+        assert_eq!(cache.status().state, "stale");
+        cache.check_succeeded();
+        assert_eq!(cache.get().await.unwrap().state, CacheState::Fresh);
+        assert_eq!(cache.status().db_loads, 1);
     }
 }

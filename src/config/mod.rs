@@ -94,8 +94,12 @@ pub struct HttpSettings {
 /// Settings of the WIP dataset cache.
 #[derive(Debug, Clone)]
 pub struct CacheSettings {
-    /// `CACHE_CHECK_INTERVAL`: how often the WIP freshness stamp is compared with the database.
+    /// `CACHE_CHECK_INTERVAL`: how often the cache updater compares the WIP freshness stamp
+    /// with the database (Redis keys live three intervals).
     pub check_interval: Duration,
+    /// `CACHE_FIRST_LOAD_WAIT_MS`: how long a request before the first load waits for it
+    /// before answering 503 with `Retry-After`.
+    pub first_load_wait: Duration,
 }
 
 /// The whole validated configuration of one process.
@@ -169,6 +173,7 @@ impl Settings {
         let supervisor = supervisor::read(&mut r, mode);
         let cache = CacheSettings {
             check_interval: r.seconds("CACHE_CHECK_INTERVAL", 600, 1, 86_400),
+            first_load_wait: r.millis("CACHE_FIRST_LOAD_WAIT_MS", 10_000, 0, 120_000),
         };
         let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
 

@@ -1,22 +1,13 @@
-//! Queries behind the WIP reports: the active lots, reference data, one lot's detail.
+//! Queries behind the WIP reports: the freshness stamp, every active lot, reference data.
+//!
+//! Only the cache updater calls these (once per changed stamp); no WIP request queries the
+//! database.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{DbError, DbPool};
 use crate::with_conn;
-
-/// The columns of a lot the WIP aggregates need.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct WipLot {
-    pub lot_id: String,
-    pub workcenter_id: String,
-    pub package_id: String,
-    pub status: String,
-    pub quantity: i64,
-    pub priority: i64,
-    pub hold_reason: Option<String>,
-}
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Workcenter {
@@ -46,21 +37,21 @@ pub struct LotDetail {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Every lot in process.
-pub async fn load_lots(pool: &DbPool) -> Result<Vec<WipLot>, DbError> {
-    with_conn!(pool, |c| sqlx::query_as::<_, WipLot>(
-        "SELECT lot_id, workcenter_id, package_id, status, CAST(quantity AS BIGINT) AS quantity, \
-         CAST(priority AS BIGINT) AS priority, hold_reason FROM lots"
-    )
-    .fetch_all(&mut *c))
+/// What tells whether the WIP data changed: the latest change to any lot and how many lots
+/// there are (the count catches a lot leaving the process, which may not move the latest time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Freshness {
+    pub latest: Option<DateTime<Utc>>,
+    pub lots: i64,
 }
 
-/// The freshness stamp of the WIP data: the latest change to any lot.
-pub async fn freshness_stamp(pool: &DbPool) -> Result<Option<DateTime<Utc>>, DbError> {
-    with_conn!(pool, |c| sqlx::query_scalar::<_, Option<DateTime<Utc>>>(
-        "SELECT max(updated_at) FROM lots"
+/// The freshness stamp: one cheap aggregate query.
+pub async fn freshness_stamp(pool: &DbPool) -> Result<Freshness, DbError> {
+    let (latest, lots) = with_conn!(pool, |c| sqlx::query_as::<_, (Option<DateTime<Utc>>, i64)>(
+        "SELECT max(updated_at), CAST(count(*) AS BIGINT) FROM lots"
     )
-    .fetch_one(&mut *c))
+    .fetch_one(&mut *c))?;
+    Ok(Freshness { latest, lots })
 }
 
 pub async fn workcenters(pool: &DbPool) -> Result<Vec<Workcenter>, DbError> {
@@ -84,26 +75,9 @@ const LOT_DETAIL: &str = "SELECT l.lot_id, l.product, l.package_id, l.workcenter
      l.hold_at, l.hold_by, l.started_at, l.updated_at \
      FROM lots l LEFT JOIN workcenters w ON w.workcenter_id = l.workcenter_id";
 
-pub async fn lot(pool: &DbPool, lot_id: &str) -> Result<Option<LotDetail>, DbError> {
-    let sql = sqlx::AssertSqlSafe(format!("{LOT_DETAIL} WHERE l.lot_id = $1"));
+/// Every lot in process with its detail, ordered by id.
+pub async fn load_lots(pool: &DbPool) -> Result<Vec<LotDetail>, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("{LOT_DETAIL} ORDER BY l.lot_id"));
     with_conn!(pool, |c| sqlx::query_as::<_, LotDetail>(sql)
-        .bind(lot_id)
-        .fetch_optional(&mut *c))
-}
-
-/// The lots among `lot_ids` that are in process, ordered by id.
-pub async fn lots(pool: &DbPool, lot_ids: &[String]) -> Result<Vec<LotDetail>, DbError> {
-    // One placeholder per id: portable to both backends (no array binds on SQLite).
-    let placeholders: Vec<String> = (1..=lot_ids.len()).map(|i| format!("${i}")).collect();
-    let sql = sqlx::AssertSqlSafe(format!(
-        "{LOT_DETAIL} WHERE l.lot_id IN ({}) ORDER BY l.lot_id",
-        placeholders.join(", ")
-    ));
-    with_conn!(pool, |c| {
-        let mut query = sqlx::query_as::<_, LotDetail>(sql);
-        for id in lot_ids {
-            query = query.bind(id);
-        }
-        query.fetch_all(&mut *c)
-    })
+        .fetch_all(&mut *c))
 }

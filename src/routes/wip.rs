@@ -1,5 +1,7 @@
-//! `GET /api/wip/…`: the WIP summary and matrix (served from the L1 snapshot) and one lot.
-//! Every handler takes [`CurrentUser`]: the WIP data is for logged-in users only.
+//! `GET /api/wip/…`: the WIP summary, matrix, one lot and lot lookups — all served from the
+//! L1 snapshot (never a database or Redis call per request), with `meta.cache_state` and
+//! `meta.updated_at`. Every handler takes [`CurrentUser`]: the WIP data is for logged-in users
+//! only.
 
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -9,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::cache::wip::{LoadError, Served};
+use crate::cache::wip::{NotLoaded, Served};
 use crate::db::wip as q;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError, RawApiResponse};
@@ -22,17 +24,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/wip/lots/lookup", post(lookup))
 }
 
-impl From<LoadError> for AppError {
-    fn from(e: LoadError) -> Self {
-        match e {
-            LoadError::Db(db) => db.into(),
-            LoadError::Serialize(e) => AppError::internal(e),
+/// Seconds a client is told to wait when the first load has not finished.
+const NOT_LOADED_RETRY_AFTER: u64 = 5;
+
+impl From<NotLoaded> for AppError {
+    fn from(e: NotLoaded) -> Self {
+        tracing::warn!(reason = %e.reason, "WIP request before the first load");
+        AppError::ServiceUnavailable {
+            message: "The WIP data is still being loaded; retry shortly.".into(),
+            retry_after: NOT_LOADED_RETRY_AFTER,
         }
     }
 }
 
 async fn served(app: &AppState) -> Result<Served, AppError> {
-    Ok(app.wip.get(&app.db.request).await?)
+    Ok(app.wip.get().await?)
 }
 
 /// Lots and quantity in process, by status.
@@ -88,8 +94,12 @@ async fn lot(
     let Path(lotid) =
         lotid.map_err(|e| AppError::validation(format!("lotid: {}", e.body_text())))?;
     validate_lot_id(&lotid)?;
-    match q::lot(&app.db.request, &lotid).await? {
-        Some(detail) => Ok(ApiResponse::new(detail)),
+    let served = served(&app).await?;
+    match served.snapshot.lot(&lotid) {
+        Some(detail) => Ok(ApiResponse {
+            data: detail.clone(),
+            meta: served.meta(),
+        }),
         None => Err(AppError::not_found(format!("no lot {lotid} is in process"))),
     }
 }
@@ -130,12 +140,19 @@ async fn lookup(
     let mut ids = request.lot_ids;
     ids.sort_unstable();
     ids.dedup();
-    let lots = q::lots(&app.db.request, &ids).await?;
-    let not_found = ids
-        .into_iter()
-        .filter(|id| !lots.iter().any(|l| &l.lot_id == id))
-        .collect();
-    Ok(ApiResponse::new(LookupAnswer { lots, not_found }))
+    let served = served(&app).await?;
+    let mut lots = Vec::with_capacity(ids.len());
+    let mut not_found = Vec::new();
+    for id in ids {
+        match served.snapshot.lot(&id) {
+            Some(detail) => lots.push(detail.clone()),
+            None => not_found.push(id),
+        }
+    }
+    Ok(ApiResponse {
+        data: LookupAnswer { lots, not_found },
+        meta: served.meta(),
+    })
 }
 
 #[cfg(test)]

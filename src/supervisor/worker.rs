@@ -12,7 +12,7 @@ use clap::Args;
 
 use super::link::WorkerLink;
 use super::protocol::ToSupervisor;
-use crate::app::App;
+use crate::app::{App, AppState};
 use crate::config::Settings;
 use crate::http::server;
 use crate::serve;
@@ -67,8 +67,10 @@ pub async fn run(
 
     let app = App::build(settings).await?;
     app.supervision.attach(link.clone());
-    warm_up(&app).await;
-    let running = serve::start_app(listener, app)?;
+    let state = AppState(Arc::new(app));
+    App::start_background(&state);
+    warm_up(&state).await;
+    let running = serve::serve_started(listener, state)?;
     let hooks = running.state.shutdown.planned().len();
     link.send(ToSupervisor::Ready { hooks });
     tracing::info!(
@@ -105,18 +107,15 @@ const WARM_UP_LIMIT: Duration = Duration::from_secs(10);
 /// down) is logged and the worker serves degraded, as in-process serving would.
 async fn warm_up(app: &App) {
     let started = std::time::Instant::now();
-    match tokio::time::timeout(WARM_UP_LIMIT, app.wip.get(&app.db.request)).await {
-        Ok(Ok(_)) => tracing::debug!(
+    // The cache updater loads it (from Redis when another worker already published it).
+    match app.wip.wait_first_load(WARM_UP_LIMIT).await {
+        Ok(_) => tracing::debug!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "worker: WIP snapshot loaded"
         ),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "worker: cannot load the WIP snapshot yet; serving anyway")
+        Err(error) => {
+            tracing::warn!(%error, "worker: no WIP snapshot yet; serving anyway")
         }
-        Err(_) => tracing::warn!(
-            limit_ms = WARM_UP_LIMIT.as_millis() as u64,
-            "worker: the WIP snapshot is still loading; serving anyway"
-        ),
     }
 }
 

@@ -534,6 +534,16 @@ impl PrivateRedis {
             .local_addr()
             .unwrap()
             .port();
+        let mut redis = PrivateRedis { port, child: None };
+        redis.restart().await;
+        redis
+    }
+
+    /// Starts a fresh, empty server on the same port (after [`PrivateRedis::kill`]): Redis
+    /// coming back, as clients see it.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let port = self.port;
         let child = std::process::Command::new("redis-server")
             .args([
                 "--port",
@@ -548,6 +558,7 @@ impl PrivateRedis {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server is installed (the private Redis tests need it)");
+        self.child = Some(child);
         let started = std::time::Instant::now();
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
@@ -558,10 +569,6 @@ impl PrivateRedis {
                 "the private redis-server did not start"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        PrivateRedis {
-            port,
-            child: Some(child),
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod audit;
 pub mod auth;
+mod cache;
 mod cli;
 mod contract;
 mod csrf;
