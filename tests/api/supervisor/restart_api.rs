@@ -81,7 +81,12 @@ async fn the_restart_api_follows_the_policy_and_the_record_survives_a_supervisor
     let (status, answer, _) = restart(&sup, json!({})).await;
     assert_error(status, &answer, 409, "RESTART_POLICY_BLOCKED");
 
-    let status = sup.try_status().await.unwrap();
+    // Workers see the supervisor's history with its next snapshot: wait for the sixth entry.
+    let status = sup
+        .wait_for("six history entries", Duration::from_secs(30), |s| {
+            s["history"].as_array().is_some_and(|h| h.len() == 6)
+        })
+        .await;
     assert_eq!(status["policy"]["state"], "blocked");
     assert_eq!(status["policy"]["churn_exceeded"], true);
     assert_eq!(status["policy"]["attempts_in_window"], 2);
