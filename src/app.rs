@@ -16,6 +16,7 @@ use crate::cache::WipCache;
 use crate::cache::redis::Redis;
 use crate::config::{DatabaseTarget, Settings};
 use crate::db::{self, Database};
+use crate::equipment::EquipmentStatus;
 use crate::health::memo::HealthState;
 use crate::http::middleware::csrf::CsrfStats;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
@@ -30,6 +31,8 @@ pub struct App {
     pub db: Database,
     /// The WIP dataset, in process memory (L1).
     pub wip: WipCache,
+    /// Every tool's live status (L1) and the fan-out of its changes to event streams.
+    pub equipment: EquipmentStatus,
     /// The `/health` memo and how long the app has been degraded.
     pub health: HealthState,
     /// The one Redis client (disabled without `REDIS_URL`).
@@ -125,6 +128,7 @@ impl App {
         let app = Self {
             health: HealthState::default(),
             wip: WipCache::new(config.cache.check_interval),
+            equipment: EquipmentStatus::new(),
             sessions,
             login,
             csrf_stats: CsrfStats::default(),
@@ -147,9 +151,10 @@ impl App {
     }
 
     /// Starts the background tasks this state owns and registers their stop hooks: the sweep
-    /// of expired sessions. Called once the state is shared.
+    /// of expired sessions, the equipment-status sync. Called once the state is shared.
     pub fn start_background(state: &AppState) {
         crate::session::sweeper::start(state);
+        crate::equipment::sync::start(state);
     }
 
     /// Stops every background task and closes every client, in the registry's order; a

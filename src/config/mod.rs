@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod database;
 pub mod env;
+pub mod equipment;
 pub mod lifecycle;
 pub mod redis;
 pub mod resilience;
@@ -21,6 +22,7 @@ use std::time::Duration;
 pub use auth::{AuthSettings, CsrfMode};
 pub use database::{DatabaseSettings, DatabaseTarget};
 pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
+pub use equipment::EquipmentSettings;
 pub use lifecycle::LifecycleSettings;
 pub use redis::RedisSettings;
 pub use resilience::ResilienceSettings;
@@ -108,6 +110,7 @@ pub struct Settings {
     pub resilience: ResilienceSettings,
     pub redis: RedisSettings,
     pub cache: CacheSettings,
+    pub equipment: EquipmentSettings,
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
     pub supervisor: SupervisorSettings,
@@ -170,6 +173,7 @@ impl Settings {
         let cache = CacheSettings {
             check_interval: r.seconds("CACHE_CHECK_INTERVAL", 600, 1, 86_400),
         };
+        let equipment = equipment::read(&mut r, mode);
         let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
 
         let default_format = if mode == Mode::Development {
@@ -190,6 +194,7 @@ impl Settings {
             resilience,
             redis,
             cache,
+            equipment,
             auth,
             lifecycle,
             supervisor,

@@ -5,6 +5,7 @@ pub mod auth;
 mod cli;
 mod contract;
 mod csrf;
+mod equipment;
 mod faults;
 mod health;
 mod helpers;

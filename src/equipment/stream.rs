@@ -1,0 +1,77 @@
+//! `GET /api/resource/status/stream`: server-sent events, one `change` event per applied
+//! change (data: `{"changed":[…],"removed":[…],"summary":{…}}`, id: the process's change
+//! sequence), a keep-alive comment every `EQUIPMENT_STREAM_KEEPALIVE_SECONDS`, and a `resync`
+//! event when a slow client fell behind and should reload the full status.
+//!
+//! A stream ends when the process starts to stop (`App::stopping`), so the HTTP drain never
+//! waits for open streams.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
+
+use super::ChangeEvent;
+use crate::app::App;
+
+/// How long a browser waits before reconnecting after the stream ends.
+const RECONNECT_AFTER: Duration = Duration::from_secs(5);
+
+/// The event stream of one client, subscribed before the response head is sent: a change
+/// applied after the client has the head reaches it.
+pub fn open(app: &App) -> Response {
+    let receiver = app.equipment.subscribe();
+    let stop = app.stopping.clone();
+    let sse = Sse::new(events(receiver, stop)).keep_alive(
+        KeepAlive::new()
+            .interval(app.config.equipment.stream_keepalive)
+            .text("keep-alive"),
+    );
+    let mut response = sse.into_response();
+    // Reverse proxies (nginx) must pass events through as they come.
+    response.headers_mut().insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    response
+}
+
+enum Step {
+    Hello,
+    Listen,
+}
+
+fn events(
+    receiver: broadcast::Receiver<Arc<ChangeEvent>>,
+    stop: CancellationToken,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::unfold(
+        (Step::Hello, receiver, stop),
+        |(step, mut receiver, stop)| async move {
+            if let Step::Hello = step {
+                let hello = Event::default().retry(RECONNECT_AFTER).comment("connected");
+                return Some((Ok(hello), (Step::Listen, receiver, stop)));
+            }
+            let event = tokio::select! {
+                () = stop.cancelled() => return None,
+                received = receiver.recv() => match received {
+                    Ok(change) => Event::default()
+                        .event("change")
+                        .id(change.seq.to_string())
+                        .data(&change.data),
+                    Err(RecvError::Lagged(missed)) => Event::default()
+                        .event("resync")
+                        .data(format!("{{\"missed\":{missed}}}")),
+                    Err(RecvError::Closed) => return None,
+                },
+            };
+            Some((Ok(event), (Step::Listen, receiver, stop)))
+        },
+    )
+}
