@@ -1,6 +1,7 @@
 //! `GET /api/resource/status…`: the live status of every tool, served from the L1 snapshot the
 //! equipment sync keeps (pre-serialized answers; a request filters or copies bytes), and its
-//! event stream. Logged-in users only.
+//! event stream; and the `/resource` page, which renders the same snapshot and follows the
+//! stream. Logged-in users only.
 
 use std::sync::Arc;
 
@@ -14,8 +15,12 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::equipment::query::LoadError;
 use crate::equipment::{E10_STATES, EquipmentSnapshot, StatusFilter, stream, sync};
+use crate::http::envelope::iso8601;
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, RawApiResponse};
+use crate::routes::catalog;
+use crate::session::SessionHandle;
+use crate::templates;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/resource/status/summary", get(summary))
         .route("/api/resource/status/matrix", get(matrix))
         .route("/api/resource/status/stream", get(events))
+        .route("/resource", get(page))
 }
 
 impl From<LoadError> for AppError {
@@ -130,6 +136,33 @@ async fn matrix(
 /// Server-sent events: each change as it is applied.
 async fn events(State(app): State<AppState>, _user: CurrentUser) -> Response {
     stream::open(&app)
+}
+
+/// The live equipment page: the table rendered from the snapshot, then kept current by the
+/// event stream (the script only ever sets `textContent`).
+async fn page(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: SessionHandle,
+) -> Result<Response, AppError> {
+    let layout = catalog::open_page(&app, &session, &user, "/resource").await?;
+    let snapshot = snapshot(&app).await?;
+    let summary: serde_json::Value =
+        serde_json::from_slice(&snapshot.summary.0).map_err(AppError::internal)?;
+    templates::render(
+        "resource.html",
+        &layout,
+        &serde_json::json!({
+            "tools": &snapshot.tools,
+            "summary": summary,
+            "states": E10_STATES,
+            "updated_at": iso8601(snapshot.computed_at),
+            "stream": {
+                "stream_url": "/api/resource/status/stream",
+                "states": E10_STATES,
+            },
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -510,3 +510,118 @@ async fn the_simulator_flips_tools_and_moves_lots_consistently(backend: Backend)
     assert_eq!(inconsistent, 0);
     database.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_resource_page_shows_every_tool_and_keeps_values_out_of_markup() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .env("EQUIPMENT_STATUS_SYNC_INTERVAL", "1")
+        .start()
+        .await;
+    // A tool id from a warehouse view may hold anything.
+    let tricky = "<script>alert(1)</script>";
+    let db = database(&app.database_url());
+    let pool = &db.request;
+    with_conn!(pool, |c| async {
+        sqlx::query(
+            "INSERT INTO equipment (equipment_id, workcenter_id, model, e10_state, \
+             state_reason, state_since, updated_at) VALUES ($1, 'WB', 'M', 'UDT', $1, $2, $2)",
+        )
+        .bind(tricky)
+        .bind(chrono::Utc::now())
+        .execute(&mut *c)
+        .await
+        .map(|done| done.rows_affected())
+    })
+    .expect("insert the tool");
+    db.close().await;
+    let until = Instant::now() + DEADLINE;
+    while app
+        .state()
+        .equipment
+        .current()
+        .is_none_or(|s| s.tool(tricky).is_none())
+    {
+        assert!(Instant::now() < until, "the sync read the new tool");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let anonymous = app.get("/resource").await;
+    assert_eq!(anonymous.status(), 303, "pages send strangers to the login");
+    app.login_as_user().await;
+    let page = app.get("/resource").await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    for tool in &app.factory.as_ref().unwrap().tools {
+        assert!(
+            html.contains(&format!("data-tool=\"{}\"", tool.equipment_id)),
+            "{} is listed",
+            tool.equipment_id
+        );
+    }
+    assert!(!html.contains(tricky), "the tool id is text, never markup");
+    assert!(html.contains("&lt;script&gt;alert(1)"), "escaped as text");
+    let config = html
+        .split("window.MES_RESOURCE = ")
+        .nth(1)
+        .and_then(|rest| rest.split(";\n").next())
+        .expect("the page's configuration");
+    let config: Value = serde_json::from_str(config).expect("tojson wrote JSON");
+    assert_eq!(config["stream_url"], "/api/resource/status/stream");
+    assert_eq!(config["states"][2], "UDT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_is_served_stale_with_its_age_while_the_database_is_cut() {
+    use crate::faults::{Fault, FaultProxy, upstream_of};
+    let Some(url) = crate::helpers::postgres_url("equipment status through the fault proxy") else {
+        return;
+    };
+    let proxy = FaultProxy::start(upstream_of(&url)).await;
+    let app = TestApp::builder(Backend::Postgres)
+        .through_proxy(proxy.addr)
+        .env("EQUIPMENT_STATUS_SYNC_INTERVAL", "1")
+        .env("DB_POOL_TIMEOUT", "1")
+        .start()
+        .await;
+    app.login_as_user().await;
+    let (status, fresh) = json(app.get("/api/resource/status/summary").await).await;
+    assert_eq!(status, 200, "{fresh}");
+    assert_eq!(fresh["meta"]["cache_state"], "fresh");
+
+    proxy.set(Fault::Cut).await;
+    let until = Instant::now() + DEADLINE;
+    let stale = loop {
+        let (status, body) = json(app.get("/api/resource/status/summary").await).await;
+        assert_eq!(status, 200, "served from memory: {body}");
+        if body["meta"]["cache_state"] == "stale" {
+            break body;
+        }
+        assert!(
+            Instant::now() < until,
+            "a failed sync labels the answer stale"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(stale["data"], fresh["data"]);
+    assert!(stale["meta"]["age_seconds"].is_u64());
+    assert!(stale["meta"]["updated_at"].is_string());
+    let (status, body) = json(app.get("/api/resource/status?state=PRD").await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"]["cache_state"], "stale");
+
+    // The database back: the next sync makes it fresh again.
+    proxy.set(Fault::None).await;
+    let until = Instant::now() + DEADLINE;
+    loop {
+        let (_, body) = json(app.get("/api/resource/status/summary").await).await;
+        if body["meta"]["cache_state"] == "fresh" {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "fresh again once the database answers"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
