@@ -141,6 +141,7 @@ impl App {
             supervision: Supervision::new(&config.supervisor),
             config,
         };
+        crate::equipment::sync::warm_up(&app).await;
         Ok(app)
     }
 

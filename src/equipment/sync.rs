@@ -49,8 +49,38 @@ pub fn start(state: &AppState) {
         });
 }
 
+/// Bound on the first read while the app is built.
+const WARM_UP_LIMIT: Duration = Duration::from_secs(3);
+
+/// Reads the first snapshot before the app serves (bounded), so its first requests and event
+/// streams find one and the periodic reads start one interval later at a predictable time.
+/// A failure is logged; the sync task then reads at once.
+pub async fn warm_up(app: &App) {
+    match tokio::time::timeout(WARM_UP_LIMIT, query::load(&app.db.request)).await {
+        Ok(Ok(snapshot)) => {
+            app.equipment.apply(snapshot);
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "cannot read the equipment status yet; the sync will retry")
+        }
+        Err(_) => tracing::warn!(
+            limit_ms = WARM_UP_LIMIT.as_millis() as u64,
+            "the equipment status did not load in time; the sync will retry"
+        ),
+    }
+}
+
 async fn run(app: AppState, stop: CancellationToken) {
-    let mut ticks = tokio::time::interval(app.config.equipment.sync_interval);
+    let every = app.config.equipment.sync_interval;
+    let first = match app.equipment.current() {
+        // Loaded while the app was built: share it, then sync one interval later.
+        Some(current) => {
+            store(&app.redis, &current, None, &app.equipment.origin).await;
+            tokio::time::Instant::now() + every
+        }
+        None => tokio::time::Instant::now(),
+    };
+    let mut ticks = tokio::time::interval_at(first, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

@@ -356,6 +356,7 @@ async fn shutdown_drains_then_runs_every_stop_hook_in_order() {
     assert_eq!(
         names,
         [
+            "equipment_sync",
             "session_sweeper",
             "redis",
             "pool.request",

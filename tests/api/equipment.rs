@@ -582,6 +582,8 @@ async fn the_status_is_served_stale_with_its_age_while_the_database_is_cut() {
         .through_proxy(proxy.addr)
         .env("EQUIPMENT_STATUS_SYNC_INTERVAL", "1")
         .env("DB_POOL_TIMEOUT", "1")
+        // The failing syncs open the breaker; it must let a probe through within the test.
+        .env("CIRCUIT_BREAKER_RECOVERY_TIMEOUT", "2")
         .start()
         .await;
     app.login_as_user().await;
