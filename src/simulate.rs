@@ -208,8 +208,9 @@ async fn move_lot(pool: &DbPool, factory: &Factory, rng: &mut ChaCha8Rng) -> Res
         return Ok(false);
     };
     let now = Utc::now();
-    let (sql, a, b): (&'static str, Option<String>, Option<String>) = match current.status.as_str()
-    {
+    type Move = (&'static str, &'static str, Option<String>, Option<String>);
+    // (the status it moves to, the statement, its parameters after the lot and the time)
+    let (to, sql, a, b): Move = match current.status.as_str() {
         "RUN" => {
             let at = factory
                 .route
@@ -221,6 +222,7 @@ async fn move_lot(pool: &DbPool, factory: &Factory, rng: &mut ChaCha8Rng) -> Res
             };
             let step = format!("{next}-010");
             (
+                "QUEUE",
                 "UPDATE lots SET status = 'QUEUE', workcenter_id = $3, step = $4, \
                  equipment_id = NULL, track_in_at = NULL, updated_at = $2 WHERE lot_id = $1",
                 Some(next),
@@ -228,6 +230,7 @@ async fn move_lot(pool: &DbPool, factory: &Factory, rng: &mut ChaCha8Rng) -> Res
             )
         }
         "QUEUE" if rng.random_ratio(1, 8) => (
+            "HOLD",
             "UPDATE lots SET status = 'HOLD', hold_reason = $3, hold_by = $4, hold_at = $2, \
              updated_at = $2 WHERE lot_id = $1",
             Some(
@@ -249,6 +252,7 @@ async fn move_lot(pool: &DbPool, factory: &Factory, rng: &mut ChaCha8Rng) -> Res
                 return Ok(false);
             };
             (
+                "RUN",
                 "UPDATE lots SET status = 'RUN', equipment_id = $3, track_in_at = $2, \
                  updated_at = $2 WHERE lot_id = $1",
                 Some(tool.clone()),
@@ -256,6 +260,7 @@ async fn move_lot(pool: &DbPool, factory: &Factory, rng: &mut ChaCha8Rng) -> Res
             )
         }
         _ => (
+            "QUEUE",
             "UPDATE lots SET status = 'QUEUE', hold_reason = NULL, hold_by = NULL, \
              hold_at = NULL, updated_at = $2 WHERE lot_id = $1",
             None,
@@ -271,7 +276,7 @@ async fn move_lot(pool: &DbPool, factory: &Factory, rng: &mut ChaCha8Rng) -> Res
         Ok::<_, sqlx::Error>(query.execute(&mut *c).await?.rows_affected())
     })?;
     if changed > 0 {
-        tracing::info!(lot = %lot, from = %current.status, "lot moved");
+        tracing::info!(lot = %lot, from = %current.status, to, "lot moved");
     }
     Ok(changed > 0)
 }

@@ -59,6 +59,8 @@ fn events(
                 return Some((Ok(hello), (Step::Listen, receiver, stop)));
             }
             let event = tokio::select! {
+                // Stopping wins over buffered changes.
+                biased;
                 () = stop.cancelled() => return None,
                 received = receiver.recv() => match received {
                     Ok(change) => Event::default()
@@ -74,4 +76,49 @@ fn events(
             Some((Ok(event), (Step::Listen, receiver, stop)))
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+
+    async fn next_text(body: &mut Body) -> Option<String> {
+        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+            .await
+            .expect("a frame or the end within the bound")?
+            .expect("no body error");
+        Some(String::from_utf8(frame.into_data().expect("data").to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_lagging_client_is_told_to_resync_and_the_stream_ends_at_stop() {
+        let (sender, receiver) = broadcast::channel(4);
+        let stop = CancellationToken::new();
+        let mut body = Sse::new(events(receiver, stop.clone()))
+            .into_response()
+            .into_body();
+        for seq in 1..=10 {
+            let data = format!("{{\"n\":{seq}}}");
+            sender.send(Arc::new(ChangeEvent { seq, data })).unwrap();
+        }
+
+        let hello = next_text(&mut body).await.unwrap();
+        assert!(
+            hello.contains("retry: 5000") && hello.contains(": connected"),
+            "{hello}"
+        );
+        let resync = next_text(&mut body).await.unwrap();
+        assert_eq!(resync, "event: resync\ndata: {\"missed\":6}\n\n");
+        let change = next_text(&mut body).await.unwrap();
+        assert_eq!(change, "event: change\nid: 7\ndata: {\"n\":7}\n\n");
+
+        stop.cancel();
+        assert_eq!(
+            next_text(&mut body).await,
+            None,
+            "ends although changes are buffered"
+        );
+    }
 }

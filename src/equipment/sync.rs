@@ -4,11 +4,14 @@
 //! owned by the shutdown hook `equipment_sync` (phase `EquipmentSync`), which runs before
 //! Redis and the pools close.
 //!
-//! Redis keys (under `REDIS_KEY_PREFIX`): `equipment:status` (the status answer's JSON),
-//! `equipment:status:index` (a hash: tool id → the tool's JSON), channel
+//! Redis keys (under `REDIS_KEY_PREFIX`, expiring after ten sync intervals, at least an hour):
+//! `equipment:status` (the status answer's JSON), `equipment:status:at` (when it was
+//! computed), `equipment:status:index` (a hash: tool id → the tool's JSON), channel
 //! `equipment:changes` (`{"origin": <process id>, "change": {"changed": […], "removed": […]}}`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -18,10 +21,12 @@ use super::query::{self, LoadError};
 use super::snapshot::{Change, EquipmentSnapshot, StoredStatus};
 use super::{Applied, EquipmentStatus};
 use crate::app::{App, AppState};
-use crate::cache::redis::Redis;
+use crate::http::envelope::iso8601;
 use crate::lifecycle::Phase;
 
 const STATUS_KEY: &str = "equipment:status";
+/// When the stored status was computed (RFC 3339), for its age when it is served from Redis.
+const STATUS_AT_KEY: &str = "equipment:status:at";
 const INDEX_KEY: &str = "equipment:status:index";
 const CHANNEL: &str = "equipment:changes";
 /// Longest wait between attempts to (re)subscribe.
@@ -75,7 +80,7 @@ async fn run(app: AppState, stop: CancellationToken) {
     let first = match app.equipment.current() {
         // Loaded while the app was built: share it, then sync one interval later.
         Some(current) => {
-            store(&app.redis, &current, None, &app.equipment.origin).await;
+            store(&app, &current, None).await;
             tokio::time::Instant::now() + every
         }
         None => tokio::time::Instant::now(),
@@ -121,21 +126,25 @@ pub async fn sync_once(app: &App) -> Result<Applied, LoadError> {
                 "equipment status changed"
             );
         }
-        store(&app.redis, &current, change, &app.equipment.origin).await;
+        store(app, &current, change).await;
     }
     Ok(applied)
 }
 
 /// Writes the snapshot to L2 and publishes `change`, in one atomic pipeline. Failures are
 /// logged by the client once per outage; the local part already happened.
-async fn store(redis: &Redis, snapshot: &EquipmentSnapshot, change: Option<&Change>, origin: &str) {
+async fn store(app: &App, snapshot: &EquipmentSnapshot, change: Option<&Change>) {
+    let redis = &app.redis;
     if !redis.enabled() {
         return;
     }
+    let ttl = (app.config.equipment.sync_interval.as_secs() * 10).max(3_600);
     let index = redis.key(INDEX_KEY);
     let mut pipe = redis::pipe();
     pipe.atomic()
-        .set(redis.key(STATUS_KEY), &snapshot.status.0[..])
+        .set_ex(redis.key(STATUS_KEY), &snapshot.status.0[..], ttl)
+        .ignore()
+        .set_ex(redis.key(STATUS_AT_KEY), iso8601(snapshot.computed_at), ttl)
         .ignore()
         .del(&index)
         .ignore();
@@ -144,11 +153,14 @@ async fn store(redis: &Redis, snapshot: &EquipmentSnapshot, change: Option<&Chan
         .map(|(id, json)| (id, &json[..]))
         .collect();
     if !fields.is_empty() {
-        pipe.hset_multiple(&index, &fields).ignore();
+        pipe.hset_multiple(&index, &fields)
+            .ignore()
+            .expire(&index, ttl as i64)
+            .ignore();
     }
     if let Some(change) = change {
         match serde_json::to_vec(&Message {
-            origin: origin.to_string(),
+            origin: app.equipment.origin.clone(),
             change: change.clone(),
         }) {
             Ok(message) => {
@@ -165,14 +177,26 @@ async fn store(redis: &Redis, snapshot: &EquipmentSnapshot, change: Option<&Chan
 /// The snapshot stored in Redis by any process, for a process whose database read failed
 /// before it had one of its own.
 async fn load_from_redis(app: &App) -> Option<EquipmentSnapshot> {
-    let bytes: Vec<u8> = app
+    let (status, at): (Option<Vec<u8>>, Option<String>) = app
         .redis
-        .run::<Option<Vec<u8>>>(redis::cmd("GET").arg(app.redis.key(STATUS_KEY)))
+        .run(
+            redis::cmd("MGET")
+                .arg(app.redis.key(STATUS_KEY))
+                .arg(app.redis.key(STATUS_AT_KEY)),
+        )
         .await
-        .ok()??;
-    let stored: StoredStatus = serde_json::from_slice(&bytes).ok()?;
-    let workcenters = Vec::new();
-    EquipmentSnapshot::build(stored.tools, workcenters).ok()
+        .ok()?;
+    let stored: StoredStatus = serde_json::from_slice(&status?).ok()?;
+    // Without the reference table here, matrix rows come in workcenter id order.
+    let mut snapshot = EquipmentSnapshot::build(stored.tools, Vec::new()).ok()?;
+    // Served with the age it really has.
+    if let Some(at) = at.and_then(|at| DateTime::parse_from_rfc3339(&at).ok()) {
+        let at = at.with_timezone(&Utc);
+        let age = (Utc::now() - at).to_std().unwrap_or_default();
+        snapshot.computed_at = at;
+        snapshot.computed_instant = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+    }
+    Some(snapshot)
 }
 
 /// The snapshot to serve when a request finds none yet (the first sync has not finished):

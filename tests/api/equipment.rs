@@ -627,3 +627,86 @@ async fn the_status_is_served_stale_with_its_age_while_the_database_is_cut() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_cannot_read_the_database_serves_the_copy_in_redis_as_stale() {
+    use crate::faults::{Fault, FaultProxy, upstream_of};
+    use crate::helpers::{TEST_PASSWORD, USER, bare_client, set_session_cookie};
+    let (Some(database_url), Some(redis)) = (
+        crate::helpers::postgres_url("equipment status from Redis"),
+        redis_url("equipment status from Redis"),
+    ) else {
+        return;
+    };
+    let prefix = format!("t{:x}", rand_u64());
+    let key = mes_dashboard::config::secret::generate();
+    let shared = [
+        ("REDIS_URL", redis.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("SECRET_KEY", key.as_str()),
+    ];
+    let mut a = TestApp::builder(Backend::Postgres);
+    for (k, v) in shared {
+        a = a.env(k, v);
+    }
+    let a = a.start().await;
+    // A shares its snapshot in Redis as soon as its sync starts.
+    let at_key = format!("{prefix}:equipment:status:at");
+    let until = Instant::now() + DEADLINE;
+    while a
+        .state()
+        .redis
+        .run::<Option<String>>(redis::cmd("GET").arg(&at_key))
+        .await
+        .ok()
+        .flatten()
+        .is_none()
+    {
+        assert!(Instant::now() < until, "A stored its snapshot in Redis");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A session, logged in on A, readable by B through Redis.
+    let bare = bare_client();
+    let csrf = bare.get(a.url("/api/auth/csrf")).send().await.unwrap();
+    let anonymous = set_session_cookie(&csrf).expect("an anonymous session");
+    let (_, body) = json(csrf).await;
+    let login = bare
+        .post(a.url("/api/auth/login"))
+        .header("cookie", &anonymous)
+        .header("x-csrf-token", body["data"]["csrf_token"].as_str().unwrap())
+        .json(&serde_json::json!({"username": USER, "password": TEST_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = set_session_cookie(&login).expect("the session cookie");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // B cannot reach its database from the start.
+    let proxy = FaultProxy::start(upstream_of(&database_url)).await;
+    proxy.set(Fault::Refuse).await;
+    let mut b = TestApp::builder(Backend::Postgres)
+        .seed(None)
+        .through_proxy(proxy.addr)
+        .env("DB_POOL_TIMEOUT", "1");
+    for (k, v) in shared {
+        b = b.env(k, v);
+    }
+    let b = b.start().await;
+    assert!(b.state().equipment.current().is_none(), "B read nothing");
+
+    let response = bare
+        .get(b.url("/api/resource/status"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"]["cache_state"], "stale");
+    assert!(body["meta"]["age_seconds"].as_u64() >= Some(1), "{body}");
+    assert_eq!(
+        body["data"]["count"],
+        a.factory.as_ref().unwrap().tools.len()
+    );
+}
