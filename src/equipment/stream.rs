@@ -4,7 +4,8 @@
 //! event when a slow client fell behind and should reload the full status.
 //!
 //! A stream ends when the process starts to stop (`App::stopping`), so the HTTP drain never
-//! waits for open streams.
+//! waits for open streams; and after [`LIFETIME`], so a browser reconnects and its session is
+//! checked again (a session that ended elsewhere stops receiving changes within that bound).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -22,13 +23,15 @@ use crate::app::App;
 
 /// How long a browser waits before reconnecting after the stream ends.
 const RECONNECT_AFTER: Duration = Duration::from_secs(5);
+/// Longest life of one stream; the browser then reconnects with its session cookie.
+pub const LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// The event stream of one client, subscribed before the response head is sent: a change
 /// applied after the client has the head reaches it.
 pub fn open(app: &App) -> Response {
     let receiver = app.equipment.subscribe();
     let stop = app.stopping.clone();
-    let sse = Sse::new(events(receiver, stop)).keep_alive(
+    let sse = Sse::new(events(receiver, stop, LIFETIME)).keep_alive(
         KeepAlive::new()
             .interval(app.config.equipment.stream_keepalive)
             .text("keep-alive"),
@@ -50,10 +53,12 @@ enum Step {
 fn events(
     receiver: broadcast::Receiver<Arc<ChangeEvent>>,
     stop: CancellationToken,
+    lifetime: Duration,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
+    let end = tokio::time::Instant::now() + lifetime;
     futures_util::stream::unfold(
         (Step::Hello, receiver, stop),
-        |(step, mut receiver, stop)| async move {
+        move |(step, mut receiver, stop)| async move {
             if let Step::Hello = step {
                 let hello = Event::default().retry(RECONNECT_AFTER).comment("connected");
                 return Some((Ok(hello), (Step::Listen, receiver, stop)));
@@ -62,6 +67,7 @@ fn events(
                 // Stopping wins over buffered changes.
                 biased;
                 () = stop.cancelled() => return None,
+                () = tokio::time::sleep_until(end) => return None,
                 received = receiver.recv() => match received {
                     Ok(change) => Event::default()
                         .event("change")
@@ -96,7 +102,7 @@ mod tests {
     async fn a_lagging_client_is_told_to_resync_and_the_stream_ends_at_stop() {
         let (sender, receiver) = broadcast::channel(4);
         let stop = CancellationToken::new();
-        let mut body = Sse::new(events(receiver, stop.clone()))
+        let mut body = Sse::new(events(receiver, stop.clone(), LIFETIME))
             .into_response()
             .into_body();
         for seq in 1..=10 {
@@ -120,5 +126,31 @@ mod tests {
             None,
             "ends although changes are buffered"
         );
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_after_its_lifetime_so_the_session_is_checked_again() {
+        let (sender, receiver) = broadcast::channel(4);
+        let lifetime = Duration::from_millis(300);
+        let mut body: Body = Sse::new(events(receiver, CancellationToken::new(), lifetime))
+            .into_response()
+            .into_body();
+        let started = tokio::time::Instant::now();
+        let bound = Duration::from_secs(20);
+        let mut next = async || {
+            tokio::time::timeout(bound, body.frame())
+                .await
+                .expect("a frame or the end")
+        };
+        assert!(next().await.is_some(), "the hello");
+        sender
+            .send(Arc::new(ChangeEvent {
+                seq: 1,
+                data: "{}".into(),
+            }))
+            .unwrap();
+        assert!(next().await.is_some(), "a change");
+        assert!(next().await.is_none(), "then the end, with no stop");
+        assert!(started.elapsed() >= lifetime);
     }
 }
