@@ -8,6 +8,7 @@
 //! change on a pub/sub channel; the other workers and instances apply it to their L1 and push
 //! it to their browsers. Redis down: the local part goes on unchanged.
 
+pub mod aggregate;
 pub mod query;
 pub mod snapshot;
 pub mod stream;

@@ -1,6 +1,6 @@
 use chrono::{TimeZone, Utc};
 
-use super::snapshot::{matrix, summarize};
+use super::aggregate::{matrix, summarize};
 use super::*;
 use crate::db::wip::Workcenter;
 
