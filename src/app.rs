@@ -16,6 +16,7 @@ use crate::cache::WipCache;
 use crate::cache::redis::Redis;
 use crate::config::{DatabaseTarget, Settings};
 use crate::db::{self, Database};
+use crate::equipment::EquipmentStatus;
 use crate::health::memo::HealthState;
 use crate::http::middleware::csrf::CsrfStats;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
@@ -30,6 +31,8 @@ pub struct App {
     pub db: Database,
     /// The WIP dataset, in process memory (L1).
     pub wip: WipCache,
+    /// Every tool's live status (L1) and the fan-out of its changes to event streams.
+    pub equipment: EquipmentStatus,
     /// The `/health` memo and how long the app has been degraded.
     pub health: HealthState,
     /// The one Redis client (disabled without `REDIS_URL`).
@@ -125,6 +128,7 @@ impl App {
         let app = Self {
             health: HealthState::default(),
             wip: WipCache::new(&config.cache, redis.enabled()),
+            equipment: EquipmentStatus::new(),
             sessions,
             login,
             csrf_stats: CsrfStats::default(),
@@ -137,6 +141,7 @@ impl App {
             supervision: Supervision::new(&config.supervisor),
             config,
         };
+        crate::equipment::sync::warm_up(&app).await;
         Ok(app)
     }
 
@@ -147,10 +152,12 @@ impl App {
     }
 
     /// Starts the background tasks this state owns and registers their stop hooks: the WIP
-    /// cache updater and the sweep of expired sessions. Called once the state is shared.
+    /// cache updater, the equipment-status sync and the sweep of expired sessions. Called once
+    /// the state is shared.
     pub fn start_background(state: &AppState) {
         crate::cache::updater::start(state);
         crate::session::sweeper::start(state);
+        crate::equipment::sync::start(state);
     }
 
     /// Stops every background task and closes every client, in the registry's order; a

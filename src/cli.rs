@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, EXIT_CONFIG, Settings};
-use crate::{db, seed, serve, supervisor, telemetry};
+use crate::{db, seed, serve, simulate, supervisor, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,6 +32,8 @@ pub enum Role {
     Migrate,
     /// Fill the database with a deterministic synthetic factory.
     Seed(SeedArgs),
+    /// Keep a demo factory alive: flip tool states and move lots in the database.
+    Simulate(SimulateArgs),
     /// Internal: one worker process, started by `serve` with the listening socket and a
     /// control channel.
     #[command(hide = true)]
@@ -58,6 +60,29 @@ pub struct SeedArgs {
     /// Erase the factory tables first (they are never erased otherwise).
     #[arg(long)]
     pub replace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Changes per second (tool state flips and lot moves together), 0.01 to 1000.
+    #[arg(long, default_value_t = 2.0, value_parser = parse_rate)]
+    pub rate: f64,
+    /// Random seed (default: from the clock); the same seed on the same factory makes the
+    /// same choices.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Stop after this many seconds (default: run until SIGTERM or Ctrl-C).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub duration: Option<u64>,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(rate) if (0.01..=1000.0).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "{s:?} is not a rate: give changes per second from 0.01 to 1000"
+        )),
+    }
 }
 
 /// Exit code when serving stopped but a shutdown hook failed or timed out.
@@ -105,6 +130,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     Role::Serve => serve::run(settings).await,
                     Role::Migrate => migrate(settings).await.map(|()| true),
                     Role::Seed(args) => seed_role(settings, args).await.map(|()| true),
+                    Role::Simulate(args) => simulate_role(settings, args).await.map(|()| true),
                     Role::Worker(args) => match inherited {
                         Some(inherited) => supervisor::worker::run(settings, args, inherited).await,
                         None => unreachable!("taken above"),
@@ -211,6 +237,35 @@ async fn seed_role(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn simulate_role(settings: Settings, args: SimulateArgs) -> anyhow::Result<()> {
+    let database = db::Database::connect_lazy(&settings)?;
+    let opts = simulate::SimulateOptions {
+        rate: args.rate,
+        seed: args.seed.unwrap_or_else(rand::random),
+        duration: args.duration.map(std::time::Duration::from_secs),
+    };
+    println!(
+        "simulating {} changes per second on {} (seed {}); stop with Ctrl-C",
+        opts.rate, database.display_url, opts.seed
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            serve::wait_for_stop_signal().await;
+            stop.cancel();
+        });
+    }
+    let result = simulate::run(&database.request, &opts, stop).await;
+    database.close().await;
+    let report = result?;
+    println!(
+        "simulated {} tool flips and {} lot moves ({} skipped)",
+        report.flips, report.moves, report.skipped
+    );
+    Ok(())
+}
+
 /// `hash-password`: one line from standard input (the password, without its newline) → the
 /// argon2id PHC string, for `LOCAL_AUTH_USERS` entries `username:mail:hash`.
 fn hash_password() -> ExitCode {
@@ -246,5 +301,33 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn simulate_takes_a_rate_a_seed_and_a_duration() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "mes-dashboard",
+            "simulate",
+            "--rate",
+            "0.5",
+            "--seed",
+            "9",
+            "--duration",
+            "60",
+        ])
+        .unwrap();
+        let Some(super::Role::Simulate(args)) = cli.role else {
+            panic!("the simulate role");
+        };
+        assert_eq!(
+            (args.rate, args.seed, args.duration),
+            (0.5, Some(9), Some(60))
+        );
+        for bad in [["--rate", "0"], ["--rate", "fast"], ["--duration", "0"]] {
+            let mut argv = vec!["mes-dashboard", "simulate"];
+            argv.extend(bad);
+            assert!(Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
     }
 }

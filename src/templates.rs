@@ -26,6 +26,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("logout.html", include_str!("../templates/logout.html")),
     ("portal.html", include_str!("../templates/portal.html")),
+    ("resource.html", include_str!("../templates/resource.html")),
     (
         "admin_pages.html",
         include_str!("../templates/admin_pages.html"),

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod database;
 pub mod env;
+pub mod equipment;
 pub mod lifecycle;
 pub mod redis;
 pub mod resilience;
@@ -21,6 +22,7 @@ use std::time::Duration;
 pub use auth::{AuthSettings, CsrfMode};
 pub use database::{DatabaseSettings, DatabaseTarget};
 pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
+pub use equipment::EquipmentSettings;
 pub use lifecycle::LifecycleSettings;
 pub use redis::RedisSettings;
 pub use resilience::ResilienceSettings;
@@ -112,6 +114,7 @@ pub struct Settings {
     pub resilience: ResilienceSettings,
     pub redis: RedisSettings,
     pub cache: CacheSettings,
+    pub equipment: EquipmentSettings,
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
     pub supervisor: SupervisorSettings,
@@ -175,6 +178,7 @@ impl Settings {
             check_interval: r.seconds("CACHE_CHECK_INTERVAL", 600, 1, 86_400),
             first_load_wait: r.millis("CACHE_FIRST_LOAD_WAIT_MS", 10_000, 0, 120_000),
         };
+        let equipment = equipment::read(&mut r, mode);
         let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
 
         let default_format = if mode == Mode::Development {
@@ -195,6 +199,7 @@ impl Settings {
             resilience,
             redis,
             cache,
+            equipment,
             auth,
             lifecycle,
             supervisor,

@@ -8,6 +8,7 @@ pub mod health;
 pub mod inventory;
 pub mod login;
 pub mod portal;
+pub mod resource;
 pub mod resource_history;
 pub mod wip;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(portal::router())
         .merge(health::router())
         .merge(resource_history::router())
+        .merge(resource::router())
         .merge(wip::router())
         .merge(admin::router())
         .merge(auth::router())

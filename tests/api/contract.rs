@@ -357,6 +357,7 @@ async fn shutdown_drains_then_runs_every_stop_hook_in_order() {
         names,
         [
             "cache_updater",
+            "equipment_sync",
             "session_sweeper",
             "redis",
             "pool.request",

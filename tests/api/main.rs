@@ -6,6 +6,7 @@ mod cache;
 mod cli;
 mod contract;
 mod csrf;
+mod equipment;
 mod faults;
 mod health;
 mod helpers;

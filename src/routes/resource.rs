@@ -1,0 +1,200 @@
+//! `GET /api/resource/status…`: the live status of every tool, served from the L1 snapshot the
+//! equipment sync keeps (pre-serialized answers; a request filters or copies bytes), and its
+//! event stream; and the `/resource` page, which renders the same snapshot and follows the
+//! stream. Logged-in users only.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::equipment::query::LoadError;
+use crate::equipment::{E10_STATES, EquipmentSnapshot, StatusFilter, stream, sync};
+use crate::http::envelope::iso8601;
+use crate::http::extract::ApiQuery;
+use crate::http::{AppError, RawApiResponse};
+use crate::routes::catalog;
+use crate::session::SessionHandle;
+use crate::templates;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/resource/status", get(status))
+        .route("/api/resource/status/summary", get(summary))
+        .route("/api/resource/status/matrix", get(matrix))
+        .route("/api/resource/status/stream", get(events))
+        .route("/resource", get(page))
+}
+
+impl From<LoadError> for AppError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Db(db) => db.into(),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+async fn snapshot(app: &AppState) -> Result<Arc<EquipmentSnapshot>, AppError> {
+    match app.equipment.current() {
+        Some(current) => Ok(current),
+        None => Ok(sync::first_snapshot(app).await?),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusQuery {
+    /// A workcenter id.
+    workcenter: Option<String>,
+    /// One E10 state or several, comma-separated.
+    state: Option<String>,
+}
+
+fn validate(q: StatusQuery) -> Result<StatusFilter, AppError> {
+    if let Some(wc) = &q.workcenter
+        && (wc.is_empty()
+            || wc.len() > 32
+            || !wc
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    {
+        return Err(AppError::validation(
+            "workcenter: 1 to 32 letters, digits, '-' or '_'",
+        ));
+    }
+    let mut states = Vec::new();
+    if let Some(list) = &q.state {
+        for state in list.split(',') {
+            let state = state.trim().to_ascii_uppercase();
+            if !E10_STATES.contains(&state.as_str()) {
+                return Err(AppError::validation(format!(
+                    "state: {:?} is not an E10 state; use {} (comma-separated for several)",
+                    truncate(&state),
+                    E10_STATES.join(", ")
+                )));
+            }
+            if !states.contains(&state) {
+                states.push(state);
+            }
+        }
+    }
+    Ok(StatusFilter {
+        workcenter: q.workcenter,
+        states,
+    })
+}
+
+/// Echoing user input in a message: at most a few characters of it.
+fn truncate(s: &str) -> String {
+    s.chars().take(16).collect()
+}
+
+/// Every tool (or those of a workcenter and/or in some states) with its lots.
+async fn status(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    ApiQuery(q): ApiQuery<StatusQuery>,
+) -> Result<RawApiResponse, AppError> {
+    let filter = validate(q)?;
+    let snapshot = snapshot(&app).await?;
+    Ok(RawApiResponse {
+        data: snapshot.status_for(&filter),
+        meta: app.equipment.meta(&snapshot),
+    })
+}
+
+/// Tools per E10 state, availability and utilization.
+async fn summary(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+) -> Result<RawApiResponse, AppError> {
+    let snapshot = snapshot(&app).await?;
+    Ok(RawApiResponse {
+        data: snapshot.summary.clone(),
+        meta: app.equipment.meta(&snapshot),
+    })
+}
+
+/// Tools per workcenter × E10 state.
+async fn matrix(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+) -> Result<RawApiResponse, AppError> {
+    let snapshot = snapshot(&app).await?;
+    Ok(RawApiResponse {
+        data: snapshot.matrix.clone(),
+        meta: app.equipment.meta(&snapshot),
+    })
+}
+
+/// Server-sent events: each change as it is applied.
+async fn events(State(app): State<AppState>, _user: CurrentUser) -> Response {
+    stream::open(&app)
+}
+
+/// The live equipment page: the table rendered from the snapshot, then kept current by the
+/// event stream (the script only ever sets `textContent`).
+async fn page(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: SessionHandle,
+) -> Result<Response, AppError> {
+    let layout = catalog::open_page(&app, &session, &user, "/resource").await?;
+    let snapshot = snapshot(&app).await?;
+    let summary: serde_json::Value =
+        serde_json::from_slice(&snapshot.summary.0).map_err(AppError::internal)?;
+    templates::render(
+        "resource.html",
+        &layout,
+        &serde_json::json!({
+            "tools": &snapshot.tools,
+            "summary": summary,
+            "states": E10_STATES,
+            "updated_at": iso8601(snapshot.computed_at),
+            "stream": {
+                "stream_url": "/api/resource/status/stream",
+                "states": E10_STATES,
+            },
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(workcenter: Option<&str>, state: Option<&str>) -> StatusQuery {
+        StatusQuery {
+            workcenter: workcenter.map(str::to_string),
+            state: state.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn filters_are_validated_and_name_their_parameter() {
+        let f = validate(q(Some("WB"), Some("udt, SDT,UDT"))).unwrap();
+        assert_eq!(f.workcenter.as_deref(), Some("WB"));
+        assert_eq!(f.states, ["UDT", "SDT"]);
+        for (wc, state, parameter) in [
+            (None, Some("RUN"), "state"),
+            (None, Some(""), "state"),
+            (None, Some("PRD,"), "state"),
+            (Some(""), None, "workcenter"),
+            (Some("W B"), None, "workcenter"),
+            (Some("<script>"), None, "workcenter"),
+        ] {
+            let error = validate(q(wc, state)).unwrap_err();
+            assert_eq!(error.code().as_str(), "VALIDATION_ERROR");
+            assert!(
+                error.to_string().starts_with(&format!("{parameter}:")),
+                "{error}"
+            );
+        }
+    }
+}
