@@ -78,6 +78,7 @@ pub fn serve_started(listener: TcpListener, state: AppState) -> anyhow::Result<R
 /// `WORKERS=0` one process serving in-process. Returns whether every shutdown hook finished
 /// (the exit code says so).
 pub async fn run(config: Settings) -> anyhow::Result<bool> {
+    crate::auth::provider::announce_demo_login(&config);
     if config.supervisor.workers > 0 {
         return crate::supervisor::master::run(config).await;
     }

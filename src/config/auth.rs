@@ -33,10 +33,22 @@ pub struct LdapSettings {
     pub timeout: Duration,
 }
 
+/// The development demo administrator's password (`DEMO_PASSWORD`).
+#[derive(Debug, Clone)]
+pub struct DemoPassword {
+    pub value: secrecy::SecretString,
+    /// Made up at start (the variable was unset): the serving process prints it once, and a
+    /// supervisor hands it to its workers so every worker accepts the same one.
+    pub generated: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
     /// `LOCAL_AUTH_USERS`: development-only demo users (refused in staging and production).
     pub local_auth_users: Option<String>,
+    /// Development without `LDAP_API_URL` and `LOCAL_AUTH_USERS`: the demo administrator
+    /// `demo` logs in with this password.
+    pub demo_password: Option<DemoPassword>,
     /// The LDAP provider, when `LDAP_API_URL` is set.
     pub ldap: Option<LdapSettings>,
     /// `ADMIN_EMAILS`, lower-cased: users whose mail is listed are administrators.
@@ -103,6 +115,30 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
         );
     }
 
+    let demo_given = r.optional("DEMO_PASSWORD");
+    let demo_password = if mode != Mode::Development {
+        if demo_given.is_some() {
+            r.diag.error(
+                "DEMO_PASSWORD",
+                format!("the demo login exists in development only, not in {mode} mode; remove the variable"),
+            );
+        }
+        None
+    } else if ldap.is_none() && local_auth_users.is_none() {
+        Some(match demo_given {
+            Some(value) => DemoPassword {
+                value: value.into(),
+                generated: false,
+            },
+            None => DemoPassword {
+                value: crate::auth::provider::local::random_password().into(),
+                generated: true,
+            },
+        })
+    } else {
+        None
+    };
+
     let admin_emails = r
         .list("ADMIN_EMAILS")
         .into_iter()
@@ -167,6 +203,7 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
 
     AuthSettings {
         local_auth_users,
+        demo_password,
         ldap,
         admin_emails,
         session_lifetime: r.seconds("SESSION_LIFETIME", 28_800, 60, 30 * 86_400),
@@ -389,5 +426,29 @@ mod tests {
         assert!(s.auth.is_admin_mail("lee@example.COM"));
         assert!(!s.auth.is_admin_mail("other@example.com"));
         assert!(!s.auth.is_admin_mail(""));
+    }
+
+    #[test]
+    fn the_demo_password_is_development_only_and_generated_when_unset() {
+        let dev = [("MES_ENV", "development")];
+        let (s, _) = load(&dev);
+        let demo = s.auth.demo_password.expect("development without users: the demo login");
+        assert!(demo.generated);
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&demo.value).len(), 16);
+
+        let (s, _) = load(&[("MES_ENV", "development"), ("DEMO_PASSWORD", "chosen")]);
+        let demo = s.auth.demo_password.unwrap();
+        assert!(!demo.generated);
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&demo.value), "chosen");
+
+        let users = "alice:alice@example.com:$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        let (s, _) = load(&[("MES_ENV", "development"), ("LOCAL_AUTH_USERS", users)]);
+        assert!(s.auth.demo_password.is_none(), "local users replace the demo login");
+
+        for mode in ["testing", "staging", "production"] {
+            let (s, diag) = load(&[("MES_ENV", mode), ("DEMO_PASSWORD", "chosen")]);
+            assert!(s.auth.demo_password.is_none());
+            assert!(!errors_for(&diag, "DEMO_PASSWORD").is_empty(), "{mode}: {diag}");
+        }
     }
 }

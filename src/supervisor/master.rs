@@ -356,10 +356,22 @@ impl Master {
             .ok_or_else(|| "the supervisor is stopping".to_string())?;
         // A development key made up for this run is shared, so every worker signs alike.
         let key;
+        let demo;
         let mut env = Vec::new();
         if self.settings.secrets.generated {
             key = secrecy::ExposeSecret::expose_secret(&self.settings.secrets.current).to_string();
             env.push(("SECRET_KEY", key.as_str()));
+        }
+        // Likewise the demo login's password: the one printed is the one every worker accepts.
+        if let Some(password) = self
+            .settings
+            .auth
+            .demo_password
+            .as_ref()
+            .filter(|d| d.generated)
+        {
+            demo = secrecy::ExposeSecret::expose_secret(&password.value).to_string();
+            env.push(("DEMO_PASSWORD", demo.as_str()));
         }
         let spawned = spawn::spawn_worker(&self.exe, listener, generation, slot, &env)
             .map_err(|e| format!("cannot start {}: {e}", self.exe.display()))?;

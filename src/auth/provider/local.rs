@@ -73,27 +73,33 @@ impl LocalProvider {
         }
     }
 
-    /// The development demo administrator with a fresh random password.
-    pub fn demo() -> (Self, String) {
-        let password: String = crate::session::cookie::random_token()
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(16)
-            .collect();
+    /// The development demo administrator `demo` with `password`.
+    pub fn demo(password: &str) -> Self {
         let user = LocalUser {
             username: DEMO_USER.into(),
             mail: "demo@localhost".into(),
-            hash: hash_password(&password).expect("hashing a fresh password cannot fail"),
+            hash: hash_password(password).expect("hashing a password cannot fail"),
             admin: true,
         };
-        (
-            Self {
-                users: vec![user],
-                name: "demo",
-            },
-            password,
-        )
+        Self {
+            users: vec![user],
+            name: "demo",
+        }
     }
+}
+
+/// A fresh random password of 16 letters and digits, for the demo login.
+pub fn random_password() -> String {
+    let mut password = String::new();
+    while password.len() < 16 {
+        password.extend(
+            crate::session::cookie::random_token()
+                .chars()
+                .filter(char::is_ascii_alphanumeric),
+        );
+    }
+    password.truncate(16);
+    password
 }
 
 impl LoginProvider for LocalProvider {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use super::User;
-use crate::config::{Mode, Settings};
+use crate::config::Settings;
 
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,8 +37,8 @@ pub trait LoginProvider: Send + Sync {
 }
 
 /// The provider the settings ask for: LDAP when `LDAP_API_URL` is set, else the local users of
-/// `LOCAL_AUTH_USERS`, else (development only) a demo administrator whose random password is
-/// printed once. `None`: nobody can log in.
+/// `LOCAL_AUTH_USERS`, else (development only) the demo administrator (`DEMO_PASSWORD`, see
+/// [`announce_demo_login`]). `None`: nobody can log in.
 pub fn from_settings(settings: &Settings) -> anyhow::Result<Option<Arc<dyn LoginProvider>>> {
     if let Some(ldap) = &settings.auth.ldap {
         return Ok(Some(Arc::new(ldap::LdapProvider::new(
@@ -51,16 +51,25 @@ pub fn from_settings(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Login
             local::parse_users(users).map_err(|e| anyhow::anyhow!("LOCAL_AUTH_USERS: {e}"))?;
         return Ok(Some(Arc::new(local::LocalProvider::new(users))));
     }
-    if settings.mode == Mode::Development {
-        let (provider, password) = local::LocalProvider::demo();
-        // Printed, not logged: log lines may be shipped elsewhere; this is a one-off for the
-        // person at the terminal.
-        eprintln!(
-            "\n  Development login: user `{}`, password `{password}` (administrator).\n  \
-             It changes at every start; set LOCAL_AUTH_USERS or LDAP_API_URL to choose.\n",
-            local::DEMO_USER
-        );
-        return Ok(Some(Arc::new(provider)));
+    if let Some(demo) = &settings.auth.demo_password {
+        return Ok(Some(Arc::new(local::LocalProvider::demo(
+            secrecy::ExposeSecret::expose_secret(&demo.value),
+        ))));
     }
     Ok(None)
+}
+
+/// Prints the demo login once, from the serving process (the supervisor, or the one process with
+/// `WORKERS=0`), when its password was made up at start. Printed, not logged: log lines may be
+/// shipped elsewhere; this is for the person at the terminal.
+pub fn announce_demo_login(settings: &Settings) {
+    if let Some(demo) = settings.auth.demo_password.as_ref().filter(|d| d.generated) {
+        eprintln!(
+            "\n  Development login: user `{}`, password `{}` (administrator).\n  \
+             It changes at every start; set DEMO_PASSWORD, LOCAL_AUTH_USERS or LDAP_API_URL to \
+             choose.\n",
+            local::DEMO_USER,
+            secrecy::ExposeSecret::expose_secret(&demo.value)
+        );
+    }
 }
