@@ -432,7 +432,10 @@ mod tests {
     fn the_demo_password_is_development_only_and_generated_when_unset() {
         let dev = [("MES_ENV", "development")];
         let (s, _) = load(&dev);
-        let demo = s.auth.demo_password.expect("development without users: the demo login");
+        let demo = s
+            .auth
+            .demo_password
+            .expect("development without users: the demo login");
         assert!(demo.generated);
         assert_eq!(secrecy::ExposeSecret::expose_secret(&demo.value).len(), 16);
 
@@ -443,12 +446,18 @@ mod tests {
 
         let users = "alice:alice@example.com:$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
         let (s, _) = load(&[("MES_ENV", "development"), ("LOCAL_AUTH_USERS", users)]);
-        assert!(s.auth.demo_password.is_none(), "local users replace the demo login");
+        assert!(
+            s.auth.demo_password.is_none(),
+            "local users replace the demo login"
+        );
 
         for mode in ["testing", "staging", "production"] {
             let (s, diag) = load(&[("MES_ENV", mode), ("DEMO_PASSWORD", "chosen")]);
             assert!(s.auth.demo_password.is_none());
-            assert!(!errors_for(&diag, "DEMO_PASSWORD").is_empty(), "{mode}: {diag}");
+            assert!(
+                !errors_for(&diag, "DEMO_PASSWORD").is_empty(),
+                "{mode}: {diag}"
+            );
         }
     }
 }

@@ -12,7 +12,12 @@ use super::env::Reader;
 pub enum DatabaseTarget {
     /// `postgres://…`; the URL may carry a password, so it is kept secret and only ever shown
     /// through [`redact_url`].
-    Postgres { url: SecretString },
+    Postgres {
+        url: SecretString,
+        /// `DB_APPLICATION_NAME`: each pool's `application_name` is this plus `/request`,
+        /// `/slow` or `/health`, so `pg_stat_activity` tells the app's connections apart.
+        application_name: String,
+    },
     /// `sqlite://path`; `embedded` marks the development default made when `DATABASE_URL` is
     /// unset (created, migrated and seeded on first run).
     Sqlite { path: PathBuf, embedded: bool },
@@ -41,7 +46,7 @@ impl DatabaseSettings {
     /// The URL with any password replaced, safe for logs and diagnostics.
     pub fn display_url(&self) -> String {
         match &self.target {
-            DatabaseTarget::Postgres { url } => redact_url(url.expose_secret()),
+            DatabaseTarget::Postgres { url, .. } => redact_url(url.expose_secret()),
             DatabaseTarget::Sqlite { path, .. } => format!("sqlite://{}", path.display()),
         }
     }
@@ -49,7 +54,7 @@ impl DatabaseSettings {
     /// The password inside the URL, if any (registered with the log redactor).
     pub fn password(&self) -> Option<String> {
         match &self.target {
-            DatabaseTarget::Postgres { url } => url_password(url.expose_secret()),
+            DatabaseTarget::Postgres { url, .. } => url_password(url.expose_secret()),
             DatabaseTarget::Sqlite { .. } => None,
         }
     }
@@ -117,8 +122,23 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> DatabaseSettings {
 fn parse_url(r: &mut Reader<'_>, url: &str) -> DatabaseTarget {
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        let application_name = r
+            .optional("DB_APPLICATION_NAME")
+            .unwrap_or_else(|| "mes-dashboard".to_string());
+        if application_name.len() > 48
+            || !application_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:@ ".contains(&b))
+        {
+            r.diag.error(
+                "DB_APPLICATION_NAME",
+                "must be at most 48 characters: letters, digits, spaces and - _ . : @ \
+                 (PostgreSQL shows it in pg_stat_activity, followed by /request, /slow or /health)",
+            );
+        }
         return DatabaseTarget::Postgres {
             url: SecretString::from(url.to_string()),
+            application_name,
         };
     }
     if let Some(rest) = url

@@ -414,10 +414,13 @@ impl Database {
 /// Builds one lazily connecting pool for `target`.
 pub fn open_pool(target: &DatabaseTarget, spec: &PoolSpec) -> anyhow::Result<DbPool> {
     let kind = match target {
-        DatabaseTarget::Postgres { url } => {
+        DatabaseTarget::Postgres {
+            url,
+            application_name,
+        } => {
             let options = PgConnectOptions::from_str(url.expose_secret())
                 .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?
-                .application_name(&format!("mes-dashboard/{}", spec.name))
+                .application_name(&format!("{application_name}/{}", spec.name))
                 .options([(
                     "statement_timeout",
                     spec.call_timeout.as_millis().to_string(),

@@ -2,4 +2,4 @@
 
 pub mod shutdown;
 
-pub use shutdown::{HookOutcome, Phase, ShutdownRegistry, ShutdownReport};
+pub use shutdown::{HookOutcome, Outcome, Phase, ShutdownRegistry, ShutdownReport};

@@ -13,6 +13,7 @@ mod helpers;
 mod ldap;
 mod pages;
 mod resilience;
+mod shutdown;
 mod supervisor;
 mod templates;
 mod wip;
