@@ -60,7 +60,7 @@ for _ in $(seq 1 $((POOL * 2))); do
   pids+=($!)
 done
 for _ in $(seq 1 50); do
-  in_use=$(curl -s "http://127.0.0.1:$PORT/health/deep" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pools"][0]["in_use"])')
+  in_use=$(curl -s "http://127.0.0.1:$PORT/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"]["db_pool"]["in_use"])')
   [[ $in_use == "$POOL" ]] && break
   sleep 0.2
 done
