@@ -10,6 +10,7 @@
 #   BIN=target/debug/mes-dashboard bench/reload_under_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 RELOADS="${RELOADS:-5}"
 INTERVAL="${INTERVAL:-3}"
@@ -20,10 +21,7 @@ LOTS="${LOTS:-20000}"
 BIN="${BIN:-target/release/mes-dashboard}"
 PATH_UNDER_TEST="${PATH_UNDER_TEST:-/api/wip/overview/summary}"
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk (Debian package)"
-  apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
-fi
+need_wrk
 if [[ ! -x "$BIN" ]]; then
   echo "building $BIN"
   cargo build --release
@@ -31,7 +29,7 @@ fi
 BIN="$(realpath "$BIN")"
 
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 sup_pid=""
 cleanup() {
   [[ -n "$sup_pid" ]] && kill -TERM "$sup_pid" 2>/dev/null && wait "$sup_pid" 2>/dev/null || true
@@ -45,23 +43,26 @@ export WATCHDOG_RUNTIME_DIR="$work/runtime"
 export BIND="127.0.0.1:$port"
 export WORKERS RUST_LOG="${RUST_LOG:-warn}" LOG_FORMAT=json
 export KEEPALIVE_DRAIN_SECONDS="${KEEPALIVE_DRAIN_SECONDS:-2}"
+# The WIP API needs a session and the status API an administrator: one local administrator.
+export LOCAL_AUTH_USERS="bench:bench@example.com:$(printf bench-password | "$BIN" hash-password)"
+export ADMIN_EMAILS=bench@example.com
+jar="$work/cookies"
 
 echo "seeding $LOTS lots"
 "$BIN" seed --lots "$LOTS" >/dev/null
 "$BIN" serve >"$work/serve.log" 2>&1 &
 sup_pid=$!
 
-for _ in $(seq 1 300); do
-  curl -fsS "http://$BIND$PATH_UNDER_TEST" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-curl -fsS "http://$BIND$PATH_UNDER_TEST" >/dev/null
+wait_http "http://$BIND/health/live" 30
+login "http://$BIND" bench bench-password "$jar"
+cookie="mes_session=$(awk '$6 == "mes_session" {print $7}' "$jar")"
+curl -fsS -H "Cookie: $cookie" "http://$BIND$PATH_UNDER_TEST" >/dev/null
 
 duration=$((RELOADS * INTERVAL + INTERVAL + 2))
 echo "load: ${duration}s, $CONNECTIONS keep-alive + $((CONNECTIONS / 4)) new-connection clients, $WORKERS workers, $RELOADS reloads every ${INTERVAL}s"
-wrk -t "$THREADS" -c "$CONNECTIONS" -d "${duration}s" --latency "http://$BIND$PATH_UNDER_TEST" >"$work/keepalive.txt" &
+wrk -t "$THREADS" -c "$CONNECTIONS" -d "${duration}s" --latency -H "Cookie: $cookie" "http://$BIND$PATH_UNDER_TEST" >"$work/keepalive.txt" &
 wrk_keep=$!
-wrk -t 1 -c "$((CONNECTIONS / 4))" -d "${duration}s" --latency -H "Connection: close" "http://$BIND$PATH_UNDER_TEST" >"$work/close.txt" &
+wrk -t 1 -c "$((CONNECTIONS / 4))" -d "${duration}s" --latency -H "Connection: close" -H "Cookie: $cookie" "http://$BIND$PATH_UNDER_TEST" >"$work/close.txt" &
 wrk_close=$!
 
 sleep "$INTERVAL"
@@ -71,7 +72,7 @@ for i in $(seq 1 "$RELOADS"); do
 done
 wait "$wrk_keep" "$wrk_close"
 
-generation="$(curl -fsS "http://$BIND/admin/api/worker/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["generation"])')"
+generation="$(curl -fsS -b "$jar" "http://$BIND/admin/api/worker/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["generation"])')"
 
 report() { # file label
   python3 - "$1" "$2" <<'PY'
