@@ -168,6 +168,7 @@ pub fn decode(bytes: &[u8]) -> Option<WipSnapshot> {
         stamp: wire.stamp,
         version: wire.version,
         computed_at: wire.computed_at,
+        updated_at: crate::http::envelope::iso8601(wire.computed_at),
         computed_instant,
         source: Source::Redis,
     })

@@ -46,6 +46,8 @@ pub struct WipSnapshot {
     pub version: String,
     /// When the snapshot was computed (by whichever process computed it).
     pub computed_at: DateTime<Utc>,
+    /// `computed_at` as the envelope writes it, formatted once (every answer carries it).
+    pub updated_at: String,
     /// Monotonic twin of `computed_at` in this process, for ages.
     pub computed_instant: Instant,
     pub source: Source,
@@ -68,6 +70,7 @@ impl WipSnapshot {
             stamp,
             version: new_version(computed_at),
             computed_at,
+            updated_at: iso8601(computed_at),
             computed_instant: Instant::now(),
             source: Source::Database,
         })
@@ -141,7 +144,7 @@ impl Served {
     pub fn meta(&self) -> Meta {
         let mut meta = Meta::now();
         meta.cache_state = Some(self.state.as_str());
-        meta.updated_at = Some(iso8601(self.snapshot.computed_at));
+        meta.updated_at = Some(self.snapshot.updated_at.clone());
         meta.age_seconds = Some(self.snapshot.age().as_secs());
         meta
     }

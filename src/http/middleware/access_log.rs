@@ -42,15 +42,29 @@ pub fn request_id(req: &Request) -> HeaderValue {
     new_request_id()
 }
 
-/// `<process prefix>-<counter>`: unique across workers without a random draw per request.
+/// `<process prefix>-<counter>` in lowercase hex: unique across workers without a random draw
+/// per request, and written by hand (no formatting machinery on the hot path).
 fn new_request_id() -> HeaderValue {
-    static PREFIX: OnceLock<u32> = OnceLock::new();
+    static PREFIX: OnceLock<[u8; 9]> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(1);
-    let prefix = PREFIX.get_or_init(rand::random::<u32>);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let prefix = PREFIX.get_or_init(|| {
+        let p = rand::random::<u32>();
+        let mut out = [b'-'; 9];
+        for (i, byte) in out[..8].iter_mut().enumerate() {
+            *byte = HEX[((p >> (28 - 4 * i)) & 0xf) as usize];
+        }
+        out
+    });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut text = String::with_capacity(25);
-    let _ = write!(text, "{prefix:08x}-{n:x}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    let mut buf = [0u8; 25];
+    buf[..9].copy_from_slice(prefix);
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1) as usize;
+    for i in 0..digits {
+        buf[9 + i] = HEX[((n >> (4 * (digits - 1 - i))) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&buf[..9 + digits])
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 /// What the log line needs from the request, captured before the request is handed on.
@@ -206,7 +220,21 @@ mod tests {
         let a = new_request_id();
         let b = new_request_id();
         assert_ne!(a, b);
-        assert!(a.to_str().unwrap().contains('-'));
+        // `<8 hex digits>-<counter in hex>`, the counter one more each time.
+        let parse = |v: &HeaderValue| {
+            let (prefix, n) = v.to_str().unwrap().split_once('-').unwrap();
+            assert_eq!(prefix.len(), 8);
+            assert!(
+                prefix
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+            (prefix.to_string(), u64::from_str_radix(n, 16).unwrap())
+        };
+        let (pa, na) = parse(&a);
+        let (pb, nb) = parse(&b);
+        assert_eq!(pa, pb);
+        assert!(nb > na);
     }
 
     #[test]
