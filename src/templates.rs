@@ -28,6 +28,22 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("portal.html", include_str!("../templates/portal.html")),
     ("resource.html", include_str!("../templates/resource.html")),
     (
+        "resource_history.html",
+        include_str!("../templates/resource_history.html"),
+    ),
+    (
+        "wip_overview.html",
+        include_str!("../templates/wip_overview.html"),
+    ),
+    (
+        "hold_overview.html",
+        include_str!("../templates/hold_overview.html"),
+    ),
+    (
+        "admin_performance.html",
+        include_str!("../templates/admin_performance.html"),
+    ),
+    (
         "admin_pages.html",
         include_str!("../templates/admin_pages.html"),
     ),

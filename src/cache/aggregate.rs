@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::wip::{LotDetail, Workcenter};
@@ -127,6 +128,106 @@ pub fn matrix(lots: &[LotDetail], workcenters: &[Workcenter], packages: &[String
     }
 }
 
+/// Held lots listed on the hold overview at most (the oldest holds).
+pub const MAX_HELD_LOTS_LISTED: usize = 500;
+
+/// One group of held lots (a hold reason or a workcenter).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HoldGroup {
+    pub key: String,
+    pub lots: u64,
+    pub quantity: i64,
+}
+
+/// One held lot as the hold overview lists it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HeldLot {
+    pub lot_id: String,
+    pub product: String,
+    pub workcenter_id: String,
+    pub quantity: i64,
+    pub hold_reason: Option<String>,
+    pub hold_at: Option<DateTime<Utc>>,
+    /// `hold_at` for people: `YYYY-MM-DD HH:MM` UTC.
+    pub hold_since: Option<String>,
+    pub hold_by: Option<String>,
+}
+
+/// Lots on hold, computed with each snapshot so the `/hold-overview` page only renders it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HoldOverview {
+    pub total: Tally,
+    /// Most quantity first; a hold without a reason counts under `(no reason)`.
+    pub by_reason: Vec<HoldGroup>,
+    /// Most quantity first.
+    pub by_workcenter: Vec<HoldGroup>,
+    /// The oldest holds first (a hold without a time last), at most
+    /// [`MAX_HELD_LOTS_LISTED`].
+    pub lots: Vec<HeldLot>,
+}
+
+/// The label of a hold that has no reason recorded.
+pub const NO_REASON: &str = "(no reason)";
+
+/// Aggregates the lots on hold.
+pub fn hold_overview(lots: &[LotDetail]) -> HoldOverview {
+    let mut total = Tally::default();
+    let mut by_reason: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut by_workcenter: BTreeMap<&str, Tally> = BTreeMap::new();
+    let mut held: Vec<&LotDetail> = Vec::new();
+    for lot in lots.iter().filter(|l| l.status == "HOLD") {
+        total.add(lot.quantity);
+        by_reason
+            .entry(lot.hold_reason.as_deref().unwrap_or(NO_REASON))
+            .or_default()
+            .add(lot.quantity);
+        by_workcenter
+            .entry(lot.workcenter_id.as_str())
+            .or_default()
+            .add(lot.quantity);
+        held.push(lot);
+    }
+    // Oldest first; no time last; the lot id breaks ties so the order is stable.
+    held.sort_by(|a, b| {
+        (a.hold_at.is_none(), a.hold_at, &a.lot_id).cmp(&(
+            b.hold_at.is_none(),
+            b.hold_at,
+            &b.lot_id,
+        ))
+    });
+    let groups = |map: BTreeMap<&str, Tally>| {
+        let mut groups: Vec<HoldGroup> = map
+            .into_iter()
+            .map(|(key, t)| HoldGroup {
+                key: key.to_string(),
+                lots: t.lots,
+                quantity: t.quantity,
+            })
+            .collect();
+        groups.sort_by(|a, b| b.quantity.cmp(&a.quantity).then_with(|| a.key.cmp(&b.key)));
+        groups
+    };
+    HoldOverview {
+        total,
+        by_reason: groups(by_reason),
+        by_workcenter: groups(by_workcenter),
+        lots: held
+            .into_iter()
+            .take(MAX_HELD_LOTS_LISTED)
+            .map(|l| HeldLot {
+                lot_id: l.lot_id.clone(),
+                product: l.product.clone(),
+                workcenter_id: l.workcenter_id.clone(),
+                quantity: l.quantity,
+                hold_reason: l.hold_reason.clone(),
+                hold_at: l.hold_at,
+                hold_since: l.hold_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+                hold_by: l.hold_by.clone(),
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +335,41 @@ mod tests {
                 quantity: 18
             }
         );
+    }
+
+    #[test]
+    fn hold_overview_groups_held_lots_and_lists_the_oldest_first() {
+        let at = |h: i64| Some(chrono::Utc::now() - chrono::Duration::hours(h));
+        let mut a = lot("DB", "QFN", "HOLD", 10);
+        a.hold_reason = Some("QC".into());
+        a.hold_at = at(1);
+        let mut b = lot("WB", "SOP", "HOLD", 30);
+        b.hold_reason = Some("QC".into());
+        b.hold_at = at(5);
+        let mut c = lot("WB", "QFN", "HOLD", 5);
+        c.hold_at = None;
+        let d = lot("WB", "QFN", "RUN", 99);
+        let h = hold_overview(&[a.clone(), b.clone(), c.clone(), d]);
+        assert_eq!(
+            h.total,
+            Tally {
+                lots: 3,
+                quantity: 45
+            }
+        );
+        let reasons: Vec<_> = h
+            .by_reason
+            .iter()
+            .map(|g| (g.key.as_str(), g.lots, g.quantity))
+            .collect();
+        assert_eq!(reasons, [("QC", 2, 40), (NO_REASON, 1, 5)]);
+        let wcs: Vec<_> = h
+            .by_workcenter
+            .iter()
+            .map(|g| (g.key.as_str(), g.quantity))
+            .collect();
+        assert_eq!(wcs, [("WB", 35), ("DB", 10)]);
+        let order: Vec<_> = h.lots.iter().map(|l| l.lot_id.clone()).collect();
+        assert_eq!(order, [b.lot_id, a.lot_id, c.lot_id]);
     }
 }

@@ -161,10 +161,12 @@ pub fn decode(bytes: &[u8]) -> Option<WipSnapshot> {
     let computed_instant = std::time::Instant::now()
         .checked_sub(age)
         .unwrap_or_else(std::time::Instant::now);
+    let lots: Vec<LotDetail> = wire.lots.into_iter().map(LotDetail::from).collect();
     Some(WipSnapshot {
         summary: RawJson(Bytes::from(wire.summary)),
         matrix: RawJson(Bytes::from(wire.matrix)),
-        lots: wire.lots.into_iter().map(LotDetail::from).collect(),
+        hold: super::aggregate::hold_overview(&lots),
+        lots,
         stamp: wire.stamp,
         version: wire.version,
         computed_at: wire.computed_at,

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::aggregate::{matrix, summarize};
+use super::aggregate::{HoldOverview, hold_overview, matrix, summarize};
 use crate::config::CacheSettings;
 use crate::db::wip::{self as q, Freshness, LotDetail};
 use crate::db::{DbError, DbPool};
@@ -38,6 +38,8 @@ pub enum Source {
 pub struct WipSnapshot {
     pub summary: RawJson,
     pub matrix: RawJson,
+    /// Lots on hold, for the `/hold-overview` page (computed here, never per request).
+    pub hold: HoldOverview,
     /// Every lot in process, sorted by id (lot detail and lookups search it).
     pub lots: Vec<LotDetail>,
     /// The data's freshness stamp when it was loaded.
@@ -66,6 +68,7 @@ impl WipSnapshot {
         Ok(Self {
             summary: RawJson::from_value(&summarize(&lots))?,
             matrix: RawJson::from_value(&matrix(&lots, workcenters, packages))?,
+            hold: hold_overview(&lots),
             lots,
             stamp,
             version: new_version(computed_at),

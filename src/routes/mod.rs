@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod health;
 pub mod inventory;
 pub mod login;
+pub mod overview;
 pub mod portal;
 pub mod resource;
 pub mod resource_history;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(resource_history::router())
         .merge(resource::router())
         .merge(wip::router())
+        .merge(overview::router())
         .merge(admin::router())
         .merge(auth::router())
         .merge(login::router())

@@ -1,26 +1,34 @@
 //! `POST /api/resource/history/query`: hours per E10 state, availability and utilization of
 //! each tool over a time range — a long report, so it runs on the slow pool and its
-//! concurrency limit (busy → 503 `SERVICE_UNAVAILABLE` with `Retry-After`).
+//! concurrency limit (busy → 503 `SERVICE_UNAVAILABLE` with `Retry-After`); and the
+//! `/resource-history` page, a form whose script calls that API and renders its answer.
 
 use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
+use axum::response::Response;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::db::history::{self, E10Hours};
+use crate::equipment::E10_STATES;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError};
+use crate::routes::catalog;
+use crate::session::SessionHandle;
+use crate::templates;
 
 /// The longest range one query may cover.
 pub const MAX_RANGE_DAYS: i64 = 366;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/resource/history/query", post(query))
+    Router::new()
+        .route("/api/resource/history/query", post(query))
+        .route("/resource-history", get(page))
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,4 +140,34 @@ async fn query(
         rows,
         total: row("total".into(), q.workcenter.unwrap_or_default(), &total),
     }))
+}
+
+/// The equipment history page: the form and, once submitted, the answer as a table. The
+/// workcenters offered come from the equipment snapshot when it is loaded (no query here).
+async fn page(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: SessionHandle,
+) -> Result<Response, AppError> {
+    let layout = catalog::open_page(&app, &session, &user, "/resource-history").await?;
+    let mut workcenters: Vec<String> = app
+        .equipment
+        .current()
+        .map(|s| s.tools.iter().map(|t| t.workcenter_id.clone()).collect())
+        .unwrap_or_default();
+    workcenters.sort_unstable();
+    workcenters.dedup();
+    templates::render(
+        "resource_history.html",
+        &layout,
+        &serde_json::json!({
+            "workcenters": workcenters,
+            "max_range_days": MAX_RANGE_DAYS,
+            "config": {
+                "query_url": "/api/resource/history/query",
+                "states": E10_STATES,
+                "max_range_days": MAX_RANGE_DAYS,
+            },
+        }),
+    )
 }

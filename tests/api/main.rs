@@ -10,6 +10,7 @@ mod equipment;
 mod faults;
 mod health;
 mod helpers;
+mod html_pages;
 mod ldap;
 mod pages;
 mod resilience;

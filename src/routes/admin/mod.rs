@@ -1,6 +1,7 @@
-//! `/admin/api/…`: administration APIs.
+//! `/admin/api/…`: administration APIs, and the `/admin/performance` page.
 
 pub mod audit;
+pub mod performance;
 pub mod system;
 pub mod workers;
 
@@ -13,4 +14,5 @@ pub fn router() -> Router<AppState> {
         .merge(workers::router())
         .merge(system::router())
         .merge(audit::router())
+        .merge(performance::router())
 }

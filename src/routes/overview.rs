@@ -1,0 +1,76 @@
+//! The `/wip-overview` and `/hold-overview` pages: server-rendered from the in-memory WIP
+//! snapshot (the same one the WIP APIs serve), never a database query per request. Before the
+//! first load they answer the degraded page (503, `Retry-After`) that counts down and reloads.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::cache::aggregate::MAX_HELD_LOTS_LISTED;
+use crate::cache::wip::{STATUSES, Served};
+use crate::http::AppError;
+use crate::http::envelope::iso8601;
+use crate::routes::catalog;
+use crate::session::SessionHandle;
+use crate::templates;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/wip-overview", get(wip_overview))
+        .route("/hold-overview", get(hold_overview))
+}
+
+/// What both pages say about the data: fresh or stale, when computed, how old.
+fn cache_info(served: &Served) -> Value {
+    json!({
+        "state": served.state.as_str(),
+        "updated_at": iso8601(served.snapshot.computed_at),
+        "age_seconds": served.snapshot.age().as_secs(),
+    })
+}
+
+/// The pre-serialized summary and matrix, read back for the template.
+fn parse(raw: &crate::http::envelope::RawJson) -> Result<Value, AppError> {
+    serde_json::from_slice(&raw.0).map_err(AppError::internal)
+}
+
+async fn wip_overview(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: SessionHandle,
+) -> Result<Response, AppError> {
+    let layout = catalog::open_page(&app, &session, &user, "/wip-overview").await?;
+    let served = app.wip.get().await?;
+    templates::render(
+        "wip_overview.html",
+        &layout,
+        &json!({
+            "summary": parse(&served.snapshot.summary)?,
+            "matrix": parse(&served.snapshot.matrix)?,
+            "statuses": STATUSES,
+            "cache": cache_info(&served),
+        }),
+    )
+}
+
+async fn hold_overview(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: SessionHandle,
+) -> Result<Response, AppError> {
+    let layout = catalog::open_page(&app, &session, &user, "/hold-overview").await?;
+    let served = app.wip.get().await?;
+    templates::render(
+        "hold_overview.html",
+        &layout,
+        &json!({
+            "hold": &served.snapshot.hold,
+            "max_listed": MAX_HELD_LOTS_LISTED,
+            "cache": cache_info(&served),
+        }),
+    )
+}

@@ -1,0 +1,286 @@
+//! The report pages the portal links to, rendered on the seeded factory: `/wip-overview` and
+//! `/hold-overview` from the WIP snapshot, `/resource-history` (form + script over the history
+//! API) and `/admin/performance` (the deep health report, administrators only). Strangers are
+//! sent to the login; values from the warehouse are text, never markup.
+
+use std::time::{Duration, Instant};
+
+use mes_dashboard::config::Settings;
+use mes_dashboard::db::Database;
+use mes_dashboard::with_conn;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, json as json_of};
+use crate::on_both_backends;
+
+/// Generous: the machine is shared and tests run in parallel.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+const TRICKY: &str = "<script>alert(1)</script>";
+
+on_both_backends!(
+    the_wip_and_hold_pages_render_the_snapshot_for_a_logged_in_user,
+    a_held_lot_with_markup_in_its_fields_is_escaped_on_both_overview_pages,
+    the_resource_history_page_carries_a_token_the_history_api_accepts,
+    the_performance_page_is_for_administrators_only,
+);
+
+/// A page for this client: (status, body).
+async fn page(app: &TestApp, path: &str) -> (u16, String) {
+    let response = app.get(path).await;
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+async fn strangers_go_to_the_login(app: &TestApp, path: &str) {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 303, "{path}: strangers go to the login");
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with("/admin/login?next="),
+        "{path}: {location}"
+    );
+}
+
+/// The ids of the `data-lot` rows of the hold list, in page order.
+fn listed_lots(html: &str) -> Vec<String> {
+    html.split("<tr data-lot=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .collect()
+}
+
+async fn the_wip_and_hold_pages_render_the_snapshot_for_a_logged_in_user(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    strangers_go_to_the_login(&app, "/wip-overview").await;
+    strangers_go_to_the_login(&app, "/hold-overview").await;
+    app.login_as_user().await;
+    let factory = app.factory.as_ref().unwrap();
+
+    // The WIP overview: the summary's counts and the matrix's rows.
+    let response = app.get("/wip-overview").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let html = response.text().await.unwrap();
+    let total = factory.lots.len();
+    assert!(
+        html.contains(&format!("<strong id=\"total-lots\">{total}</strong>")),
+        "the total lot count {total} is shown"
+    );
+    for status in ["RUN", "QUEUE", "HOLD"] {
+        let n = factory.lots.iter().filter(|l| l.status == status).count();
+        assert!(
+            html.contains(&format!("data-status-lots=\"{status}\">{n}</strong>")),
+            "{status}: {n} lots"
+        );
+    }
+    let hot = factory.lots.iter().filter(|l| l.priority == 1).count();
+    assert!(html.contains(&format!("<strong id=\"hot-lots\">{hot}</strong>")));
+    for wc in &factory.workcenters {
+        assert!(
+            html.contains(&format!("data-workcenter=\"{}\"", wc.id)),
+            "the matrix has a row for {}",
+            wc.id
+        );
+    }
+    assert!(html.contains("data-cache-state=\"fresh\""));
+    assert!(html.contains("computed at "));
+
+    // The hold overview: every held lot, the oldest hold first, and the totals.
+    let (status, html) = page(&app, "/hold-overview").await;
+    assert_eq!(status, 200);
+    let mut held: Vec<_> = factory.lots.iter().filter(|l| l.status == "HOLD").collect();
+    assert!(!held.is_empty(), "the small factory has held lots");
+    held.sort_by(|a, b| (a.hold_at, &a.lot_id).cmp(&(b.hold_at, &b.lot_id)));
+    let expected: Vec<_> = held.iter().map(|l| l.lot_id.clone()).collect();
+    assert_eq!(listed_lots(&html), expected, "every held lot, oldest first");
+    assert!(html.contains(&format!("<strong id=\"held-lots\">{}</strong>", held.len())));
+    let quantity: i64 = held.iter().map(|l| l.quantity).sum();
+    assert!(html.contains(&format!("<strong id=\"held-quantity\">{quantity}</strong>")));
+    let reason = held[0].hold_reason.expect("a held lot has a reason");
+    assert!(
+        html.contains(&format!("data-reason=\"{reason}\"")),
+        "{reason}"
+    );
+    assert!(html.contains(&format!(
+        "data-hold-workcenter=\"{}\"",
+        held[0].workcenter_id
+    )));
+}
+
+async fn a_held_lot_with_markup_in_its_fields_is_escaped_on_both_overview_pages(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .env("CACHE_CHECK_INTERVAL", "1")
+        .start()
+        .await;
+    app.login_as_user().await;
+    let victim = app.factory.as_ref().unwrap().lots[0].lot_id.clone();
+    // A warehouse view may hold anything in a lot's text columns.
+    let db = Database::connect_lazy(&Settings::for_tests(&app.database_url(), &[]))
+        .expect("database settings");
+    let pool = &db.request;
+    let now = chrono::Utc::now();
+    with_conn!(pool, |c| async {
+        sqlx::query(
+            "UPDATE lots SET lot_id = $1, product = $1, workcenter_id = $1, hold_reason = $1, \
+             hold_by = $1, status = 'HOLD', hold_at = $2, updated_at = $3 WHERE lot_id = $4",
+        )
+        .bind(TRICKY)
+        .bind(now - chrono::Duration::days(400))
+        .bind(now)
+        .bind(&victim)
+        .execute(&mut *c)
+        .await
+        .map(|done| done.rows_affected())
+    })
+    .expect("update the lot");
+    db.close().await;
+    let until = Instant::now() + DEADLINE;
+    while app
+        .state()
+        .wip
+        .current()
+        .is_none_or(|s| s.lot(TRICKY).is_none())
+    {
+        assert!(
+            Instant::now() < until,
+            "the cache picked up the changed lot"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let escaped = "&lt;script&gt;alert(1)&lt;&#x2f;script&gt;";
+    let (status, html) = page(&app, "/hold-overview").await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains(TRICKY),
+        "the lot's fields are text, never markup"
+    );
+    assert!(html.contains(escaped), "escaped as text: {html}");
+    assert_eq!(
+        listed_lots(&html).first().map(String::as_str),
+        Some(escaped),
+        "the oldest hold comes first"
+    );
+    let (status, html) = page(&app, "/wip-overview").await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains(TRICKY),
+        "the workcenter is text, never markup"
+    );
+    assert!(html.contains(&format!("data-workcenter=\"{escaped}\"")));
+}
+
+async fn the_resource_history_page_carries_a_token_the_history_api_accepts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    strangers_go_to_the_login(&app, "/resource-history").await;
+    app.login_as_user().await;
+    let factory = app.factory.as_ref().unwrap();
+    // The workcenters offered come from the equipment snapshot once it is loaded.
+    let until = Instant::now() + DEADLINE;
+    while app.state().equipment.current().is_none() {
+        assert!(Instant::now() < until, "the equipment sync loaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let (status, html) = page(&app, "/resource-history").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<form class=\"query card\" id=\"query\">"));
+    let tool_wc = &factory.tools[0].workcenter_id;
+    assert!(
+        html.contains(&format!("<option value=\"{tool_wc}\">")),
+        "the workcenter {tool_wc} is offered"
+    );
+    let config = html
+        .split("window.MES_HISTORY = ")
+        .nth(1)
+        .and_then(|rest| rest.split(";\n").next())
+        .expect("the page's configuration");
+    let config: Value = serde_json::from_str(config).expect("tojson wrote JSON");
+    assert_eq!(config["query_url"], "/api/resource/history/query");
+    assert_eq!(config["states"][0], "PRD");
+    assert!(!html.contains(".innerHTML"), "the script writes text only");
+
+    // What the script does: the page's meta token in X-CSRF-Token.
+    let token = html
+        .split("<meta name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's csrf-token meta")
+        .to_string();
+    let to = chrono::Utc::now();
+    let from = to - chrono::Duration::days(2);
+    let query = json!({
+        "from": from.to_rfc3339(),
+        "to": to.to_rfc3339(),
+        "workcenter": tool_wc,
+        "group_by": "equipment",
+    });
+    let send = |token: Option<String>, body: Value| {
+        let mut request = app
+            .client
+            .post(app.url("/api/resource/history/query"))
+            .json(&body);
+        if let Some(token) = token {
+            request = request.header("X-CSRF-Token", token);
+        }
+        request.send()
+    };
+    let (status, body) = json_of(send(Some(token.clone()), query.clone()).await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let rows = body["data"]["rows"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{body}");
+    assert!(rows.iter().all(|r| r["workcenter"] == *tool_wc), "{body}");
+    // The errors the page shows: a 400 envelope naming the field, a 403 without the token.
+    let backwards = json!({"from": to.to_rfc3339(), "to": from.to_rfc3339()});
+    let (status, body) = json_of(send(Some(token), backwards).await.unwrap()).await;
+    crate::helpers::assert_error(status, &body, 400, "VALIDATION_ERROR");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("to:")
+    );
+    let (status, body) = json_of(send(None, query).await.unwrap()).await;
+    crate::helpers::assert_error(status, &body, 403, "CSRF_TOKEN_MISSING");
+}
+
+async fn the_performance_page_is_for_administrators_only(backend: Backend) {
+    let admin = TestApp::spawn(backend).await;
+    strangers_go_to_the_login(&admin, "/admin/performance").await;
+    let user = admin.another_instance(&[]).await;
+    user.login_as_user().await;
+    let (status, html) = page(&user, "/admin/performance").await;
+    assert_eq!(status, 403, "{html}");
+    assert!(!html.contains("Recovery recommendation"));
+
+    admin.login_as_admin().await;
+    let (status, html) = page(&admin, "/admin/performance").await;
+    assert_eq!(status, 200, "{html}");
+    for pool in ["request", "slow", "health"] {
+        assert!(html.contains(&format!("data-pool=\"{pool}\"")), "{pool}");
+    }
+    for section in [
+        "id=\"breaker\"",
+        "id=\"cache\"",
+        "id=\"redis\"",
+        "id=\"policy\"",
+        "id=\"workers\"",
+        "id=\"alerts\"",
+        "Recovery recommendation: ",
+    ] {
+        assert!(html.contains(section), "{section}");
+    }
+    let (_, deep) = json_of(admin.get("/health/deep").await).await;
+    let action = deep["resilience"]["recovery_recommendation"]["action"]
+        .as_str()
+        .unwrap();
+    assert!(html.contains(&format!("Recovery recommendation: {action}")));
+    assert!(html.contains("class=\"status-"));
+    // The administrator's navigation leads there (minijinja writes `/` as `&#x2f;`).
+    let (_, portal) = page(&admin, "/").await;
+    assert!(
+        portal.contains("href=\"&#x2f;admin&#x2f;performance\""),
+        "{portal}"
+    );
+}
