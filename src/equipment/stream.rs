@@ -4,8 +4,9 @@
 //! event when a slow client fell behind and should reload the full status.
 //!
 //! A stream ends when the process starts to stop (`App::stopping`), so the HTTP drain never
-//! waits for open streams; and after [`LIFETIME`], so a browser reconnects and its session is
-//! checked again (a session that ended elsewhere stops receiving changes within that bound).
+//! waits for open streams; when its session ends (a logout on any worker: the session is
+//! checked again at every keep-alive interval); and after [`LIFETIME`] in any case, so a
+//! browser reconnects through the full access check.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,23 +20,44 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 use super::ChangeEvent;
-use crate::app::App;
+use crate::app::AppState;
 
 /// How long a browser waits before reconnecting after the stream ends.
 const RECONNECT_AFTER: Duration = Duration::from_secs(5);
 /// Longest life of one stream; the browser then reconnects with its session cookie.
 pub const LIFETIME: Duration = Duration::from_secs(15 * 60);
 
+/// Re-reads the stream's session every `every`: a logout elsewhere ends the stream.
+pub struct SessionCheck {
+    pub app: AppState,
+    pub id: String,
+    pub every: Duration,
+}
+
+impl SessionCheck {
+    async fn alive(&self) -> bool {
+        match Box::pin(self.app.sessions.store.load(&self.app.db.request, &self.id)).await {
+            Ok(found) => found.is_some(),
+            // The session store is unreachable: keep serving, as every other read does.
+            Err(_) => true,
+        }
+    }
+}
+
 /// The event stream of one client, subscribed before the response head is sent: a change
-/// applied after the client has the head reaches it.
-pub fn open(app: &App) -> Response {
+/// applied after the client has the head reaches it. `session`: the logged-in session it
+/// serves, checked at every keep-alive interval.
+pub fn open(app: &AppState, session: Option<String>) -> Response {
     let receiver = app.equipment.subscribe();
     let stop = app.stopping.clone();
-    let sse = Sse::new(events(receiver, stop, LIFETIME)).keep_alive(
-        KeepAlive::new()
-            .interval(app.config.equipment.stream_keepalive)
-            .text("keep-alive"),
-    );
+    let every = app.config.equipment.stream_keepalive;
+    let check = session.map(|id| SessionCheck {
+        app: app.clone(),
+        id,
+        every,
+    });
+    let sse = Sse::new(events(receiver, stop, LIFETIME, check))
+        .keep_alive(KeepAlive::new().interval(every).text("keep-alive"));
     let mut response = sse.into_response();
     // Reverse proxies (nginx) must pass events through as they come.
     response.headers_mut().insert(
@@ -45,30 +67,51 @@ pub fn open(app: &App) -> Response {
     response
 }
 
-enum Step {
-    Hello,
-    Listen,
+struct State {
+    hello: bool,
+    receiver: broadcast::Receiver<Arc<ChangeEvent>>,
+    stop: CancellationToken,
+    check: Option<SessionCheck>,
+    next_check: tokio::time::Instant,
 }
 
 fn events(
     receiver: broadcast::Receiver<Arc<ChangeEvent>>,
     stop: CancellationToken,
     lifetime: Duration,
+    check: Option<SessionCheck>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let end = tokio::time::Instant::now() + lifetime;
-    futures_util::stream::unfold(
-        (Step::Hello, receiver, stop),
-        move |(step, mut receiver, stop)| async move {
-            if let Step::Hello = step {
-                let hello = Event::default().retry(RECONNECT_AFTER).comment("connected");
-                return Some((Ok(hello), (Step::Listen, receiver, stop)));
-            }
+    let now = tokio::time::Instant::now();
+    let end = now + lifetime;
+    let next_check = now + check.as_ref().map_or(lifetime, |c| c.every);
+    let state = State {
+        hello: true,
+        receiver,
+        stop,
+        check,
+        next_check,
+    };
+    futures_util::stream::unfold(state, move |mut state| async move {
+        if state.hello {
+            state.hello = false;
+            let hello = Event::default().retry(RECONNECT_AFTER).comment("connected");
+            return Some((Ok(hello), state));
+        }
+        loop {
             let event = tokio::select! {
                 // Stopping wins over buffered changes.
                 biased;
-                () = stop.cancelled() => return None,
+                () = state.stop.cancelled() => return None,
                 () = tokio::time::sleep_until(end) => return None,
-                received = receiver.recv() => match received {
+                () = tokio::time::sleep_until(state.next_check), if state.check.is_some() => {
+                    let check = state.check.as_ref().expect("guarded by the branch condition");
+                    if !check.alive().await {
+                        return None;
+                    }
+                    state.next_check = tokio::time::Instant::now() + check.every;
+                    continue;
+                }
+                received = state.receiver.recv() => match received {
                     Ok(change) => Event::default()
                         .event("change")
                         .id(change.seq.to_string())
@@ -79,9 +122,9 @@ fn events(
                     Err(RecvError::Closed) => return None,
                 },
             };
-            Some((Ok(event), (Step::Listen, receiver, stop)))
-        },
-    )
+            return Some((Ok(event), state));
+        }
+    })
 }
 
 #[cfg(test)]
@@ -102,7 +145,7 @@ mod tests {
     async fn a_lagging_client_is_told_to_resync_and_the_stream_ends_at_stop() {
         let (sender, receiver) = broadcast::channel(4);
         let stop = CancellationToken::new();
-        let mut body = Sse::new(events(receiver, stop.clone(), LIFETIME))
+        let mut body = Sse::new(events(receiver, stop.clone(), LIFETIME, None))
             .into_response()
             .into_body();
         for seq in 1..=10 {
@@ -132,7 +175,7 @@ mod tests {
     async fn a_stream_ends_after_its_lifetime_so_the_session_is_checked_again() {
         let (sender, receiver) = broadcast::channel(4);
         let lifetime = Duration::from_millis(300);
-        let mut body: Body = Sse::new(events(receiver, CancellationToken::new(), lifetime))
+        let mut body: Body = Sse::new(events(receiver, CancellationToken::new(), lifetime, None))
             .into_response()
             .into_body();
         let started = tokio::time::Instant::now();

@@ -134,8 +134,17 @@ async fn matrix(
 }
 
 /// Server-sent events: each change as it is applied.
-async fn events(State(app): State<AppState>, _user: CurrentUser) -> Response {
-    stream::open(&app)
+async fn events(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    session: SessionHandle,
+) -> Result<Response, AppError> {
+    let id = session
+        .get()
+        .await?
+        .filter(|s| !s.anonymous)
+        .map(|s| s.id.clone());
+    Ok(stream::open(&app, id))
 }
 
 /// The live equipment page: the table rendered from the snapshot, then kept current by the

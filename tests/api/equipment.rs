@@ -710,3 +710,69 @@ async fn a_process_that_cannot_read_the_database_serves_the_copy_in_redis_as_sta
         a.factory.as_ref().unwrap().tools.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_on_another_instance_ends_the_event_stream_within_a_keep_alive() {
+    use crate::helpers::{TEST_PASSWORD, USER, bare_client, set_session_cookie};
+    let app = TestApp::builder(Backend::Sqlite)
+        .env("EQUIPMENT_STREAM_KEEPALIVE_SECONDS", "1")
+        .start()
+        .await;
+    let other = app
+        .another_instance(&[("EQUIPMENT_STREAM_KEEPALIVE_SECONDS", "1")])
+        .await;
+    wait_for_snapshot(&app).await;
+
+    // Log in with an explicit cookie, usable on both instances.
+    let anonymous = bare_client()
+        .get(app.url("/api/auth/csrf"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_session_cookie(&anonymous).unwrap();
+    let (_, body) = json(anonymous).await;
+    let login = bare_client()
+        .post(app.url("/api/auth/login"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", body["data"]["csrf_token"].as_str().unwrap())
+        .json(&serde_json::json!({"username": USER, "password": TEST_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_session_cookie(&login).unwrap();
+    let (status, body) = json(login).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["data"]["csrf_token"].as_str().unwrap().to_string();
+
+    let response = bare_client()
+        .get(app.url("/api/resource/status/stream"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut events = Events::new(response);
+    let until = Instant::now() + DEADLINE;
+    while !events.comments.iter().any(|c| c.contains("keep-alive")) {
+        assert!(events.next_block(until).await.is_some(), "a keep-alive");
+    }
+
+    let logout = bare_client()
+        .post(other.url("/api/auth/logout"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 200);
+    let logged_out = Instant::now();
+
+    let until = Instant::now() + Duration::from_secs(10);
+    while events.next_block(until).await.is_some() {}
+    assert!(events.ended, "the stream ended after the logout");
+    assert!(
+        logged_out.elapsed() < Duration::from_secs(5),
+        "within a few keep-alive intervals: {:?}",
+        logged_out.elapsed()
+    );
+}
