@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Instructions per logged-in cached WIP summary request, counted by callgrind: unlike seconds,
+# the count repeats for the same binary and inputs whatever else the machine is doing, so it
+# compares two versions of the hot path reliably (run it on each, BIN=…).
+#
+#   bash bench/callgrind_summary.sh [seconds, default 10]
+#   BIN=path/to/mes-dashboard bash bench/callgrind_summary.sh
+#
+# The server runs under valgrind (in-process, WORKERS=0, production mode, JSON access log);
+# counters are zeroed after a warm-up, wrk sends requests for the given time with 4
+# connections, then the counters are dumped and divided by the requests served. Needs
+# valgrind and wrk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+DURATION=${1:-10}
+need_wrk
+command -v valgrind >/dev/null || { echo "valgrind is required (apt-get install valgrind)" >&2; exit 1; }
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet --bin mes-dashboard
+  BIN=target/release/mes-dashboard
+fi
+WORK=$(mktemp -d)
+vpid=""
+cleanup() {
+  [ -n "$vpid" ] && kill "$vpid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+KEY=$("$BIN" gen-secret)
+DB="$WORK/bench.sqlite3"
+DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" migrate >/dev/null 2>&1
+DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 7 >/dev/null 2>&1
+PORT=$(free_port)
+WORKERS=0 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true DATABASE_URL="sqlite://$DB" \
+  LOG_FORMAT=json RUST_LOG=info BIND=127.0.0.1:$PORT \
+  valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.out" "$BIN" serve >"$WORK/log" 2>&1 &
+vpid=$!
+wait_http "http://127.0.0.1:$PORT/health/live" 120
+
+# One session written straight into the database, its cookie signed as the server does (see
+# bench/wip_summary.sh).
+COOKIE=$(KEY=$KEY DB=$DB python3 - <<'PY'
+import base64, datetime, hashlib, hmac, json, os, secrets, sqlite3
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+sid = b64(secrets.token_bytes(32))
+data = {"user": {"username": "bench", "display_name": "Bench", "mail": "bench@example.com",
+                 "department": None}, "csrf_secret": b64(secrets.token_bytes(32))}
+expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).isoformat()
+con = sqlite3.connect(os.environ["DB"])
+con.execute("INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)", (sid, json.dumps(data), expires))
+con.commit()
+sig = hmac.new(os.environ["KEY"].encode(), b"mes-dashboard/session-cookie/v1:" + sid.encode(), hashlib.sha256).digest()
+print(f"mes_session={sid}.{b64(sig)}")
+PY
+)
+URL="http://127.0.0.1:$PORT/api/wip/overview/summary"
+curl -fs -H "Cookie: $COOKIE" "$URL" >/dev/null || { echo "the logged-in request failed" >&2; exit 1; }
+wrk -t1 -c4 -d5s -H "Cookie: $COOKIE" "$URL" >/dev/null
+callgrind_control -z "$vpid" >/dev/null
+out=$(wrk -t1 -c4 -d"${DURATION}s" -H "Cookie: $COOKIE" "$URL")
+callgrind_control -d "$vpid" >/dev/null
+requests=$(awk '/requests in/ {print $1}' <<<"$out")
+total=$(callgrind_annotate "$WORK/cg.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+echo "# logged-in cached WIP summary under callgrind: $requests requests"
+echo "instructions per request: $((total / requests))"
