@@ -60,9 +60,9 @@ PY
 URL="http://127.0.0.1:$PORT/api/wip/overview/summary"
 curl -fs -H "Cookie: $COOKIE" "$URL" >/dev/null || { echo "the logged-in request failed" >&2; exit 1; }
 wrk -t1 -c4 -d5s -H "Cookie: $COOKIE" "$URL" >/dev/null
-callgrind_control -z "$vpid" >/dev/null
+callgrind_control -z "$vpid" >/dev/null 2>&1
 out=$(wrk -t1 -c4 -d"${DURATION}s" -H "Cookie: $COOKIE" "$URL")
-callgrind_control -d "$vpid" >/dev/null
+callgrind_control -d "$vpid" >/dev/null 2>&1
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
 total=$(callgrind_annotate "$WORK/cg.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "# logged-in cached WIP summary under callgrind: $requests requests"
