@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::wip::{LotDetail, Workcenter};
+use crate::http::envelope::RawJson;
 
 /// The statuses a lot in process can have, in report order.
 pub const STATUSES: [&str; 3] = ["RUN", "QUEUE", "HOLD"];
@@ -17,7 +18,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, quantity: i64) {
+    pub(crate) fn add(&mut self, quantity: i64) {
         self.lots += 1;
         self.quantity += quantity;
     }
@@ -164,6 +165,43 @@ pub struct HoldOverview {
     /// The oldest holds first (a hold without a time last), at most
     /// [`MAX_HELD_LOTS_LISTED`].
     pub lots: Vec<HeldLot>,
+}
+
+/// `GET /api/wip/overview/hold`: the held figures without the lot list.
+#[derive(Serialize)]
+struct HoldFigures<'a> {
+    total: Tally,
+    by_reason: &'a [HoldGroup],
+    by_workcenter: &'a [HoldGroup],
+}
+
+/// `GET /api/hold-overview/summary`: the figures of the `/hold-overview` page and its oldest
+/// hold (`null` when nothing is held).
+#[derive(Serialize)]
+struct HoldSummary<'a> {
+    total: Tally,
+    by_reason: &'a [HoldGroup],
+    by_workcenter: &'a [HoldGroup],
+    oldest: Option<&'a HeldLot>,
+}
+
+impl HoldOverview {
+    /// The two hold answers, serialized once per snapshot: the WIP overview's hold figures
+    /// and the hold overview's summary.
+    pub fn answers(&self) -> serde_json::Result<(RawJson, RawJson)> {
+        let figures = RawJson::from_value(&HoldFigures {
+            total: self.total,
+            by_reason: &self.by_reason,
+            by_workcenter: &self.by_workcenter,
+        })?;
+        let summary = RawJson::from_value(&HoldSummary {
+            total: self.total,
+            by_reason: &self.by_reason,
+            by_workcenter: &self.by_workcenter,
+            oldest: self.lots.first(),
+        })?;
+        Ok((figures, summary))
+    }
 }
 
 /// The label of a hold that has no reason recorded.

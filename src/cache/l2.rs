@@ -20,12 +20,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::redis::{Redis, RedisError};
-use super::wip::{Source, WipSnapshot};
-use crate::db::wip::{Freshness, LotDetail};
+use super::wip::{Assembly, Source, WipSnapshot};
+use crate::db::wip::{Freshness, LotDetail, Workcenter};
 use crate::http::envelope::RawJson;
 
 /// Bumped when the wire form changes: an older form in Redis then reads as a miss.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Releases the lock only for its owner.
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
@@ -132,6 +132,8 @@ struct Wire {
     /// The answers exactly as served (JSON text).
     summary: String,
     matrix: String,
+    /// The reference workcenters in route order (the per-workcenter index starts from them).
+    workcenters: Vec<Workcenter>,
     lots: Vec<LotWire>,
 }
 
@@ -145,6 +147,7 @@ pub fn encode(snapshot: &WipSnapshot) -> serde_json::Result<Vec<u8>> {
         computed_at: snapshot.computed_at,
         summary: text(&snapshot.summary),
         matrix: text(&snapshot.matrix),
+        workcenters: snapshot.workcenters.clone(),
         lots: snapshot.lots.iter().map(LotWire::from).collect(),
     })
 }
@@ -161,19 +164,21 @@ pub fn decode(bytes: &[u8]) -> Option<WipSnapshot> {
     let computed_instant = std::time::Instant::now()
         .checked_sub(age)
         .unwrap_or_else(std::time::Instant::now);
-    let lots: Vec<LotDetail> = wire.lots.into_iter().map(LotDetail::from).collect();
-    Some(WipSnapshot {
+    let mut lots: Vec<LotDetail> = wire.lots.into_iter().map(LotDetail::from).collect();
+    // Published sorted; sorting again costs one pass when it is, and keeps lookups right.
+    lots.sort_unstable_by(|a, b| a.lot_id.cmp(&b.lot_id));
+    WipSnapshot::assemble(Assembly {
         summary: RawJson(Bytes::from(wire.summary)),
         matrix: RawJson(Bytes::from(wire.matrix)),
-        hold: super::aggregate::hold_overview(&lots),
         lots,
+        workcenters: wire.workcenters,
         stamp: wire.stamp,
         version: wire.version,
         computed_at: wire.computed_at,
-        updated_at: crate::http::envelope::iso8601(wire.computed_at),
         computed_instant,
         source: Source::Redis,
     })
+    .ok()
 }
 
 /// The published version and stamp, `None` when nothing (readable) is published.
@@ -350,6 +355,14 @@ mod tests {
         assert_eq!(back.version, snapshot.version);
         assert_eq!(back.stamp, snapshot.stamp);
         assert_eq!(back.source, Source::Redis);
+        assert_eq!(back.hold_figures.0, snapshot.hold_figures.0);
+        assert_eq!(back.hold_summary.0, snapshot.hold_summary.0);
+        let wc = back.index.workcenter("DB").expect("the index is rebuilt");
+        assert_eq!(
+            (wc.name.as_str(), wc.lots.as_slice()),
+            ("Die bond", &[0][..])
+        );
+        assert_eq!(back.index.held, [0]);
         let got = back.lot("GA1").expect("the lot");
         assert_eq!(got.hold_reason.as_deref(), Some("QA \"check\""));
         assert_eq!(got.track_in_at, Some(now));

@@ -7,5 +7,6 @@ pub mod l2;
 pub mod redis;
 pub mod updater;
 pub mod wip;
+pub mod wip_index;
 
 pub use wip::{CacheState, WipCache, WipSnapshot};

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use super::aggregate::{HoldOverview, hold_overview, matrix, summarize};
+use super::wip_index::WipIndex;
 use crate::config::CacheSettings;
 use crate::db::wip::{self as q, Freshness, LotDetail};
 use crate::db::{DbError, DbPool};
@@ -40,6 +41,13 @@ pub struct WipSnapshot {
     pub matrix: RawJson,
     /// Lots on hold, for the `/hold-overview` page (computed here, never per request).
     pub hold: HoldOverview,
+    /// `GET /api/wip/overview/hold` and `GET /api/hold-overview/summary`, serialized once.
+    pub hold_figures: RawJson,
+    pub hold_summary: RawJson,
+    /// Positions of each workcenter's lots and of the held lots (oldest first).
+    pub index: WipIndex,
+    /// The reference workcenters, in route order (L2 carries them to rebuild the index).
+    pub workcenters: Vec<q::Workcenter>,
     /// Every lot in process, sorted by id (lot detail and lookups search it).
     pub lots: Vec<LotDetail>,
     /// The data's freshness stamp when it was loaded.
@@ -65,17 +73,42 @@ impl WipSnapshot {
     ) -> serde_json::Result<Self> {
         lots.sort_unstable_by(|a, b| a.lot_id.cmp(&b.lot_id));
         let computed_at = Utc::now();
-        Ok(Self {
-            summary: RawJson::from_value(&summarize(&lots))?,
-            matrix: RawJson::from_value(&matrix(&lots, workcenters, packages))?,
-            hold: hold_overview(&lots),
+        let summary = RawJson::from_value(&summarize(&lots))?;
+        let matrix = RawJson::from_value(&matrix(&lots, workcenters, packages))?;
+        Self::assemble(Assembly {
+            summary,
+            matrix,
             lots,
+            workcenters: workcenters.to_vec(),
             stamp,
             version: new_version(computed_at),
             computed_at,
-            updated_at: iso8601(computed_at),
             computed_instant: Instant::now(),
             source: Source::Database,
+        })
+    }
+
+    /// A snapshot from its parts, computing what is derived from the lots (the hold
+    /// overview, its answers, the indexes). `lots` must be sorted by id.
+    pub fn assemble(parts: Assembly) -> serde_json::Result<Self> {
+        let hold = hold_overview(&parts.lots);
+        let (hold_figures, hold_summary) = hold.answers()?;
+        let index = WipIndex::build(&parts.lots, &parts.workcenters);
+        Ok(Self {
+            summary: parts.summary,
+            matrix: parts.matrix,
+            hold,
+            hold_figures,
+            hold_summary,
+            index,
+            workcenters: parts.workcenters,
+            lots: parts.lots,
+            stamp: parts.stamp,
+            version: parts.version,
+            computed_at: parts.computed_at,
+            updated_at: iso8601(parts.computed_at),
+            computed_instant: parts.computed_instant,
+            source: parts.source,
         })
     }
 
@@ -105,6 +138,20 @@ impl WipSnapshot {
     pub fn lot_count(&self) -> usize {
         self.lots.len()
     }
+}
+
+/// What a snapshot is made of; everything else is derived by [`WipSnapshot::assemble`].
+pub struct Assembly {
+    pub summary: RawJson,
+    pub matrix: RawJson,
+    /// Sorted by id.
+    pub lots: Vec<LotDetail>,
+    pub workcenters: Vec<q::Workcenter>,
+    pub stamp: Freshness,
+    pub version: String,
+    pub computed_at: DateTime<Utc>,
+    pub computed_instant: Instant,
+    pub source: Source,
 }
 
 /// A version name unique across processes: the computation time and random bits.

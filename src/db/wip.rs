@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{DbError, DbPool};
 use crate::with_conn;
 
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct Workcenter {
     pub workcenter_id: String,
     pub name: String,

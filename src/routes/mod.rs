@@ -5,13 +5,16 @@ pub mod admin_pages;
 pub mod auth;
 pub mod catalog;
 pub mod health;
+pub mod hold;
 pub mod inventory;
 pub mod login;
+pub mod metrics;
 pub mod overview;
 pub mod portal;
 pub mod resource;
 pub mod resource_history;
 pub mod wip;
+pub mod wip_detail;
 
 use axum::Router;
 
@@ -25,6 +28,9 @@ pub fn router() -> Router<AppState> {
         .merge(resource_history::router())
         .merge(resource::router())
         .merge(wip::router())
+        .merge(wip_detail::router())
+        .merge(hold::router())
+        .merge(metrics::router())
         .merge(overview::router())
         .merge(admin::router())
         .merge(auth::router())

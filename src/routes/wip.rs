@@ -37,7 +37,8 @@ impl From<NotLoaded> for AppError {
     }
 }
 
-async fn served(app: &AppState) -> Result<Served, AppError> {
+/// The snapshot to serve, waiting (bounded) for the first load.
+pub(crate) async fn served(app: &AppState) -> Result<Served, AppError> {
     Ok(app.wip.get().await?)
 }
 
@@ -70,6 +71,12 @@ const MAX_LOT_ID: usize = 40;
 
 /// Letters, digits, `.`, `_` and `-`, starting with a letter or digit.
 pub fn validate_lot_id(id: &str) -> Result<(), AppError> {
+    validate_id("lotid", id)
+}
+
+/// The id rules of lot ids, for any id parameter (workcenters, packages): the error names
+/// `name`.
+pub fn validate_id(name: &str, id: &str) -> Result<(), AppError> {
     let ok = !id.is_empty()
         && id.len() <= MAX_LOT_ID
         && id.as_bytes()[0].is_ascii_alphanumeric()
@@ -80,7 +87,7 @@ pub fn validate_lot_id(id: &str) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::validation(format!(
-            "lotid must be 1 to {MAX_LOT_ID} characters: letters, digits, '.', '_' or '-', \
+            "{name} must be 1 to {MAX_LOT_ID} characters: letters, digits, '.', '_' or '-', \
              starting with a letter or digit"
         )))
     }
