@@ -41,22 +41,8 @@ WORKERS=0 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true DAT
 vpid=$!
 wait_http "http://127.0.0.1:$PORT/health/live" 120
 
-# One session written straight into the database, its cookie signed as the server does (see
-# bench/wip_summary.sh).
-COOKIE=$(KEY=$KEY DB=$DB python3 - <<'PY'
-import base64, datetime, hashlib, hmac, json, os, secrets, sqlite3
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-sid = b64(secrets.token_bytes(32))
-data = {"user": {"username": "bench", "display_name": "Bench", "mail": "bench@example.com",
-                 "department": None}, "csrf_secret": b64(secrets.token_bytes(32))}
-expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).isoformat()
-con = sqlite3.connect(os.environ["DB"])
-con.execute("INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)", (sid, json.dumps(data), expires))
-con.commit()
-sig = hmac.new(os.environ["KEY"].encode(), b"mes-dashboard/session-cookie/v1:" + sid.encode(), hashlib.sha256).digest()
-print(f"mes_session={sid}.{b64(sig)}")
-PY
-)
+# One session written straight into the database (see mint_session_cookie in bench/lib.sh).
+COOKIE=$(mint_session_cookie "$KEY" "$DB")
 URL="http://127.0.0.1:$PORT/api/wip/overview/summary"
 curl -fs -H "Cookie: $COOKIE" "$URL" >/dev/null || { echo "the logged-in request failed" >&2; exit 1; }
 wrk -t1 -c4 -d5s -H "Cookie: $COOKIE" "$URL" >/dev/null

@@ -11,8 +11,7 @@
 # the process's user+system CPU time during the run divided by the requests served.
 #
 # Production refuses local users and no LDAP API exists here, so the script writes one session
-# straight into the `sessions` table and signs its cookie with SECRET_KEY exactly as the server
-# does (HMAC-SHA256 over "mes-dashboard/session-cookie/v1:" + id, base64url).
+# straight into the `sessions` table (mint_session_cookie in bench/lib.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -65,20 +64,7 @@ WORKERS=0 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true \
 DASH=$!; pids+=($DASH)
 wait_http "http://127.0.0.1:$PORT/health/live"
 
-COOKIE=$(KEY=$KEY DB=$DB python3 - <<'PY'
-import base64, datetime, hashlib, hmac, json, os, secrets, sqlite3
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-sid = b64(secrets.token_bytes(32))
-data = {"user": {"username": "bench", "display_name": "Bench", "mail": "bench@example.com",
-                 "department": None}, "csrf_secret": b64(secrets.token_bytes(32))}
-expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).isoformat()
-con = sqlite3.connect(os.environ["DB"])
-con.execute("INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)", (sid, json.dumps(data), expires))
-con.commit()
-sig = hmac.new(os.environ["KEY"].encode(), b"mes-dashboard/session-cookie/v1:" + sid.encode(), hashlib.sha256).digest()
-print(f"mes_session={sid}.{b64(sig)}")
-PY
-)
+COOKIE=$(mint_session_cookie "$KEY" "$DB")
 URL="http://127.0.0.1:$PORT/api/wip/overview/summary"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL")" = 401 ] || { echo "anonymous must be 401" >&2; exit 1; }
 curl -fs -H "Cookie: $COOKIE" "$URL" >"$WORK/body.json" || { echo "the logged-in request failed" >&2; exit 1; }
