@@ -275,7 +275,7 @@ async fn expect_flip(events: &mut Events, tool: &str, state: &str) -> Value {
 
 async fn an_event_stream_pushes_a_flipped_tool_and_ends_at_shutdown(backend: Backend) {
     let mut builder = TestApp::builder(backend)
-        .env("EQUIPMENT_STATUS_SYNC_INTERVAL", "1")
+        .env("EQUIPMENT_STATUS_SYNC_INTERVAL", "2")
         .env("EQUIPMENT_STREAM_KEEPALIVE_SECONDS", "1")
         .env("GRACEFUL_TIMEOUT", "30");
     if let Some(url) = redis_url("equipment stream") {
@@ -314,10 +314,17 @@ async fn an_event_stream_pushes_a_flipped_tool_and_ends_at_shutdown(backend: Bac
     .await
     .expect("flip the tool");
     assert!(flipped);
+    let flipped_at = Instant::now();
     db.close().await;
 
     let pushed = expect_flip(&mut events, &tool, "UDT").await;
     assert_eq!(pushed["state_reason"], "Vacuum fault");
+    // Within one sync interval (2 s), plus the sync's own read and the push.
+    let took = flipped_at.elapsed();
+    assert!(
+        took < Duration::from_millis(3500),
+        "pushed {took:?} after the flip"
+    );
     // The APIs serve the new state too.
     let (_, body) = json(app.get("/api/resource/status?state=UDT").await).await;
     assert!(
