@@ -18,7 +18,7 @@ use crate::db::wip::LotDetail;
 use crate::http::envelope::RawJson;
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, RawApiResponse};
-use crate::routes::wip::{served, validate_id};
+use crate::routes::wip::{precomputed, served, validate_id};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,11 +32,7 @@ async fn figures(
     State(app): State<AppState>,
     _user: CurrentUser,
 ) -> Result<RawApiResponse, AppError> {
-    let served = served(&app).await?;
-    Ok(RawApiResponse {
-        data: served.snapshot.hold_figures.clone(),
-        meta: served.meta(),
-    })
+    precomputed(&app, |s| &s.hold_figures).await
 }
 
 /// The hold overview's figures and its oldest hold.
@@ -44,11 +40,7 @@ async fn summary(
     State(app): State<AppState>,
     _user: CurrentUser,
 ) -> Result<RawApiResponse, AppError> {
-    let served = served(&app).await?;
-    Ok(RawApiResponse {
-        data: served.snapshot.hold_summary.clone(),
-        meta: served.meta(),
-    })
+    precomputed(&app, |s| &s.hold_summary).await
 }
 
 /// Lots one page may hold at most, and by default.

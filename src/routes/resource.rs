@@ -19,6 +19,7 @@ use crate::http::envelope::iso8601;
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, RawApiResponse};
 use crate::routes::catalog;
+use crate::routes::resource_history::validate_workcenter;
 use crate::session::SessionHandle;
 use crate::templates;
 
@@ -57,16 +58,8 @@ struct StatusQuery {
 }
 
 fn validate(q: StatusQuery) -> Result<StatusFilter, AppError> {
-    if let Some(wc) = &q.workcenter
-        && (wc.is_empty()
-            || wc.len() > 32
-            || !wc
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    {
-        return Err(AppError::validation(
-            "workcenter: 1 to 32 letters, digits, '-' or '_'",
-        ));
+    if let Some(wc) = &q.workcenter {
+        validate_workcenter(wc)?;
     }
     let mut states = Vec::new();
     if let Some(list) = &q.state {

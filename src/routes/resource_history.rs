@@ -79,16 +79,8 @@ fn validate(q: &HistoryQuery) -> Result<(), AppError> {
             "to: the range may cover at most {MAX_RANGE_DAYS} days"
         )));
     }
-    if let Some(wc) = &q.workcenter
-        && (wc.is_empty()
-            || wc.len() > 32
-            || !wc
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    {
-        return Err(AppError::validation(
-            "workcenter: 1 to 32 letters, digits, '-' or '_'",
-        ));
+    if let Some(wc) = &q.workcenter {
+        validate_workcenter(wc)?;
     }
     Ok(())
 }
@@ -170,4 +162,20 @@ async fn page(
             },
         }),
     )
+}
+
+/// A workcenter filter: 1 to 32 letters, digits, '-' or '_' (400 naming `workcenter` otherwise).
+pub(crate) fn validate_workcenter(wc: &str) -> Result<(), AppError> {
+    let plain = !wc.is_empty()
+        && wc.len() <= 32
+        && wc
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if plain {
+        Ok(())
+    } else {
+        Err(AppError::validation(
+            "workcenter: 1 to 32 letters, digits, '-' or '_'",
+        ))
+    }
 }

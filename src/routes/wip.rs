@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::cache::wip::{NotLoaded, Served};
+use crate::cache::wip::{NotLoaded, Served, WipSnapshot};
 use crate::db::wip as q;
+use crate::http::envelope::RawJson;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError, RawApiResponse};
 
@@ -42,16 +43,24 @@ pub(crate) async fn served(app: &AppState) -> Result<Served, AppError> {
     Ok(app.wip.get().await?)
 }
 
+/// One of the snapshot's pre-serialized answers, with the cache's meta.
+pub(crate) async fn precomputed(
+    app: &AppState,
+    answer: fn(&WipSnapshot) -> &RawJson,
+) -> Result<RawApiResponse, AppError> {
+    let served = served(app).await?;
+    Ok(RawApiResponse {
+        data: answer(&served.snapshot).clone(),
+        meta: served.meta(),
+    })
+}
+
 /// Lots and quantity in process, by status.
 async fn summary(
     State(app): State<AppState>,
     _user: CurrentUser,
 ) -> Result<RawApiResponse, AppError> {
-    let served = served(&app).await?;
-    Ok(RawApiResponse {
-        data: served.snapshot.summary.clone(),
-        meta: served.meta(),
-    })
+    precomputed(&app, |s| &s.summary).await
 }
 
 /// Lots and quantity by workcenter (rows, in route order) and package (columns).
@@ -59,11 +68,7 @@ async fn matrix(
     State(app): State<AppState>,
     _user: CurrentUser,
 ) -> Result<RawApiResponse, AppError> {
-    let served = served(&app).await?;
-    Ok(RawApiResponse {
-        data: served.snapshot.matrix.clone(),
-        meta: served.meta(),
-    })
+    precomputed(&app, |s| &s.matrix).await
 }
 
 /// The longest lot id accepted; real ids are about a dozen characters.

@@ -99,16 +99,12 @@ impl Master {
                 retry_in_ms = delay.as_millis() as u64,
                 "worker crashed; replacing it"
             );
-            let mut entry = HistoryEntry::new(
+            let seq = self.record_automatic(
                 Source::Auto,
                 Action::Replace,
-                Decision::Allowed,
                 "supervisor",
-                self.clock.now(),
+                format!("worker pid {} {how}", w.pid),
             );
-            entry.reason = Some(format!("worker pid {} {how}", w.pid));
-            entry.generation = Some(self.generation);
-            let seq = self.record(entry, "requested");
             self.slots[w.slot].entry = Some(seq);
         }
     }
@@ -126,16 +122,12 @@ impl Master {
                 Some(seq) => seq,
                 None => {
                     // A retry after a failed replacement: a new attempt, a new entry.
-                    let mut entry = HistoryEntry::new(
+                    self.record_automatic(
                         Source::Auto,
                         Action::Replace,
-                        Decision::Allowed,
                         "supervisor",
-                        self.clock.now(),
-                    );
-                    entry.reason = Some(format!("slot {index} is empty; retrying"));
-                    entry.generation = Some(self.generation);
-                    self.record(entry, "requested")
+                        format!("slot {index} is empty; retrying"),
+                    )
                 }
             };
             self.start_replacement(index, seq);
@@ -227,18 +219,12 @@ impl Master {
                 continue;
             }
             self.slots[index].current = None;
-            let mut entry = HistoryEntry::new(
+            let seq = self.record_automatic(
                 Source::Watchdog,
                 Action::Replace,
-                Decision::Allowed,
                 "watchdog",
-                self.clock.now(),
+                format!("WORKER TIMEOUT (pid {pid}): no heartbeat for {silent} s"),
             );
-            entry.reason = Some(format!(
-                "WORKER TIMEOUT (pid {pid}): no heartbeat for {silent} s"
-            ));
-            entry.generation = Some(self.generation);
-            let seq = self.record(entry, "requested");
             if self.slots[index].replacement.is_none() {
                 self.start_replacement(index, seq);
             } else {
@@ -319,18 +305,33 @@ impl Master {
             requests,
             "worker reached WORKER_MAX_REQUESTS; recycling it"
         );
-        let mut entry = HistoryEntry::new(
+        let seq = self.record_automatic(
             Source::Auto,
             Action::Recycle,
-            Decision::Allowed,
             "supervisor",
+            format!("worker pid {pid} served {requests} requests (WORKER_MAX_REQUESTS)"),
+        );
+        self.start_replacement(index, seq);
+    }
+
+    /// Records a replacement the supervisor decided itself (never gated by the policy) for the
+    /// serving generation, and returns its history sequence number.
+    fn record_automatic(
+        &mut self,
+        source: Source,
+        action: Action,
+        requested_by: &str,
+        reason: String,
+    ) -> u64 {
+        let mut entry = HistoryEntry::new(
+            source,
+            action,
+            Decision::Allowed,
+            requested_by,
             self.clock.now(),
         );
-        entry.reason = Some(format!(
-            "worker pid {pid} served {requests} requests (WORKER_MAX_REQUESTS)"
-        ));
+        entry.reason = Some(reason);
         entry.generation = Some(self.generation);
-        let seq = self.record(entry, "requested");
-        self.start_replacement(index, seq);
+        self.record(entry, "requested")
     }
 }

@@ -353,18 +353,7 @@ async fn shutdown_drains_then_runs_every_stop_hook_in_order() {
     assert_eq!(drain.forced, 0);
     assert!(hooks.clean(), "{hooks:?}");
     let names: Vec<_> = hooks.hooks.iter().map(|h| h.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "cache_updater",
-            "equipment_sync",
-            "session_sweeper",
-            "redis",
-            "pool.request",
-            "pool.slow",
-            "pool.health"
-        ]
-    );
+    assert_eq!(names, crate::helpers::SHUTDOWN_ORDER);
 }
 
 #[tokio::test]

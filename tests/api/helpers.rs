@@ -590,3 +590,34 @@ impl Drop for PrivateRedis {
         self.kill();
     }
 }
+
+/// The stop hooks of an app, in the order the shutdown registry runs them.
+pub const SHUTDOWN_ORDER: [&str; 7] = [
+    "cache_updater",
+    "equipment_sync",
+    "session_sweeper",
+    "redis",
+    "pool.request",
+    "pool.slow",
+    "pool.health",
+];
+
+/// Collects a child process's standard output and error, line by line, as it runs.
+pub fn capture_output(child: &mut std::process::Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::BufRead;
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    for pipe in [
+        Box::new(child.stdout.take().expect("stdout piped")) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().expect("stderr piped")),
+    ] {
+        let logs = logs.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut logs = logs.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+    }
+    logs
+}

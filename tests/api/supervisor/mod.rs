@@ -7,7 +7,6 @@ mod reload;
 mod restart_api;
 mod watchdog;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -109,20 +108,7 @@ impl Site {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start the supervisor");
-        let logs = Arc::new(Mutex::new(String::new()));
-        for pipe in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let logs = logs.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    let mut logs = logs.lock().unwrap();
-                    logs.push_str(&line);
-                    logs.push('\n');
-                }
-            });
-        }
+        let logs = crate::helpers::capture_output(&mut child);
         let mut sup = Supervisor {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], self.port)),
