@@ -2,6 +2,7 @@
 
 mod audit;
 pub mod auth;
+mod browser;
 mod cache;
 mod cli;
 mod contract;
