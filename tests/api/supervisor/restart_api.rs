@@ -207,7 +207,7 @@ async fn with_the_database_down_restart_decisions_go_to_the_file_audit_log() {
     // database's timeouts first).
     let file = site
         .runtime()
-        .join(mes_dashboard::supervisor::audit::FILE_NAME);
+        .join(mes_dashboard::supervisor::audit::file::FILE_NAME);
     let mut records: Vec<Value> = Vec::new();
     for _ in 0..150 {
         records = std::fs::read_to_string(&file)
