@@ -8,8 +8,10 @@
 //!   `WORKER_RESTART_WINDOW_SECONDS`. With `WORKER_GUARDED_MODE_ENABLED` churn makes the state
 //!   `blocked`, which wins over `cooldown`.
 //! - A manual (admin) request while `cooldown` or `blocked` needs `manual_override`,
-//!   `override_acknowledged` and a non-empty `override_reason`. Signals and the watchdog are not
-//!   gated (the operator at the shell and a hung worker do not wait), but they are recorded.
+//!   `override_acknowledged` and a non-empty `override_reason`; without the acknowledgement it
+//!   is refused by the state (cooldown, blocked), and an acknowledged override without a valid
+//!   reason is refused as malformed. Signals and the watchdog are not gated (the operator at
+//!   the shell and a hung worker do not wait), but they are recorded.
 //!
 //! The time is an argument, so tests move it by hand.
 
@@ -121,19 +123,23 @@ impl ManualRequest {
 }
 
 /// What the policy says about a manual request.
+///
+/// An override counts only when it is acknowledged (`manual_override` and
+/// `override_acknowledged`). An acknowledged override must carry a reason of 1 to
+/// [`MAX_REASON_CHARS`] characters: without one the request contradicts itself and is refused
+/// as such, whatever the state. Any other request is decided by the state alone, so a request
+/// that is not an acknowledged override is refused in cooldown or while blocked for that reason.
 pub fn decide(status: &PolicyStatus, request: &ManualRequest) -> Decision {
-    let override_complete = request.manual_override
-        && request.override_acknowledged
-        && request
-            .reason()
-            .is_some_and(|r| r.chars().count() <= MAX_REASON_CHARS);
-    if request.manual_override && !override_complete {
+    let reason_valid = request
+        .reason()
+        .is_some_and(|r| r.chars().count() <= MAX_REASON_CHARS);
+    if request.override_acknowledged && !reason_valid {
         return Decision::RejectedReasonRequired;
     }
+    let overridden = request.manual_override && request.override_acknowledged;
     match status.state {
         PolicyState::Allowed => Decision::Allowed,
-        PolicyState::Cooldown if override_complete => Decision::AllowedOverride,
-        PolicyState::Blocked if override_complete => Decision::AllowedOverride,
+        PolicyState::Cooldown | PolicyState::Blocked if overridden => Decision::AllowedOverride,
         PolicyState::Cooldown => Decision::RejectedCooldown,
         PolicyState::Blocked => Decision::RejectedBlocked,
     }
@@ -178,10 +184,14 @@ mod tests {
         let mut history = Vec::new();
         let plain = ManualRequest::default();
 
-        // Nothing happened yet: allowed.
+        // Nothing happened yet: allowed (an acknowledged override still needs its reason).
         let s = status(&cfg, &history, now);
         assert_eq!(s.state, PolicyState::Allowed);
         assert_eq!(decide(&s, &plain), Decision::Allowed);
+        assert_eq!(
+            decide(&s, &with_override("")),
+            Decision::RejectedReasonRequired
+        );
 
         // Right after a restart: cooldown, 60 s left; 30 s later 30 s left.
         history.push(restart(now, Action::Reload, Decision::Allowed));
@@ -191,6 +201,15 @@ mod tests {
             (PolicyState::Cooldown, 60)
         );
         assert_eq!(decide(&s, &plain), Decision::RejectedCooldown);
+        let bare_override = ManualRequest {
+            manual_override: true,
+            ..ManualRequest::default()
+        };
+        assert_eq!(decide(&s, &bare_override), Decision::RejectedCooldown);
+        assert_eq!(
+            decide(&s, &with_override(" ")),
+            Decision::RejectedReasonRequired
+        );
         later(&mut now, Duration::from_millis(30_500));
         let s = status(&cfg, &history, now);
         assert_eq!(s.cooldown_remaining_seconds, 30, "rounded up");
@@ -218,12 +237,23 @@ mod tests {
             decide(&s, &with_override("   ")),
             Decision::RejectedReasonRequired
         );
+        // Not acknowledged: refused because restarts are blocked, whatever else it says.
         let unacknowledged = ManualRequest {
             override_acknowledged: false,
             ..with_override("x")
         };
+        assert_eq!(decide(&s, &unacknowledged), Decision::RejectedBlocked);
+        let bare_override = ManualRequest {
+            manual_override: true,
+            ..ManualRequest::default()
+        };
+        assert_eq!(decide(&s, &bare_override), Decision::RejectedBlocked);
+        let acknowledged_without_reason = ManualRequest {
+            override_reason: None,
+            ..with_override("")
+        };
         assert_eq!(
-            decide(&s, &unacknowledged),
+            decide(&s, &acknowledged_without_reason),
             Decision::RejectedReasonRequired
         );
         let too_long = with_override(&"x".repeat(MAX_REASON_CHARS + 1));

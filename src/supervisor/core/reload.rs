@@ -317,7 +317,7 @@ fn decision_message(decision: Decision, before: &PolicyStatus, next_generation: 
             before.attempts_in_window, before.window_seconds, before.retry_budget
         ),
         Decision::RejectedReasonRequired => format!(
-            "a manual override needs override_acknowledged: true and a non-empty \
+            "an acknowledged override (override_acknowledged: true) needs a non-empty \
              override_reason of at most {MAX_REASON_CHARS} characters"
         ),
     }

@@ -65,3 +65,51 @@ fn a_restart_while_blocked_is_refused_and_an_acknowledged_override_reloads() {
     assert_eq!(fx.audits(), [(AuditAction::Restart, Phase::Completed)]);
     assert_eq!(sim.core.generation, 5);
 }
+
+#[test]
+fn while_blocked_only_an_acknowledged_override_is_judged_on_its_reason() {
+    let (mut sim, _) = Sim::started(config(1));
+    for _ in 0..3 {
+        sim.reload();
+    }
+    assert_eq!(sim.policy().state, PolicyState::Blocked);
+    let cases = [
+        (ManualRequest::default(), Decision::RejectedBlocked),
+        (
+            ManualRequest {
+                manual_override: true,
+                ..ManualRequest::default()
+            },
+            Decision::RejectedBlocked,
+        ),
+        (
+            ManualRequest {
+                manual_override: true,
+                override_reason: Some("pool leak".into()),
+                ..ManualRequest::default()
+            },
+            Decision::RejectedBlocked,
+        ),
+        (
+            ManualRequest {
+                override_reason: None,
+                ..override_with("")
+            },
+            Decision::RejectedReasonRequired,
+        ),
+        (
+            override_with(&"x".repeat(policy::MAX_REASON_CHARS + 1)),
+            Decision::RejectedReasonRequired,
+        ),
+    ];
+    for (request, decision) in cases {
+        let fx = sim.request(request.clone());
+        assert_eq!(fx.reply().decision, decision, "{request:?}");
+        assert!(fx.spawned().is_empty(), "{request:?}");
+        assert_eq!(sim.last().decision, decision);
+    }
+    let reason = "x".repeat(policy::MAX_REASON_CHARS);
+    let fx = sim.request(override_with(&reason));
+    assert_eq!(fx.reply().decision, Decision::AllowedOverride);
+    assert_eq!(fx.spawned().len(), 1);
+}
