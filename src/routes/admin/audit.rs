@@ -1,7 +1,8 @@
 //! `GET /admin/api/audit`: the audit log — the database's entries and, beside them, the ones
 //! the supervisor could only write to the file audit log while the database was down and has
 //! not copied in yet. A record is listed once: the file's records past the copy marker only,
-//! and none whose id the database's rows already show (copied a moment ago).
+//! and none whose id the database's rows already show (copied a moment ago). When the database
+//! cannot be read, every record of the file is listed.
 
 use axum::Router;
 use axum::extract::State;
@@ -50,7 +51,8 @@ struct Entry {
 #[derive(Debug, Serialize)]
 struct Answer {
     entries: Vec<Entry>,
-    /// Set when the database could not be read: only the file's entries are listed.
+    /// Set when the database could not be read: only the file's entries are listed (all of
+    /// them, those already copied into the database too).
     database_error: Option<String>,
 }
 
@@ -93,7 +95,12 @@ async fn list(
         ),
         Err(e) => (Vec::new(), Some(AppError::from(e).public_message())),
     };
-    let file = file_audit::recent_uncopied(app.supervision.runtime_dir(), limit as usize)
+    // Copied records are shown from the database; when it cannot be read, from the file.
+    let include = match database_error {
+        None => file_audit::Include::Uncopied,
+        Some(_) => file_audit::Include::All,
+    };
+    let file = file_audit::recent(app.supervision.runtime_dir(), limit as usize, include)
         .map_err(|e| AppError::internal(anyhow::anyhow!("cannot read the file audit log: {e}")))?;
     let in_database: std::collections::HashSet<String> =
         entries.iter().filter_map(|e| e.record_id.clone()).collect();

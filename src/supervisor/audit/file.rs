@@ -81,12 +81,28 @@ pub struct Uncopied {
 /// Reads the records past the marker. A line that does not parse (torn by a crash) is skipped;
 /// a last line without its newline is left for the next read.
 pub fn uncopied(dir: &Path) -> io::Result<Uncopied> {
+    read(dir, Include::Uncopied)
+}
+
+/// Which of the file's records to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Include {
+    /// Those past the marker: not in the database yet.
+    Uncopied,
+    /// Every one (the database cannot be read, so the copies there cannot be shown).
+    All,
+}
+
+fn read(dir: &Path, include: Include) -> io::Result<Uncopied> {
     let bytes = match fs::read(dir.join(FILE_NAME)) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Uncopied::default()),
         Err(e) => return Err(e),
     };
-    let start = copied_up_to(dir, bytes.len() as u64);
+    let start = match include {
+        Include::Uncopied => copied_up_to(dir, bytes.len() as u64),
+        Include::All => 0,
+    };
     let tail = &bytes[start as usize..];
     let complete = tail
         .iter()
@@ -123,10 +139,10 @@ pub fn mark_copied(dir: &Path, end: u64) -> io::Result<()> {
     files::write_atomically(&dir.join(MARKER_NAME), format!("{end}\n").as_bytes())
 }
 
-/// The records not copied yet, newest first, at most `limit` (what `GET /admin/api/audit`
-/// shows beside the database's rows).
-pub fn recent_uncopied(dir: &Path, limit: usize) -> io::Result<Vec<StoredRecord>> {
-    let mut records = uncopied(dir)?.records;
+/// The newest records, newest first, at most `limit`: what `GET /admin/api/audit` shows beside
+/// the database's rows.
+pub fn recent(dir: &Path, limit: usize, include: Include) -> io::Result<Vec<StoredRecord>> {
+    let mut records = read(dir, include)?.records;
     records.reverse();
     records.truncate(limit);
     Ok(records)
@@ -181,11 +197,11 @@ mod tests {
         let next = uncopied(dir.path()).unwrap();
         let ids: Vec<_> = next.records.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["id-3"]);
-        assert_eq!(
-            recent_uncopied(dir.path(), 10).unwrap()[0].detail["n"],
-            3,
-            "newest first"
-        );
+        let recent = super::recent(dir.path(), 10, Include::Uncopied).unwrap();
+        assert_eq!(recent[0].detail["n"], 3, "newest first");
+        assert_eq!(recent.len(), 1);
+        let all = super::recent(dir.path(), 10, Include::All).unwrap();
+        assert_eq!(all.len(), 3, "the copied ones too");
         mark_copied(dir.path(), next.end).unwrap();
         assert!(uncopied(dir.path()).unwrap().records.is_empty());
     }

@@ -247,7 +247,7 @@ mod tests {
         }
         drop(auditor);
         writer.finish().await;
-        let records = file::recent_uncopied(dir.path(), 10).unwrap();
+        let records = file::recent(dir.path(), 10, file::Include::Uncopied).unwrap();
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].detail["seq"], 1, "newest first");
         assert_eq!(records[0].detail["phase"], "requested");
