@@ -26,6 +26,32 @@ pub struct SupervisorSettings {
     pub policy: PolicySettings,
     /// `WATCHDOG_RUNTIME_DIR`: pid file, restart history and the file audit log.
     pub runtime_dir: PathBuf,
+    /// The audit writer's bounds.
+    pub audit: AuditSettings,
+}
+
+/// The supervisor's audit writer: how long it waits for the database before a record goes to
+/// the file audit log, and how it copies those records back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditSettings {
+    /// `SUPERVISOR_AUDIT_DB_TIMEOUT`: bound on one database write (connect, acquire and insert);
+    /// past it the record goes to the file.
+    pub db_timeout: Duration,
+    /// `SUPERVISOR_AUDIT_RETRY_INTERVAL`: while the file holds records the database has not
+    /// taken yet, how often the writer tries to copy them in.
+    pub retry_interval: Duration,
+    /// `SUPERVISOR_AUDIT_FLUSH_TIMEOUT`: at exit, bound on writing the records still queued.
+    pub flush_timeout: Duration,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            db_timeout: Duration::from_secs(5),
+            retry_interval: Duration::from_secs(15),
+            flush_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// The restart policy (DESIGN §5): cooldown, retry budget in a window, guarded mode.
@@ -82,6 +108,11 @@ pub(super) fn read(r: &mut Reader<'_>, _mode: Mode) -> SupervisorSettings {
         max_requests_jitter: r.int("WORKER_MAX_REQUESTS_JITTER", 0, 0, u64::from(u32::MAX)),
         policy,
         runtime_dir,
+        audit: AuditSettings {
+            db_timeout: r.seconds("SUPERVISOR_AUDIT_DB_TIMEOUT", 5, 1, 300),
+            retry_interval: r.seconds("SUPERVISOR_AUDIT_RETRY_INTERVAL", 15, 1, 3_600),
+            flush_timeout: r.seconds("SUPERVISOR_AUDIT_FLUSH_TIMEOUT", 10, 1, 600),
+        },
     }
 }
 
@@ -97,6 +128,7 @@ mod tests {
         assert_eq!(sup.workers, 2);
         assert_eq!(sup.worker_timeout.as_secs(), 30);
         assert_eq!(sup.policy, super::PolicySettings::default());
+        assert_eq!(sup.audit, super::AuditSettings::default());
         assert_eq!(sup.runtime_dir, std::path::Path::new("/srv/mes/runtime"));
 
         let (_, diag) = Settings::from_source(&EnvSource::from_pairs([

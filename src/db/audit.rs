@@ -30,6 +30,9 @@ pub struct Entry {
     pub ip: Option<String>,
     pub action: String,
     pub target: Option<String>,
+    /// The stable id of a record written somewhere else first (the supervisor's); `None` for
+    /// the application's own rows.
+    pub record_id: Option<String>,
     /// JSON text as stored; parsed for the API.
     #[serde(skip)]
     pub detail: Option<String>,
@@ -46,23 +49,44 @@ impl Entry {
 }
 
 pub async fn record(pool: &DbPool, entry: &NewEntry<'_>) -> Result<(), DbError> {
+    insert(pool, entry, Utc::now(), None).await.map(|_| ())
+}
+
+/// Records an entry under its own time and a stable id (the supervisor's records, which may
+/// reach the database late, copied from its file audit log). A second insert of the same id
+/// changes nothing, so retrying a copy never duplicates. Returns whether the row is new.
+pub async fn record_once(
+    pool: &DbPool,
+    entry: &NewEntry<'_>,
+    at: DateTime<Utc>,
+    record_id: &str,
+) -> Result<bool, DbError> {
+    insert(pool, entry, at, Some(record_id)).await
+}
+
+async fn insert(
+    pool: &DbPool,
+    entry: &NewEntry<'_>,
+    at: DateTime<Utc>,
+    record_id: Option<&str>,
+) -> Result<bool, DbError> {
     let detail = entry.detail.to_string();
-    let now = Utc::now();
-    // The two backends' query results differ in type: map to () inside each expansion.
+    // The two backends' query results differ in type: map inside each expansion.
     with_conn!(pool, |c| async {
         sqlx::query(
-            "INSERT INTO audit_log (at, actor, ip, action, target, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO audit_log (at, actor, ip, action, target, detail, record_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (record_id) DO NOTHING",
         )
-        .bind(now)
+        .bind(at)
         .bind(entry.actor)
         .bind(entry.ip)
         .bind(entry.action)
         .bind(entry.target)
         .bind(&detail)
+        .bind(record_id)
         .execute(&mut *c)
         .await
-        .map(|_| ())
+        .map(|done| done.rows_affected() == 1)
     })
 }
 
@@ -73,7 +97,7 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<Entry>, DbError> {
     with_conn!(pool, |c| sqlx::query_as::<_, Entry>(
-        "SELECT id, at, actor, ip, action, target, detail FROM audit_log \
+        "SELECT id, at, actor, ip, action, target, record_id, detail FROM audit_log \
          WHERE ($1 IS NULL OR action = $1) ORDER BY id DESC LIMIT $2"
     )
     .bind(action)

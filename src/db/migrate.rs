@@ -19,6 +19,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "page_registry",
         include_str!("../../migrations/postgres/0002_page_registry.sql"),
     ),
+    (
+        3,
+        "audit_record_id",
+        include_str!("../../migrations/postgres/0003_audit_record_id.sql"),
+    ),
 ];
 
 const SQLITE: &[(i64, &str, &str)] = &[
@@ -31,6 +36,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         2,
         "page_registry",
         include_str!("../../migrations/sqlite/0002_page_registry.sql"),
+    ),
+    (
+        3,
+        "audit_record_id",
+        include_str!("../../migrations/sqlite/0003_audit_record_id.sql"),
     ),
 ];
 

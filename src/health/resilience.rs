@@ -24,11 +24,7 @@ pub struct Alert {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Recommendation {
-    pub action: &'static str,
-    pub reason: String,
-}
+pub use crate::supervisor::Recommendation;
 
 /// Worker restarts within the `RESILIENCE_RESTART_CHURN_*` window: the health report's
 /// notion of churn (the restart policy blocks on its own `WORKER_RESTART_*` budget).
@@ -197,24 +193,9 @@ pub fn alerts(
 mod tests {
     use super::*;
     use crate::db::stats::CallSnapshot;
-    use crate::supervisor::health::WorkersHealth;
 
     fn policy(state: PolicyState, churn: bool) -> PolicyHealth {
-        PolicyHealth {
-            policy_state: state,
-            cooldown_remaining_seconds: 30,
-            attempts_in_window: if churn { 3 } else { 0 },
-            retry_budget: 3,
-            window_seconds: 600,
-            churn_exceeded: churn,
-            workers: WorkersHealth {
-                mode: "supervised",
-                expected: 2,
-                serving: 2,
-                generation: 1,
-                reload_in_progress: false,
-            },
-        }
+        PolicyHealth::fixture(state, churn)
     }
 
     fn churn(exceeded: bool) -> RestartChurn {

@@ -1,6 +1,9 @@
 //! What `/health`, `/health/deep` and `/admin/api/system-status` need from the supervisor,
 //! cheaply: [`PolicyHealth`] (from [`super::Supervision::health`], no I/O in worker mode) and
 //! the restart-related recovery rules ([`recovery_recommendation`], a pure function).
+//!
+//! The supervisor owns these types and the health module reads them; nothing here imports
+//! the health module, so the dependency points one way.
 
 use serde::Serialize;
 
@@ -19,10 +22,19 @@ pub struct PolicyHealth {
     pub workers: WorkersHealth,
 }
 
+/// How this process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupervisionMode {
+    /// A worker process of a supervisor (`WORKERS` > 0).
+    Supervised,
+    /// One process, no supervisor (`WORKERS=0`).
+    InProcess,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkersHealth {
-    /// `supervised` (worker processes) or `in_process` (`WORKERS=0`).
-    pub mode: &'static str,
+    pub mode: SupervisionMode,
     /// Workers wanted (`WORKERS`; 1 in-process).
     pub expected: usize,
     /// Workers of the current generation that are serving.
@@ -46,7 +58,12 @@ impl PolicyHealth {
     }
 }
 
-pub use crate::health::resilience::Recommendation;
+/// What an operator should do, as `/health/deep` and the status API show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recommendation {
+    pub action: &'static str,
+    pub reason: String,
+}
 
 /// The restart rules of the recovery recommendation, in priority order:
 ///
@@ -86,11 +103,11 @@ pub fn recovery_recommendation(health: &PolicyHealth) -> Option<Recommendation> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn health(state: PolicyState, churn: bool) -> PolicyHealth {
-        PolicyHealth {
+impl PolicyHealth {
+    /// The policy summary of a two-worker supervisor in `state`, with churn or not: the
+    /// fixture of every test of the recovery rules (here and in the health module).
+    pub fn fixture(state: PolicyState, churn: bool) -> Self {
+        Self {
             policy_state: state,
             cooldown_remaining_seconds: 42,
             attempts_in_window: if churn { 3 } else { 1 },
@@ -98,13 +115,22 @@ mod tests {
             window_seconds: 600,
             churn_exceeded: churn,
             workers: WorkersHealth {
-                mode: "supervised",
+                mode: SupervisionMode::Supervised,
                 expected: 2,
                 serving: 2,
                 generation: 1,
                 reload_in_progress: false,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health(state: PolicyState, churn: bool) -> PolicyHealth {
+        PolicyHealth::fixture(state, churn)
     }
 
     #[test]

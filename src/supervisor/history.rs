@@ -1,8 +1,8 @@
-//! The restart history: the last [`KEEP`] restart decisions, kept in memory by the supervisor
-//! and written atomically to `restart-history.json` in `WATCHDOG_RUNTIME_DIR` after every
-//! change, so it survives a supervisor restart.
+//! The restart history: the last [`KEEP`] restart decisions, kept in memory by the supervisor's
+//! core ([`History`]) and written atomically to `restart-history.json` in
+//! `WATCHDOG_RUNTIME_DIR` after every change ([`save`]), so it survives a supervisor restart.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -123,30 +123,19 @@ impl HistoryEntry {
     }
 }
 
-/// The history and its file. Only the supervisor writes it.
-#[derive(Debug)]
-pub struct HistoryStore {
-    path: PathBuf,
+/// The history in memory. The supervisor's core changes it; its shell saves it to the file
+/// after every change ([`save`]).
+#[derive(Debug, Clone, Default)]
+pub struct History {
     entries: Vec<HistoryEntry>,
 }
 
-impl HistoryStore {
-    /// Loads `dir/restart-history.json`. A missing file is an empty history; an unreadable one
-    /// is moved aside (never deleted: it is an operator's record) and the history starts empty.
-    pub fn load(dir: &Path) -> Self {
-        let path = dir.join(FILE_NAME);
-        let entries = read(&path).unwrap_or_else(|error| {
-            let aside = path.with_extension(format!("corrupt-{}", Utc::now().timestamp()));
-            let _ = std::fs::rename(&path, &aside);
-            tracing::error!(
-                path = %path.display(),
-                moved_to = %aside.display(),
-                error = %error,
-                "the restart history cannot be read; starting a new one"
-            );
-            Vec::new()
-        });
-        Self { path, entries }
+impl History {
+    /// A history continuing `entries` (oldest first), as [`load`] returns them.
+    pub fn new(mut entries: Vec<HistoryEntry>) -> Self {
+        let excess = entries.len().saturating_sub(KEEP);
+        entries.drain(..excess);
+        Self { entries }
     }
 
     /// Oldest first.
@@ -159,42 +148,49 @@ impl HistoryStore {
         self.entries.iter().rev().take(n).cloned().collect()
     }
 
-    /// Appends `entry` (numbering it), trims to [`KEEP`], saves; returns its number.
+    /// Appends `entry` (numbering it) and trims to [`KEEP`]; returns its number.
     pub fn push(&mut self, mut entry: HistoryEntry) -> u64 {
         let seq = self.entries.last().map_or(1, |e| e.seq + 1);
         entry.seq = seq;
         self.entries.push(entry);
         let excess = self.entries.len().saturating_sub(KEEP);
         self.entries.drain(..excess);
-        self.save();
         seq
     }
 
-    /// Changes entry `seq` (if still kept) and saves; returns the updated entry.
+    /// Changes entry `seq` (if still kept); returns the updated entry.
     pub fn update(&mut self, seq: u64, f: impl FnOnce(&mut HistoryEntry)) -> Option<HistoryEntry> {
         let entry = self.entries.iter_mut().find(|e| e.seq == seq)?;
         f(entry);
-        let updated = entry.clone();
-        self.save();
-        Some(updated)
+        Some(entry.clone())
     }
 
     pub fn get(&self, seq: u64) -> Option<&HistoryEntry> {
         self.entries.iter().find(|e| e.seq == seq)
     }
+}
 
-    fn save(&self) {
-        let result = serde_json::to_vec_pretty(&self.entries)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| files::write_atomically(&self.path, &bytes));
-        if let Err(error) = result {
-            tracing::error!(
-                path = %self.path.display(),
-                error = %error,
-                "cannot write the restart history"
-            );
-        }
-    }
+/// Loads `dir/restart-history.json`. A missing file is an empty history; an unreadable one is
+/// moved aside (never deleted: it is an operator's record) and the history starts empty.
+pub fn load(dir: &Path) -> Vec<HistoryEntry> {
+    let path = dir.join(FILE_NAME);
+    read(&path).unwrap_or_else(|error| {
+        let aside = path.with_extension(format!("corrupt-{}", Utc::now().timestamp()));
+        let _ = std::fs::rename(&path, &aside);
+        tracing::error!(
+            path = %path.display(),
+            moved_to = %aside.display(),
+            error = %error,
+            "the restart history cannot be read; starting a new one"
+        );
+        Vec::new()
+    })
+}
+
+/// Writes the history to `dir/restart-history.json` atomically.
+pub fn save(dir: &Path, entries: &[HistoryEntry]) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(entries).map_err(std::io::Error::other)?;
+    files::write_atomically(&dir.join(FILE_NAME), &bytes)
 }
 
 /// Reads a history file; a missing file is an empty history.
@@ -213,7 +209,7 @@ mod tests {
     #[test]
     fn the_history_keeps_fifty_entries_and_survives_a_reload_from_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = HistoryStore::load(dir.path());
+        let mut history = History::new(load(dir.path()));
         for i in 0..60 {
             let mut e = HistoryEntry::new(
                 Source::Signal,
@@ -223,12 +219,13 @@ mod tests {
                 Utc::now(),
             );
             e.reason = Some(format!("n{i}"));
-            store.push(e);
+            history.push(e);
         }
-        let seq = store.entries().last().unwrap().seq;
-        store.update(seq, |e| e.finish(Utc::now(), true, None));
+        let seq = history.entries().last().unwrap().seq;
+        history.update(seq, |e| e.finish(Utc::now(), true, None));
+        save(dir.path(), history.entries()).unwrap();
 
-        let again = HistoryStore::load(dir.path());
+        let again = History::new(load(dir.path()));
         assert_eq!(again.entries().len(), KEEP);
         assert_eq!(again.entries()[0].reason.as_deref(), Some("n10"));
         assert_eq!(again.entries().last().unwrap().success, Some(true));
@@ -239,8 +236,7 @@ mod tests {
     fn an_unreadable_history_is_moved_aside_not_lost() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), b"{ not json").unwrap();
-        let store = HistoryStore::load(dir.path());
-        assert!(store.entries().is_empty());
+        assert!(load(dir.path()).is_empty());
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

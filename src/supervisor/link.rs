@@ -10,18 +10,21 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::health::{PolicyHealth, Recommendation, WorkersHealth, recovery_recommendation};
+use super::health::{
+    PolicyHealth, Recommendation, SupervisionMode, WorkersHealth, recovery_recommendation,
+};
 use super::history::{self, HistoryEntry};
-use super::policy::{self, Clock, ManualRequest, PolicyStatus, SystemClock};
+use super::policy::{self, ManualRequest, PolicyStatus};
 use super::protocol::{
     self, RestartReply, Snapshot, ToSupervisor, ToWorker, WorkerInfo, WorkerState,
 };
@@ -36,7 +39,6 @@ pub struct Supervision {
     policy: PolicySettings,
     runtime_dir: PathBuf,
     started_at: DateTime<Utc>,
-    clock: Arc<dyn Clock>,
     link: OnceLock<Arc<WorkerLink>>,
     /// In-process mode: the history file, re-read when its modification time changes.
     history_cache: Mutex<Option<(SystemTime, Arc<Vec<HistoryEntry>>)>>,
@@ -45,8 +47,7 @@ pub struct Supervision {
 /// The worker and policy status of `GET /admin/api/worker/status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkerStatus {
-    /// `supervised` or `in_process`.
-    pub mode: &'static str,
+    pub mode: SupervisionMode,
     /// The process that answered.
     pub answered_by: ProcessIdentity,
     pub supervisor_pid: Option<u32>,
@@ -82,15 +83,10 @@ pub enum RestartError {
 
 impl Supervision {
     pub fn new(settings: &SupervisorSettings) -> Self {
-        Self::with_clock(settings, Arc::new(SystemClock))
-    }
-
-    pub fn with_clock(settings: &SupervisorSettings, clock: Arc<dyn Clock>) -> Self {
         Self {
             policy: settings.policy,
             runtime_dir: settings.runtime_dir.clone(),
-            started_at: clock.now(),
-            clock,
+            started_at: Utc::now(),
             link: OnceLock::new(),
             history_cache: Mutex::new(None),
         }
@@ -130,13 +126,13 @@ impl Supervision {
     }
 
     pub fn status(&self) -> WorkerStatus {
-        let now = self.clock.now();
+        let now = Utc::now();
         let status = match self.link.get() {
             Some(link) => link.status().unwrap_or_else(|| {
                 // Before the first snapshot (a worker's first moments): the history on disk.
                 let local = self.in_process_status(now);
                 WorkerStatus {
-                    mode: "supervised",
+                    mode: SupervisionMode::Supervised,
                     answered_by: link.identity,
                     generation: link.identity.generation,
                     workers_expected: 0,
@@ -176,7 +172,7 @@ impl Supervision {
         let history = self.history();
         let pid = std::process::id();
         WorkerStatus {
-            mode: "in_process",
+            mode: SupervisionMode::InProcess,
             answered_by: ProcessIdentity {
                 pid,
                 generation: 0,
@@ -209,7 +205,7 @@ impl Supervision {
         let Ok(modified) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
             return Arc::default();
         };
-        let mut cache = self.history_cache.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.history_cache.lock();
         if let Some((at, entries)) = cache.as_ref()
             && *at == modified
         {
@@ -258,11 +254,7 @@ impl WorkerLink {
             protocol::read_loop::<ToWorker>(read, |msg| reader.on_message(msg)).await;
             reader.closed.cancel();
             // Unblock waiting restart requests: their senders drop.
-            reader
-                .pending
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clear();
+            reader.pending.lock().clear();
         });
         link
     }
@@ -274,15 +266,10 @@ impl WorkerLink {
     fn on_message(&self, msg: ToWorker) {
         match msg {
             ToWorker::Snapshot(snapshot) => {
-                *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) =
-                    Some(Arc::from(snapshot));
+                *self.snapshot.write() = Some(Arc::from(snapshot));
             }
             ToWorker::RestartReply { id, reply } => {
-                let waiter = self
-                    .pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .remove(&id);
+                let waiter = self.pending.lock().remove(&id);
                 if let Some(waiter) = waiter {
                     let _ = waiter.send(*reply);
                 }
@@ -298,10 +285,7 @@ impl WorkerLink {
     ) -> Result<RestartReply, RestartError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
+        self.pending.lock().insert(id, tx);
         self.send(ToSupervisor::Restart {
             id,
             request,
@@ -309,10 +293,7 @@ impl WorkerLink {
             ip,
         });
         let answer = tokio::time::timeout(RESTART_REPLY_TIMEOUT, rx).await;
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        self.pending.lock().remove(&id);
         match answer {
             Ok(Ok(reply)) => Ok(reply),
             _ => Err(RestartError::SupervisorUnavailable),
@@ -321,13 +302,9 @@ impl WorkerLink {
 
     /// The status from the last snapshot; `None` before the first one.
     fn status(&self) -> Option<WorkerStatus> {
-        let s = self
-            .snapshot
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()?;
+        let s = self.snapshot.read().clone()?;
         Some(WorkerStatus {
-            mode: "supervised",
+            mode: SupervisionMode::Supervised,
             answered_by: self.identity,
             supervisor_pid: Some(s.supervisor_pid),
             supervisor_started_at: Some(s.supervisor_started_at),

@@ -1,109 +1,34 @@
-//! The supervisor process: binds `BIND` once and keeps the socket for its whole life, starts
-//! `WORKERS` worker processes that inherit it, and runs one event loop for their control
-//! channels, their exits, the signals and a half-second tick (watchdog, deadlines, snapshots).
+//! The supervisor process, the shell around [`Core`]: it binds `BIND` once and keeps the
+//! socket for its whole life, turns the world into the core's events (signals, the workers'
+//! control channels, their exits, a half-second tick) and carries out the effects the core
+//! returns (spawn a worker, signal one, notify systemd, audit, save the history, send
+//! snapshots and replies). Every decision is the core's; nothing here decides.
 //!
-//! Signals: SIGHUP reloads (one reload at a time; signals during a reload coalesce into one
-//! more); SIGTERM / SIGINT stop every worker gracefully and exit (a second one kills them).
-//! Reloads live in [`super::reload`], the watchdog and crash replacement in
-//! [`super::watchdog`].
+//! Signals: SIGHUP reloads; SIGTERM / SIGINT stop every worker gracefully and exit (a second
+//! one kills them).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rustix::process::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use super::audit::Auditor;
+use super::core::{Config, Core, Effect, Event, Kill, Notify, WorkerId};
 use super::files::PidFile;
-use super::history::{HistoryEntry, HistoryStore, Source};
+use super::history;
 use super::notify::Notifier;
-use super::policy::{Clock, SystemClock};
-use super::protocol::{self, ToSupervisor, ToWorker, WorkerState};
-use super::reload::Reload;
+use super::protocol::{self, ToSupervisor, ToWorker};
 use super::spawn;
 use crate::config::Settings;
 
 /// How often deadlines, heartbeats and snapshots are looked at.
 const TICK: Duration = Duration::from_millis(500);
-
-/// What happens to the supervisor, in the order it happened.
-#[derive(Debug)]
-pub(super) enum Event {
-    Message(u64, ToSupervisor),
-    Exited(u64, String, bool),
-}
-
-/// One worker process the supervisor started.
-pub(super) struct Worker {
-    pub pid: u32,
-    pub slot: usize,
-    pub generation: u64,
-    pub state: WorkerState,
-    pub started_at: DateTime<Utc>,
-    pub spawned: Instant,
-    pub ready_at: Option<(Instant, DateTime<Utc>)>,
-    pub last_beat: Instant,
-    pub last_beat_at: Option<DateTime<Utc>>,
-    pub requests: u64,
-    /// Shutdown hooks it reported: bounds its graceful stop.
-    pub hooks: usize,
-    /// When a stopping worker is killed if it has not exited.
-    pub kill_at: Option<Instant>,
-    pub killed: bool,
-    /// Recycle after this many requests (`WORKER_MAX_REQUESTS` + jitter).
-    pub recycle_after: Option<u64>,
-    pub tx: mpsc::UnboundedSender<ToWorker>,
-}
-
-/// One place in the serving generation.
-#[derive(Debug, Default)]
-pub(super) struct Slot {
-    /// The worker serving this place.
-    pub current: Option<u64>,
-    /// A worker starting to take it over (crash, watchdog, recycle).
-    pub replacement: Option<u64>,
-    /// When to start a replacement after a crash (back-off).
-    pub respawn_at: Option<Instant>,
-    /// Consecutive failures (crashes soon after start, failed starts).
-    pub failures: u32,
-    /// The history entry of the replacement in progress.
-    pub entry: Option<u64>,
-}
-
-pub(super) struct Master {
-    pub settings: Settings,
-    pub exe: PathBuf,
-    pub listener: Option<std::net::TcpListener>,
-    pub events: mpsc::UnboundedSender<Event>,
-    pub clock: Arc<dyn Clock>,
-    pub started_at: DateTime<Utc>,
-    pub workers: BTreeMap<u64, Worker>,
-    pub next_worker: u64,
-    /// The generation serving now (0 before the first is ready).
-    pub generation: u64,
-    /// The number the next generation gets (failed generations are not reused).
-    pub next_generation: u64,
-    pub slots: Vec<Slot>,
-    pub reload: Option<Reload>,
-    /// A reload asked for while one ran: its source and history entries (coalesced).
-    pub queued: Option<(Source, Vec<u64>)>,
-    pub history: HistoryStore,
-    pub auditor: Auditor,
-    pub last_reload_error: Option<String>,
-    /// Set once stopping: SIGTERM/SIGINT, or the first generation failed.
-    pub stopping: bool,
-    /// Why the supervisor must exit with an error once its workers are gone.
-    pub fatal: Option<String>,
-    /// A worker exited uncleanly (killed, or hooks unfinished) during the stop.
-    pub unclean_stop: bool,
-    pub notifier: Notifier,
-}
 
 /// The `serve` role with `WORKERS` > 0.
 pub async fn run(settings: Settings) -> anyhow::Result<bool> {
@@ -119,8 +44,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<bool> {
     let listener = bind(settings.http.bind)?;
     let exe = worker_binary()?;
     let (auditor, audit_writer) = Auditor::start(&settings, &runtime_dir);
-    let (events, rx) = mpsc::unbounded_channel();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let notifier = Notifier::from_env();
     tracing::info!(
         addr = %listener.local_addr()?,
         workers = settings.supervisor.workers,
@@ -129,261 +53,183 @@ pub async fn run(settings: Settings) -> anyhow::Result<bool> {
         supervisor.pid = std::process::id(),
         "supervisor listening"
     );
-    let mut master = Master {
-        slots: (0..settings.supervisor.workers)
-            .map(|_| Slot::default())
-            .collect(),
-        history: HistoryStore::load(&runtime_dir),
-        settings,
+    let config = core_config(&settings, notifier.watchdog_period());
+    let core = Core::new(config, history::load(&runtime_dir), now());
+    let (events, rx) = mpsc::unbounded_channel();
+    let mut shell = Shell {
+        worker_env: worker_env(&settings),
         exe,
+        runtime_dir,
         listener: Some(listener),
         events,
-        started_at: clock.now(),
-        clock,
         workers: BTreeMap::new(),
-        next_worker: 1,
-        generation: 0,
-        next_generation: 1,
-        reload: None,
-        queued: None,
         auditor,
-        last_reload_error: None,
-        stopping: false,
-        fatal: None,
-        unclean_stop: false,
-        notifier: Notifier::from_env(),
+        notifier,
     };
-    let result = master.run(rx).await;
-    drop(master);
-    audit_writer.finish(Duration::from_secs(10)).await;
+    let result = shell.run(core, rx).await;
+    drop(shell);
+    audit_writer.finish().await;
     drop(pid_file);
     result
 }
 
-impl Master {
-    async fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Event>) -> anyhow::Result<bool> {
+/// What the core decides with, from the settings.
+fn core_config(settings: &Settings, systemd_watchdog: Option<Duration>) -> Config {
+    Config {
+        supervisor: settings.supervisor.clone(),
+        graceful_timeout: settings.http.graceful_timeout,
+        hook_timeout: settings.lifecycle.hook_timeout,
+        systemd_watchdog,
+        supervisor_pid: std::process::id(),
+        seed: rand::random(),
+    }
+}
+
+fn now() -> super::core::Now {
+    super::core::Now {
+        mono: Instant::now(),
+        wall: Utc::now(),
+    }
+}
+
+/// A worker process as the shell knows it: where to signal it, where to write to it.
+struct Handle {
+    pid: u32,
+    tx: mpsc::UnboundedSender<ToWorker>,
+}
+
+struct Shell {
+    /// Variables every worker gets on top of the supervisor's environment.
+    worker_env: Vec<(&'static str, String)>,
+    exe: PathBuf,
+    runtime_dir: PathBuf,
+    listener: Option<std::net::TcpListener>,
+    /// Where the workers' reader and exit tasks send their events.
+    events: mpsc::UnboundedSender<Event>,
+    workers: BTreeMap<WorkerId, Handle>,
+    auditor: Auditor,
+    notifier: Notifier,
+}
+
+impl Shell {
+    async fn run(
+        &mut self,
+        mut core: Core,
+        mut rx: mpsc::UnboundedReceiver<Event>,
+    ) -> anyhow::Result<bool> {
         let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
         let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
         let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-        self.start_reload(Source::Auto, Vec::new());
-        while !(self.stopping && self.workers.is_empty()) {
-            // Every event but a heartbeat may change what the workers show: they get a fresh
-            // snapshot at once rather than at the next tick.
-            let changed = tokio::select! {
-                Some(event) = rx.recv() => match event {
-                    Event::Message(id, ToSupervisor::Heartbeat { requests }) => {
-                        self.on_heartbeat(id, requests);
-                        false
-                    }
-                    Event::Message(id, msg) => {
-                        self.on_message(id, msg);
-                        true
-                    }
-                    Event::Exited(id, how, clean) => {
-                        self.on_exit(id, &how, clean);
-                        true
-                    }
+        // Events the effects answer (a spawn's result) go before anything else happens.
+        let mut answers = VecDeque::from([Event::Start]);
+        loop {
+            let event = match answers.pop_front() {
+                Some(event) => event,
+                None => tokio::select! {
+                    Some(event) = rx.recv() => event,
+                    _ = hup.recv() => Event::Reload,
+                    _ = term.recv() => Event::Stop("SIGTERM"),
+                    _ = int.recv() => Event::Stop("SIGINT"),
+                    _ = tick.tick() => Event::Tick,
                 },
-                _ = hup.recv() => {
-                    self.on_sighup();
-                    true
-                }
-                _ = term.recv() => {
-                    self.begin_stop("SIGTERM");
-                    true
-                }
-                _ = int.recv() => {
-                    self.begin_stop("SIGINT");
-                    true
-                }
-                _ = tick.tick() => {
-                    self.on_tick();
-                    true
-                }
             };
-            if changed {
-                self.broadcast();
+            if let Event::Exited { worker, .. } = &event {
+                self.workers.remove(worker);
+            }
+            for effect in core.handle(event, now()) {
+                answers.extend(self.carry_out(effect));
+            }
+            if let Some(outcome) = core.outcome() {
+                tracing::info!(
+                    clean = outcome.as_ref().is_ok_and(|clean| *clean),
+                    "supervisor: every worker has exited"
+                );
+                return outcome.map_err(anyhow::Error::msg);
             }
         }
-        tracing::info!(
-            unclean = self.unclean_stop,
-            "supervisor: every worker has exited"
-        );
-        match self.fatal.take() {
-            Some(reason) => Err(anyhow::anyhow!(reason)),
-            None => Ok(!self.unclean_stop),
-        }
     }
 
-    fn on_message(&mut self, id: u64, msg: ToSupervisor) {
-        match msg {
-            ToSupervisor::Ready { hooks } => self.on_ready(id, hooks),
-            ToSupervisor::Heartbeat { requests } => self.on_heartbeat(id, requests),
-            ToSupervisor::Restart {
-                id: request_id,
-                request,
-                requested_by,
-                ip,
-            } => self.on_restart_request(id, request_id, &request, &requested_by, ip),
-        }
-    }
-
-    fn on_heartbeat(&mut self, id: u64, requests: u64) {
-        let now = self.clock.now();
-        let Some(w) = self.workers.get_mut(&id) else {
-            return;
-        };
-        w.last_beat = Instant::now();
-        w.last_beat_at = Some(now);
-        w.requests = requests;
-        self.maybe_recycle(id);
-    }
-
-    fn on_ready(&mut self, id: u64, hooks: usize) {
-        let now = self.clock.now();
-        let Some(w) = self.workers.get_mut(&id) else {
-            return;
-        };
-        if w.state != WorkerState::Starting {
-            return;
-        }
-        w.state = WorkerState::Serving;
-        w.ready_at = Some((Instant::now(), now));
-        w.last_beat = Instant::now();
-        w.last_beat_at = Some(now);
-        w.hooks = hooks;
-        tracing::info!(
-            worker.pid = w.pid,
-            worker.generation = w.generation,
-            worker.slot = w.slot,
-            startup_ms = w.spawned.elapsed().as_millis() as u64,
-            "worker ready"
-        );
-        if self
-            .reload
-            .as_ref()
-            .is_some_and(|r| r.workers.contains(&id))
-        {
-            self.reload_worker_ready();
-        } else {
-            self.replacement_ready(id);
-        }
-    }
-
-    fn on_sighup(&mut self) {
-        if self.stopping {
-            return;
-        }
-        if self.queued.is_some() {
-            tracing::info!("SIGHUP: a reload is already queued; this signal coalesces with it");
-            return;
-        }
-        let mut entry = HistoryEntry::new(
-            Source::Signal,
-            super::history::Action::Reload,
-            super::history::Decision::Allowed,
-            "signal",
-            self.clock.now(),
-        );
-        entry.reason = Some("SIGHUP".into());
-        let seq = self.record(entry, "requested");
-        self.start_reload(Source::Signal, vec![seq]);
-    }
-
-    /// Stops every worker gracefully; a second signal kills them.
-    pub(super) fn begin_stop(&mut self, why: &str) {
-        if self.stopping {
-            tracing::warn!(signal = why, "second stop request: killing every worker");
-            for w in self.workers.values_mut() {
-                spawn::signal(w.pid, Signal::KILL);
-                w.killed = true;
+    /// Carries one effect out; returns the event that answers it, if any.
+    fn carry_out(&mut self, effect: Effect) -> Option<Event> {
+        match effect {
+            Effect::Spawn {
+                worker,
+                generation,
+                slot,
+            } => {
+                return Some(match self.spawn(worker, generation, slot) {
+                    Ok(pid) => Event::Spawned { worker, pid },
+                    Err(error) => Event::SpawnFailed { worker, error },
+                });
             }
-            self.unclean_stop = true;
-            return;
-        }
-        tracing::info!(
-            signal = why,
-            workers = self.workers.len(),
-            "supervisor stopping: draining every worker"
-        );
-        self.stopping = true;
-        self.notifier.stopping();
-        // New connections are refused from now on rather than queued for nobody.
-        self.listener = None;
-        self.abort_reload("the supervisor is stopping");
-        if let Some((_, entries)) = self.queued.take() {
-            for seq in entries {
-                self.finish_entry(seq, false, Some("the supervisor stopped first".into()));
+            Effect::Signal { worker, signal } => {
+                if let Some(handle) = self.workers.get(&worker) {
+                    let signal = match signal {
+                        Kill::Term => Signal::TERM,
+                        Kill::Kill => Signal::KILL,
+                    };
+                    spawn::signal(handle.pid, signal);
+                }
             }
+            Effect::Notify(notification) => match notification {
+                Notify::Ready(status) => self.notifier.ready(&status),
+                Notify::Reloading(status) => self.notifier.reloading(&status),
+                Notify::Stopping => self.notifier.stopping(),
+                Notify::Status(status) => self.notifier.status(&status),
+                Notify::Watchdog => self.notifier.ping(),
+            },
+            Effect::Audit(record) => self.auditor.record(*record),
+            Effect::SaveHistory(entries) => {
+                if let Err(error) = history::save(&self.runtime_dir, &entries) {
+                    tracing::error!(dir = %self.runtime_dir.display(), %error, "cannot write the restart history");
+                }
+            }
+            Effect::Snapshot(snapshot) => {
+                let message = ToWorker::Snapshot(snapshot);
+                for handle in self.workers.values() {
+                    let _ = handle.tx.send(message.clone());
+                }
+            }
+            Effect::Reply {
+                worker,
+                request_id,
+                reply,
+            } => {
+                if let Some(handle) = self.workers.get(&worker) {
+                    let _ = handle.tx.send(ToWorker::RestartReply {
+                        id: request_id,
+                        reply,
+                    });
+                }
+            }
+            Effect::CloseListener => self.listener = None,
         }
-        for slot in &mut self.slots {
-            slot.respawn_at = None;
-        }
-        let ids: Vec<u64> = self.workers.keys().copied().collect();
-        for id in ids {
-            self.stop_worker(id, None);
-        }
+        None
     }
 
-    fn on_tick(&mut self) {
-        self.notifier.ping_if_due();
-        self.check_deadlines();
-        if !self.stopping {
-            self.check_heartbeats();
-            self.respawn_due();
-        }
-    }
-
-    /// Sends every worker the current snapshot.
-    fn broadcast(&self) {
-        if self.workers.is_empty() {
-            return;
-        }
-        let snapshot = ToWorker::Snapshot(Box::new(self.snapshot()));
-        for w in self.workers.values() {
-            let _ = w.tx.send(snapshot.clone());
-        }
-    }
-
-    /// Starts one worker; its events arrive on the loop's channel.
-    pub(super) fn spawn_worker(&mut self, generation: u64, slot: usize) -> Result<u64, String> {
+    /// Starts one worker process; its messages and its exit arrive as events.
+    fn spawn(&mut self, id: WorkerId, generation: u64, slot: usize) -> Result<u32, String> {
         let listener = self
             .listener
             .as_ref()
             .ok_or_else(|| "the supervisor is stopping".to_string())?;
-        // A development key made up for this run is shared, so every worker signs alike.
-        let key;
-        let demo;
-        let mut env = Vec::new();
-        if self.settings.secrets.generated {
-            key = secrecy::ExposeSecret::expose_secret(&self.settings.secrets.current).to_string();
-            env.push(("SECRET_KEY", key.as_str()));
-        }
-        // Likewise the demo login's password: the one printed is the one every worker accepts.
-        if let Some(password) = self
-            .settings
-            .auth
-            .demo_password
-            .as_ref()
-            .filter(|d| d.generated)
-        {
-            demo = secrecy::ExposeSecret::expose_secret(&password.value).to_string();
-            env.push(("DEMO_PASSWORD", demo.as_str()));
-        }
+        let env: Vec<(&str, &str)> = self
+            .worker_env
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect();
         let spawned = spawn::spawn_worker(&self.exe, listener, generation, slot, &env)
             .map_err(|e| format!("cannot start {}: {e}", self.exe.display()))?;
-        let id = self.next_worker;
-        self.next_worker += 1;
 
         let (read, write) = protocol::split(spawned.control);
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(protocol::write_loop(write, rx));
         let events = self.events.clone();
         tokio::spawn(protocol::read_loop::<ToSupervisor>(read, move |msg| {
-            let _ = events.send(Event::Message(id, msg));
+            let _ = events.send(from_worker(id, msg));
         }));
         let events = self.events.clone();
         let mut child = spawned.child;
@@ -392,64 +238,59 @@ impl Master {
                 Ok(status) => describe_exit(status),
                 Err(e) => (format!("cannot wait for it: {e}"), false),
             };
-            let _ = events.send(Event::Exited(id, how, clean));
+            let _ = events.send(Event::Exited {
+                worker: id,
+                how,
+                clean,
+            });
         });
-
-        let sup = &self.settings.supervisor;
-        let recycle_after = (sup.max_requests > 0)
-            .then(|| sup.max_requests + rand::random_range(0..=sup.max_requests_jitter));
-        tracing::info!(
-            worker.pid = spawned.pid,
-            worker.generation = generation,
-            worker.slot = slot,
-            "worker started"
-        );
         self.workers.insert(
             id,
-            Worker {
+            Handle {
                 pid: spawned.pid,
-                slot,
-                generation,
-                state: WorkerState::Starting,
-                started_at: self.clock.now(),
-                spawned: Instant::now(),
-                ready_at: None,
-                last_beat: Instant::now(),
-                last_beat_at: None,
-                requests: 0,
-                hooks: 0,
-                kill_at: None,
-                killed: false,
-                recycle_after,
                 tx,
             },
         );
-        Ok(id)
+        Ok(spawned.pid)
     }
+}
 
-    /// Asks a worker to stop: SIGTERM, then SIGKILL at the bound. `None` is the graceful bound
-    /// (drain plus its shutdown hooks); a hung worker gets `WORKER_KILL_GRACE_SECONDS`.
-    pub(super) fn stop_worker(&mut self, id: u64, bound: Option<Duration>) {
-        let graceful = self.graceful_bound(id);
-        let Some(w) = self.workers.get_mut(&id) else {
-            return;
-        };
-        if w.state == WorkerState::Stopping {
-            return;
-        }
-        w.state = WorkerState::Stopping;
-        w.kill_at = Some(Instant::now() + bound.unwrap_or(graceful));
-        spawn::signal(w.pid, Signal::TERM);
+/// A message on a worker's control channel, as the core's event.
+fn from_worker(worker: WorkerId, msg: ToSupervisor) -> Event {
+    match msg {
+        ToSupervisor::Ready { hooks } => Event::Ready { worker, hooks },
+        ToSupervisor::Heartbeat { requests } => Event::Heartbeat { worker, requests },
+        ToSupervisor::Restart {
+            id,
+            request,
+            requested_by,
+            ip,
+        } => Event::RestartRequest {
+            worker,
+            request_id: id,
+            request,
+            requested_by,
+            ip,
+        },
     }
+}
 
-    /// `GRACEFUL_TIMEOUT` + one `SHUTDOWN_HOOK_TIMEOUT` per hook the worker registered, plus a
-    /// margin for the process to exit.
-    fn graceful_bound(&self, id: u64) -> Duration {
-        let hooks = self.workers.get(&id).map_or(0, |w| w.hooks).max(1) as u32;
-        self.settings.http.graceful_timeout
-            + self.settings.lifecycle.hook_timeout * hooks
-            + Duration::from_secs(2)
+/// What every worker must share with the supervisor beyond its environment: a development key
+/// made up for this run (so every worker signs alike) and the demo login's made-up password
+/// (the one printed is the one every worker accepts).
+fn worker_env(settings: &Settings) -> Vec<(&'static str, String)> {
+    use secrecy::ExposeSecret;
+    let mut env = Vec::new();
+    if settings.secrets.generated {
+        env.push((
+            "SECRET_KEY",
+            settings.secrets.current.expose_secret().to_string(),
+        ));
     }
+    if let Some(password) = settings.auth.demo_password.as_ref().filter(|d| d.generated) {
+        env.push(("DEMO_PASSWORD", password.value.expose_secret().to_string()));
+    }
+    env
 }
 
 /// Binds the one listening socket, with a backlog deep enough to hold connections arriving

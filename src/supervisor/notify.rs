@@ -1,23 +1,27 @@
 //! systemd notifications from the supervisor (`Type=notify`): READY once the first generation
-//! serves, RELOADING/READY around a reload, STOPPING, a STATUS line, and the WATCHDOG ping at
-//! half of `WatchdogSec`. Outside systemd (no `NOTIFY_SOCKET`) every call is a no-op. Workers
-//! never notify: the variables are removed from their environment at spawn.
+//! serves, RELOADING/READY around a reload, STOPPING, a STATUS line, and the WATCHDOG ping
+//! (the core decides when: at half of `WatchdogSec`). Outside systemd (no `NOTIFY_SOCKET`)
+//! every call is a no-op. Workers never notify: the variables are removed from their
+//! environment at spawn.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sd_notify::NotifyState;
 
 pub struct Notifier {
     watchdog: Option<Duration>,
-    last_ping: Instant,
 }
 
 impl Notifier {
     pub fn from_env() -> Self {
         Self {
             watchdog: sd_notify::watchdog_enabled(),
-            last_ping: Instant::now(),
         }
+    }
+
+    /// `WatchdogSec`, when systemd expects pings.
+    pub fn watchdog_period(&self) -> Option<Duration> {
+        self.watchdog
     }
 
     pub fn ready(&self, status: &str) {
@@ -40,15 +44,8 @@ impl Notifier {
         send(&[NotifyState::Status(status)]);
     }
 
-    /// Pings the watchdog when half its period has passed. The supervisor's event loop calls
-    /// this every tick, so a wedged supervisor stops pinging and systemd restarts it.
-    pub fn ping_if_due(&mut self) {
-        if let Some(period) = self.watchdog
-            && self.last_ping.elapsed() >= period / 2
-        {
-            send(&[NotifyState::Watchdog]);
-            self.last_ping = Instant::now();
-        }
+    pub fn ping(&self) {
+        send(&[NotifyState::Watchdog]);
     }
 }
 

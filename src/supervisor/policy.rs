@@ -8,12 +8,13 @@
 //!   `WORKER_RESTART_WINDOW_SECONDS`. With `WORKER_GUARDED_MODE_ENABLED` churn makes the state
 //!   `blocked`, which wins over `cooldown`.
 //! - A manual (admin) request while `cooldown` or `blocked` needs `manual_override`,
-//!   `override_acknowledged` and a non-empty `override_reason`. Signals and the watchdog are not
-//!   gated (the operator at the shell and a hung worker do not wait), but they are recorded.
+//!   `override_acknowledged` and a non-empty `override_reason`; without the acknowledgement it
+//!   is refused by the state (cooldown, blocked), and an acknowledged override without a valid
+//!   reason is refused as malformed. Signals and the watchdog are not gated (the operator at
+//!   the shell and a hung worker do not wait), but they are recorded.
 //!
-//! Time comes from a [`Clock`] so tests can move it.
+//! The time is an argument, so tests move it by hand.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,42 +22,6 @@ use serde::{Deserialize, Serialize};
 
 use super::history::{Action, Decision, HistoryEntry};
 use crate::config::supervisor::PolicySettings;
-
-/// The time source of the policy; tests use [`ManualClock`].
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The real time.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock that moves only when told to.
-#[derive(Debug)]
-pub struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    pub fn new(at: DateTime<Utc>) -> Self {
-        Self(Mutex::new(at))
-    }
-
-    pub fn advance(&self, by: Duration) {
-        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *t += chrono::Duration::from_std(by).unwrap_or_default();
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -158,19 +123,23 @@ impl ManualRequest {
 }
 
 /// What the policy says about a manual request.
+///
+/// An override counts only when it is acknowledged (`manual_override` and
+/// `override_acknowledged`). An acknowledged override must carry a reason of 1 to
+/// [`MAX_REASON_CHARS`] characters: without one the request contradicts itself and is refused
+/// as such, whatever the state. Any other request is decided by the state alone, so a request
+/// that is not an acknowledged override is refused in cooldown or while blocked for that reason.
 pub fn decide(status: &PolicyStatus, request: &ManualRequest) -> Decision {
-    let override_complete = request.manual_override
-        && request.override_acknowledged
-        && request
-            .reason()
-            .is_some_and(|r| r.chars().count() <= MAX_REASON_CHARS);
-    if request.manual_override && !override_complete {
+    let reason_valid = request
+        .reason()
+        .is_some_and(|r| r.chars().count() <= MAX_REASON_CHARS);
+    if request.override_acknowledged && !reason_valid {
         return Decision::RejectedReasonRequired;
     }
+    let overridden = request.manual_override && request.override_acknowledged;
     match status.state {
         PolicyState::Allowed => Decision::Allowed,
-        PolicyState::Cooldown if override_complete => Decision::AllowedOverride,
-        PolicyState::Blocked if override_complete => Decision::AllowedOverride,
+        PolicyState::Cooldown | PolicyState::Blocked if overridden => Decision::AllowedOverride,
         PolicyState::Cooldown => Decision::RejectedCooldown,
         PolicyState::Blocked => Decision::RejectedBlocked,
     }
@@ -185,9 +154,17 @@ mod tests {
         PolicySettings::default()
     }
 
-    fn restart(clock: &ManualClock, action: Action, decision: Decision) -> HistoryEntry {
-        let mut e = HistoryEntry::new(Source::Manual, action, decision, "admin", clock.now());
-        e.finish(clock.now(), true, None);
+    fn start() -> DateTime<Utc> {
+        "2026-11-25T08:00:00Z".parse().unwrap()
+    }
+
+    fn later(now: &mut DateTime<Utc>, by: Duration) {
+        *now += chrono::Duration::from_std(by).unwrap();
+    }
+
+    fn restart(now: DateTime<Utc>, action: Action, decision: Decision) -> HistoryEntry {
+        let mut e = HistoryEntry::new(Source::Manual, action, decision, "admin", now);
+        e.finish(now, true, None);
         e
     }
 
@@ -202,26 +179,39 @@ mod tests {
     /// The policy table of DESIGN §5, walked with a clock the test moves.
     #[test]
     fn the_policy_table_with_a_moving_clock() {
-        let clock = ManualClock::new("2026-11-25T08:00:00Z".parse().unwrap());
+        let mut now = start();
         let cfg = cfg();
         let mut history = Vec::new();
         let plain = ManualRequest::default();
 
-        // Nothing happened yet: allowed.
-        let s = status(&cfg, &history, clock.now());
+        // Nothing happened yet: allowed (an acknowledged override still needs its reason).
+        let s = status(&cfg, &history, now);
         assert_eq!(s.state, PolicyState::Allowed);
         assert_eq!(decide(&s, &plain), Decision::Allowed);
+        assert_eq!(
+            decide(&s, &with_override("")),
+            Decision::RejectedReasonRequired
+        );
 
         // Right after a restart: cooldown, 60 s left; 30 s later 30 s left.
-        history.push(restart(&clock, Action::Reload, Decision::Allowed));
-        let s = status(&cfg, &history, clock.now());
+        history.push(restart(now, Action::Reload, Decision::Allowed));
+        let s = status(&cfg, &history, now);
         assert_eq!(
             (s.state, s.cooldown_remaining_seconds),
             (PolicyState::Cooldown, 60)
         );
         assert_eq!(decide(&s, &plain), Decision::RejectedCooldown);
-        clock.advance(Duration::from_millis(30_500));
-        let s = status(&cfg, &history, clock.now());
+        let bare_override = ManualRequest {
+            manual_override: true,
+            ..ManualRequest::default()
+        };
+        assert_eq!(decide(&s, &bare_override), Decision::RejectedCooldown);
+        assert_eq!(
+            decide(&s, &with_override(" ")),
+            Decision::RejectedReasonRequired
+        );
+        later(&mut now, Duration::from_millis(30_500));
+        let s = status(&cfg, &history, now);
         assert_eq!(s.cooldown_remaining_seconds, 30, "rounded up");
         assert_eq!(
             decide(&s, &with_override("db failover")),
@@ -229,17 +219,17 @@ mod tests {
         );
 
         // After the cooldown: allowed again; two more restarts spaced by the cooldown.
-        clock.advance(Duration::from_secs(30));
-        let s = status(&cfg, &history, clock.now());
+        later(&mut now, Duration::from_secs(30));
+        let s = status(&cfg, &history, now);
         assert_eq!(s.state, PolicyState::Allowed);
         assert_eq!(s.attempts_in_window, 1);
         for _ in 0..2 {
-            history.push(restart(&clock, Action::Reload, Decision::Allowed));
-            clock.advance(Duration::from_secs(61));
+            history.push(restart(now, Action::Reload, Decision::Allowed));
+            later(&mut now, Duration::from_secs(61));
         }
 
         // Three restarts within 600 s: churn, blocked (wins over any cooldown).
-        let s = status(&cfg, &history, clock.now());
+        let s = status(&cfg, &history, now);
         assert!(s.churn_exceeded);
         assert_eq!(s.state, PolicyState::Blocked);
         assert_eq!(decide(&s, &plain), Decision::RejectedBlocked);
@@ -247,12 +237,23 @@ mod tests {
             decide(&s, &with_override("   ")),
             Decision::RejectedReasonRequired
         );
+        // Not acknowledged: refused because restarts are blocked, whatever else it says.
         let unacknowledged = ManualRequest {
             override_acknowledged: false,
             ..with_override("x")
         };
+        assert_eq!(decide(&s, &unacknowledged), Decision::RejectedBlocked);
+        let bare_override = ManualRequest {
+            manual_override: true,
+            ..ManualRequest::default()
+        };
+        assert_eq!(decide(&s, &bare_override), Decision::RejectedBlocked);
+        let acknowledged_without_reason = ManualRequest {
+            override_reason: None,
+            ..with_override("")
+        };
         assert_eq!(
-            decide(&s, &unacknowledged),
+            decide(&s, &acknowledged_without_reason),
             Decision::RejectedReasonRequired
         );
         let too_long = with_override(&"x".repeat(MAX_REASON_CHARS + 1));
@@ -267,17 +268,17 @@ mod tests {
             guarded_mode: false,
             ..cfg
         };
-        let s = status(&unguarded, &history, clock.now());
+        let s = status(&unguarded, &history, now);
         assert!(s.churn_exceeded);
         assert_eq!(s.state, PolicyState::Allowed);
 
         // The window slides: once the first restart is older than 600 s, no more churn.
         let first = history[0].requested_at;
-        let until = (first + chrono::Duration::seconds(601) - clock.now())
+        let until = (first + chrono::Duration::seconds(601) - now)
             .to_std()
             .unwrap();
-        clock.advance(until);
-        let s = status(&cfg, &history, clock.now());
+        later(&mut now, until);
+        let s = status(&cfg, &history, now);
         assert_eq!(s.attempts_in_window, 2);
         assert!(!s.churn_exceeded);
         assert_eq!(s.state, PolicyState::Allowed);
@@ -285,13 +286,13 @@ mod tests {
 
     #[test]
     fn rejected_requests_and_recycles_do_not_count() {
-        let clock = ManualClock::new("2026-11-25T08:00:00Z".parse().unwrap());
+        let now = start();
         let history = vec![
-            restart(&clock, Action::Recycle, Decision::Allowed),
-            restart(&clock, Action::Reload, Decision::RejectedCooldown),
-            restart(&clock, Action::Reload, Decision::RejectedBlocked),
+            restart(now, Action::Recycle, Decision::Allowed),
+            restart(now, Action::Reload, Decision::RejectedCooldown),
+            restart(now, Action::Reload, Decision::RejectedBlocked),
         ];
-        let s = status(&cfg(), &history, clock.now());
+        let s = status(&cfg(), &history, now);
         assert_eq!(s.attempts_in_window, 0);
         assert_eq!(s.state, PolicyState::Allowed);
         assert!(s.last_restart.is_none());
@@ -299,15 +300,12 @@ mod tests {
 
     #[test]
     fn a_zero_cooldown_never_cools_down() {
-        let clock = ManualClock::new("2026-11-25T08:00:00Z".parse().unwrap());
+        let now = start();
         let cfg = PolicySettings {
             cooldown: Duration::ZERO,
             ..cfg()
         };
-        let history = vec![restart(&clock, Action::Reload, Decision::Allowed)];
-        assert_eq!(
-            status(&cfg, &history, clock.now()).state,
-            PolicyState::Allowed
-        );
+        let history = vec![restart(now, Action::Reload, Decision::Allowed)];
+        assert_eq!(status(&cfg, &history, now).state, PolicyState::Allowed);
     }
 }

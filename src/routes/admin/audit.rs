@@ -1,5 +1,8 @@
 //! `GET /admin/api/audit`: the audit log — the database's entries and, beside them, the ones
-//! the supervisor could only write to the file audit log while the database was down.
+//! the supervisor could only write to the file audit log while the database was down and has
+//! not copied in yet. A record is listed once: the file's records past the copy marker only,
+//! and none whose id the database's rows already show (copied a moment ago). When the database
+//! cannot be read, every record of the file is listed.
 
 use axum::Router;
 use axum::extract::State;
@@ -11,7 +14,7 @@ use crate::auth::AdminUser;
 use crate::db::audit;
 use crate::http::extract::ApiQuery;
 use crate::http::{ApiResponse, AppError};
-use crate::supervisor::audit as file_audit;
+use crate::supervisor::audit::file as file_audit;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/api/audit", get(list))
@@ -33,6 +36,8 @@ struct Entry {
     /// `database` or `file` (written while the database was down).
     store: &'static str,
     id: Option<i64>,
+    /// The supervisor's stable record id (its records only).
+    record_id: Option<String>,
     at: chrono::DateTime<chrono::Utc>,
     actor: String,
     ip: Option<String>,
@@ -46,7 +51,8 @@ struct Entry {
 #[derive(Debug, Serialize)]
 struct Answer {
     entries: Vec<Entry>,
-    /// Set when the database could not be read: only the file's entries are listed.
+    /// Set when the database could not be read: only the file's entries are listed (all of
+    /// them, those already copied into the database too).
     database_error: Option<String>,
 }
 
@@ -76,6 +82,7 @@ async fn list(
                     store: "database",
                     detail: e.detail_json(),
                     id: Some(e.id),
+                    record_id: e.record_id,
                     at: e.at,
                     actor: e.actor,
                     ip: e.ip,
@@ -88,14 +95,23 @@ async fn list(
         ),
         Err(e) => (Vec::new(), Some(AppError::from(e).public_message())),
     };
-    let file = file_audit::read_file(app.supervision.runtime_dir(), limit as usize)
+    // Copied records are shown from the database; when it cannot be read, from the file.
+    let include = match database_error {
+        None => file_audit::Include::Uncopied,
+        Some(_) => file_audit::Include::All,
+    };
+    let file = file_audit::recent(app.supervision.runtime_dir(), limit as usize, include)
         .map_err(|e| AppError::internal(anyhow::anyhow!("cannot read the file audit log: {e}")))?;
+    let in_database: std::collections::HashSet<String> =
+        entries.iter().filter_map(|e| e.record_id.clone()).collect();
     entries.extend(
         file.into_iter()
             .filter(|r| action.is_none_or(|a| r.action == a))
+            .filter(|r| !in_database.contains(&r.id))
             .map(|r| Entry {
                 store: "file",
                 id: None,
+                record_id: Some(r.id),
                 at: r.at,
                 actor: r.actor,
                 ip: r.ip,

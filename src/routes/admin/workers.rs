@@ -34,8 +34,10 @@ struct RestartAnswer {
     entry: HistoryEntry,
 }
 
-/// 200 with the decision; 429 in cooldown, 409 `RESTART_POLICY_BLOCKED` when guarded mode
-/// blocks, 400 `RESTART_OVERRIDE_REASON_REQUIRED` for an incomplete override.
+/// 200 with the decision; 429 in cooldown and 409 `RESTART_POLICY_BLOCKED` when guarded mode
+/// blocks (for any request that is not an acknowledged override), 400
+/// `RESTART_OVERRIDE_REASON_REQUIRED` for an acknowledged override whose reason is missing or
+/// too long.
 async fn restart(
     State(app): State<AppState>,
     AdminUser(admin): AdminUser,

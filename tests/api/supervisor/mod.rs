@@ -1,6 +1,7 @@
 //! The supervisor as real processes: the binary started with `serve`, worker processes,
 //! signals, and HTTP on a real port.
 
+mod audit;
 mod lifecycle;
 mod notify;
 mod reload;
@@ -41,7 +42,13 @@ pub struct Site {
 
 impl Site {
     pub async fn new() -> Self {
-        let db = TestDb::new(Backend::Sqlite).await;
+        Self::on(Backend::Sqlite).await
+    }
+
+    /// A site on `backend` (PostgreSQL: a schema of the test database; the caller checks it
+    /// is configured).
+    pub async fn on(backend: Backend) -> Self {
+        let db = TestDb::new(backend).await;
         seed_database(&db.url, &small_factory()).await;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

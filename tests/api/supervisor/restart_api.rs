@@ -1,5 +1,7 @@
-//! The admin restart API against a real supervisor: 200 / 429 / 400 / 409 by the policy, the
-//! history and audit it leaves, its survival across a supervisor restart, and SIGTERM.
+//! The admin restart API against a real supervisor: 200 / 429 / 400 / 409 by the policy (409
+//! for any request while blocked that is not an acknowledged override, 400 only for an
+//! acknowledged override without a valid reason), the history and audit it leaves, its
+//! survival across a supervisor restart, and SIGTERM.
 
 use std::time::Duration;
 
@@ -58,9 +60,10 @@ async fn the_restart_api_follows_the_policy_and_the_record_survives_a_supervisor
     let seconds: u64 = retry_after.expect("Retry-After").parse().unwrap();
     assert!((1..=60).contains(&seconds), "{seconds}");
 
-    // An override without acknowledgement and reason: 400.
+    // An override that is not acknowledged is refused by the cooldown; an acknowledged one
+    // with a blank reason is malformed: 400.
     let (status, answer, _) = restart(&sup, json!({"manual_override": true})).await;
-    assert_error(status, &answer, 400, "RESTART_OVERRIDE_REASON_REQUIRED");
+    assert_error(status, &answer, 429, "TOO_MANY_REQUESTS");
     let (status, answer, _) = restart(&sup, override_with("  ")).await;
     assert_error(status, &answer, 400, "RESTART_OVERRIDE_REASON_REQUIRED");
     // Malformed input gets the envelope too.
@@ -77,14 +80,31 @@ async fn the_restart_api_follows_the_policy_and_the_record_survives_a_supervisor
     })
     .await;
 
-    // Blocked (guarded mode): 409, even though the cooldown would also apply.
-    let (status, answer, _) = restart(&sup, json!({})).await;
-    assert_error(status, &answer, 409, "RESTART_POLICY_BLOCKED");
+    // Blocked (guarded mode): 409, even though the cooldown would also apply — for every
+    // request that is not an acknowledged override; 400 only for an acknowledged override
+    // whose reason is missing or too long.
+    for request in [
+        json!({}),
+        json!({"manual_override": true}),
+        json!({"manual_override": true, "override_reason": "pool leak"}),
+    ] {
+        let (status, answer, _) = restart(&sup, request.clone()).await;
+        assert_eq!(status, 409, "{request}: {answer}");
+        assert_error(status, &answer, 409, "RESTART_POLICY_BLOCKED");
+    }
+    for request in [
+        json!({"manual_override": true, "override_acknowledged": true}),
+        override_with(&"x".repeat(501)),
+    ] {
+        let (status, answer, _) = restart(&sup, request.clone()).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_error(status, &answer, 400, "RESTART_OVERRIDE_REASON_REQUIRED");
+    }
 
-    // Workers see the supervisor's history with its next snapshot: wait for the sixth entry.
+    // Workers see the supervisor's history with its next snapshot: wait for the tenth entry.
     let status = sup
-        .wait_for("six history entries", Duration::from_secs(30), |s| {
-            s["history"].as_array().is_some_and(|h| h.len() == 6)
+        .wait_for("ten history entries", Duration::from_secs(30), |s| {
+            s["history"].as_array().is_some_and(|h| h.len() == 10)
         })
         .await;
     assert_eq!(status["policy"]["state"], "blocked");
@@ -121,19 +141,21 @@ async fn the_restart_api_follows_the_policy_and_the_record_survives_a_supervisor
     assert_eq!(
         decisions,
         [
+            "rejected_reason_required",
+            "rejected_reason_required",
+            "rejected_blocked",
+            "rejected_blocked",
             "rejected_blocked",
             "allowed_override",
             "rejected_reason_required",
-            "rejected_reason_required",
+            "rejected_cooldown",
             "rejected_cooldown",
             "allowed"
         ]
     );
-    assert_eq!(
-        status["history"][1]["reason"],
-        "pool leak after the failover"
-    );
-    assert_eq!(status["history"][1]["manual_override"], true);
+    let overridden = &status["history"][5];
+    assert_eq!(overridden["reason"], "pool leak after the failover");
+    assert_eq!(overridden["manual_override"], true);
 
     // Every decision is in the audit log (the database took them all).
     let audit = fresh_client()
@@ -153,7 +175,7 @@ async fn the_restart_api_follows_the_policy_and_the_record_survives_a_supervisor
         .iter()
         .filter(|e| e["detail"]["phase"] == "completed")
         .count();
-    assert_eq!((rejected, completed), (4, 2), "{audit}");
+    assert_eq!((rejected, completed), (8, 2), "{audit}");
     assert!(entries.iter().all(|e| e["store"] == "database"));
 
     // SIGTERM: every worker drains, exit 0 within GRACEFUL_TIMEOUT plus the hooks' bound.
@@ -167,85 +189,9 @@ async fn the_restart_api_follows_the_policy_and_the_record_survives_a_supervisor
     let sup = site.start(BIN.as_ref(), 1, &env).await;
     let status = sup.try_status().await.unwrap();
     assert_eq!(status["policy"]["state"], "blocked", "{status}");
-    assert_eq!(status["history"].as_array().unwrap().len(), 6);
+    assert_eq!(status["history"].as_array().unwrap().len(), 10);
     let (status, answer, _) = restart(&sup, json!({})).await;
     assert_error(status, &answer, 409, "RESTART_POLICY_BLOCKED");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_the_database_down_restart_decisions_go_to_the_file_audit_log() {
-    let site = Site::new().await;
-    // PostgreSQL on a port where nothing listens: every database write fails, and nobody can
-    // log in (sessions live in the database), so the operator reloads with SIGHUP.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("postgres://mes@127.0.0.1:{dead}/mes");
-    let env = [
-        ("DATABASE_URL", url.as_str()),
-        ("DB_POOL_TIMEOUT", "1"),
-        ("MIGRATE_ON_START", "false"),
-    ];
-    let sup = site.start_anonymous(BIN.as_ref(), 1, &env).await;
-    let first_pid = worker_pid(&sup).await;
-
-    sup.signal("HUP");
-    // The new generation serves: another worker process answers.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while worker_pid(&sup).await == first_pid {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no new generation after SIGHUP; logs:\n{}",
-            sup.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-
-    // The records reach the file once the database has refused them (each waits out the
-    // database's timeouts first).
-    let file = site
-        .runtime()
-        .join(mes_dashboard::supervisor::audit::FILE_NAME);
-    let mut records: Vec<Value> = Vec::new();
-    for _ in 0..150 {
-        records = std::fs::read_to_string(&file)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("each line is one JSON record"))
-            .collect();
-        if records.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(records.len() >= 2, "{records:?}; logs:\n{}", sup.logs());
-    let text = serde_json::to_string(&records).unwrap();
-    assert!(
-        text.contains("worker.reload") || text.contains("worker.restart"),
-        "{text}"
-    );
-    assert!(text.contains("requested"), "{text}");
-    assert!(text.contains("completed"), "{text}");
-    assert!(text.contains("SIGHUP"), "{text}");
-    assert!(
-        records.iter().all(|r| r.to_string().contains("db_error")),
-        "every file record says why the database did not take it: {text}"
-    );
-}
-
-/// The pid of the worker that answers `/health/live`.
-async fn worker_pid(sup: &Supervisor) -> u64 {
-    let (_, live) = body(
-        fresh_client()
-            .get(sup.url("/health/live"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    live["pid"].as_u64().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

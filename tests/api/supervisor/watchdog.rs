@@ -1,5 +1,6 @@
-//! The watchdog: a stopped (hung) worker is replaced after WORKER_TIMEOUT while the others
-//! serve; a killed worker is replaced.
+//! The watchdog with real processes and signals: a stopped (SIGSTOP, hung) worker is replaced
+//! after WORKER_TIMEOUT while the other serves; a killed worker is replaced. (The decisions
+//! themselves — timeouts, back-off, kill grace — are tested in the supervisor's core.)
 
 use std::time::{Duration, Instant};
 
@@ -84,6 +85,19 @@ async fn a_hung_worker_is_replaced_after_the_timeout_and_a_killed_one_at_once() 
     let watchdog = &status["history"][0];
     assert_eq!(watchdog["source"], "watchdog", "{status}");
     assert_eq!(watchdog["action"], "replace");
+    // The other worker's heartbeats carry the requests it served meanwhile.
+    sup.wait_for(
+        "the other worker's requests in its heartbeat",
+        Duration::from_secs(30),
+        |s| {
+            s["workers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["pid"] == other && w["requests_served"].as_u64() >= Some(served))
+        },
+    )
+    .await;
 
     // SIGKILL: a crash; replaced after the back-off.
     send_signal(other, "KILL");

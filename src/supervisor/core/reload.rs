@@ -9,25 +9,46 @@
 
 use std::time::{Duration, Instant};
 
-use super::history::{Action, Decision, HistoryEntry, Source};
-use super::master::Master;
-use super::policy::{self, MAX_REASON_CHARS, ManualRequest, PolicyStatus};
-use super::protocol::{RestartReply, ToWorker, WorkerState};
+use super::{Core, Effect, Notify, Slot, WorkerId};
+use crate::supervisor::audit::Phase;
+use crate::supervisor::history::{Action, Decision, HistoryEntry, Source};
+use crate::supervisor::policy::{self, MAX_REASON_CHARS, ManualRequest, PolicyStatus};
+use crate::supervisor::protocol::{RestartReply, WorkerState};
 
 /// A reload in progress.
 #[derive(Debug)]
 pub(super) struct Reload {
-    pub generation: u64,
-    pub source: Source,
+    pub(super) generation: u64,
+    pub(super) source: Source,
     /// History entries it completes (several when requests coalesced).
-    pub entries: Vec<u64>,
-    pub started: Instant,
-    pub deadline: Instant,
+    pub(super) entries: Vec<u64>,
+    pub(super) started: Instant,
+    pub(super) deadline: Instant,
     /// The new generation's workers.
-    pub workers: Vec<u64>,
+    pub(super) workers: Vec<WorkerId>,
 }
 
-impl Master {
+impl Core {
+    pub(super) fn on_sighup(&mut self) {
+        if self.stopping {
+            return;
+        }
+        if self.queued.is_some() {
+            tracing::info!("SIGHUP: a reload is already queued; this signal coalesces with it");
+            return;
+        }
+        let mut entry = HistoryEntry::new(
+            Source::Signal,
+            Action::Reload,
+            Decision::Allowed,
+            "signal",
+            self.now.wall,
+        );
+        entry.reason = Some("SIGHUP".into());
+        let seq = self.record(entry, Phase::Requested);
+        self.start_reload(Source::Signal, vec![seq]);
+    }
+
     /// Starts a reload now, or queues it behind the one running.
     pub(super) fn start_reload(&mut self, source: Source, entries: Vec<u64>) {
         if self.stopping {
@@ -48,12 +69,12 @@ impl Master {
         self.next_generation += 1;
         let initial = self.generation == 0;
         for &seq in &entries {
-            self.history
-                .update(seq, |e| e.generation = Some(generation));
+            self.update_entry(seq, |e| e.generation = Some(generation));
         }
         if !initial {
-            self.notifier
-                .reloading(&format!("reloading: starting generation {generation}"));
+            self.effects.push(Effect::Notify(Notify::Reloading(format!(
+                "reloading: starting generation {generation}"
+            ))));
         }
         tracing::info!(
             generation,
@@ -61,26 +82,18 @@ impl Master {
             workers = self.slots.len(),
             "starting a new generation of workers"
         );
-        let started = Instant::now();
-        let mut reload = Reload {
+        let started = self.now.mono;
+        let workers = (0..self.slots.len())
+            .map(|slot| self.spawn_worker(generation, slot))
+            .collect();
+        self.reload = Some(Reload {
             generation,
             source,
             entries,
             started,
-            deadline: started + self.settings.supervisor.ready_timeout,
-            workers: Vec::new(),
-        };
-        for slot in 0..self.slots.len() {
-            match self.spawn_worker(generation, slot) {
-                Ok(id) => reload.workers.push(id),
-                Err(error) => {
-                    self.reload = Some(reload);
-                    self.fail_reload(error);
-                    return;
-                }
-            }
-        }
-        self.reload = Some(reload);
+            deadline: started + self.config.supervisor.ready_timeout,
+            workers,
+        });
     }
 
     /// A worker of the reload reported ready; completes the reload once all have.
@@ -103,7 +116,7 @@ impl Master {
             return;
         };
         let previous = self.generation;
-        let old: Vec<u64> = self
+        let old: Vec<WorkerId> = self
             .workers
             .iter()
             .filter(|(_, w)| w.generation != reload.generation)
@@ -125,14 +138,14 @@ impl Master {
             );
         }
         for (slot, id) in self.slots.iter_mut().zip(&reload.workers) {
-            *slot = super::master::Slot {
+            *slot = Slot {
                 current: Some(*id),
                 ..Default::default()
             };
         }
         self.generation = reload.generation;
         self.last_reload_error = None;
-        let took = reload.started.elapsed();
+        let took = self.now.mono.saturating_duration_since(reload.started);
         let outcome = if previous == 0 {
             format!("generation {} serving", reload.generation)
         } else {
@@ -156,7 +169,8 @@ impl Master {
                 "reload complete: the new generation serves, the old one drains"
             }
         );
-        self.notifier.ready(&self.status_line());
+        self.effects
+            .push(Effect::Notify(Notify::Ready(self.status_line())));
         if let Some((source, entries)) = self.queued.take() {
             self.start_reload(source, entries);
         }
@@ -170,7 +184,7 @@ impl Master {
         for &id in &reload.workers {
             let bound = match self.workers.get(&id).map(|w| w.state) {
                 Some(WorkerState::Serving) => None,
-                _ => Some(self.settings.supervisor.kill_grace),
+                _ => Some(self.config.supervisor.kill_grace),
             };
             self.stop_worker(id, bound);
         }
@@ -191,8 +205,10 @@ impl Master {
         );
         self.last_reload_error = Some(reason);
         if !self.stopping {
-            self.notifier
-                .ready(&format!("{} (the last reload failed)", self.status_line()));
+            self.effects.push(Effect::Notify(Notify::Ready(format!(
+                "{} (the last reload failed)",
+                self.status_line()
+            ))));
             if let Some((source, entries)) = self.queued.take() {
                 self.start_reload(source, entries);
             }
@@ -210,11 +226,11 @@ impl Master {
         let Some(reload) = &self.reload else {
             return;
         };
-        if Instant::now() >= reload.deadline {
+        if self.now.mono >= reload.deadline {
             let reason = format!(
                 "generation {} was not ready within WORKER_READY_TIMEOUT ({} s)",
                 reload.generation,
-                self.settings.supervisor.ready_timeout.as_secs()
+                self.config.supervisor.ready_timeout.as_secs()
             );
             self.fail_reload(reason);
         }
@@ -224,14 +240,14 @@ impl Master {
     /// decides, the decision is recorded, and the answer goes back on the same channel.
     pub(super) fn on_restart_request(
         &mut self,
-        from: u64,
+        from: WorkerId,
         request_id: u64,
         request: &ManualRequest,
         requested_by: &str,
         ip: Option<String>,
     ) {
-        let cfg = self.settings.supervisor.policy;
-        let now = self.clock.now();
+        let cfg = self.config.supervisor.policy;
+        let now = self.now.wall;
         let before = policy::status(&cfg, self.history.entries(), now);
         let decision = policy::decide(&before, request);
         let message = decision_message(decision, &before, self.next_generation);
@@ -246,9 +262,9 @@ impl Master {
             entry.finish(now, false, Some(message.clone()));
         }
         let phase = if decision.carried_out() {
-            "requested"
+            Phase::Requested
         } else {
-            "rejected"
+            Phase::Rejected
         };
         let seq = self.record(entry, phase);
         tracing::info!(
@@ -270,13 +286,11 @@ impl Master {
                 HistoryEntry::new(Source::Manual, Action::Reload, decision, requested_by, now)
             }),
         };
-        self.send_to(
-            from,
-            ToWorker::RestartReply {
-                id: request_id,
-                reply: Box::new(reply),
-            },
-        );
+        self.effects.push(Effect::Reply {
+            worker: from,
+            request_id,
+            reply: Box::new(reply),
+        });
     }
 }
 
@@ -303,14 +317,14 @@ fn decision_message(decision: Decision, before: &PolicyStatus, next_generation: 
             before.attempts_in_window, before.window_seconds, before.retry_budget
         ),
         Decision::RejectedReasonRequired => format!(
-            "a manual override needs override_acknowledged: true and a non-empty \
+            "an acknowledged override (override_acknowledged: true) needs a non-empty \
              override_reason of at most {MAX_REASON_CHARS} characters"
         ),
     }
 }
 
 /// Exponential back-off of crash replacements: 1 s, 2 s, 4 s, … up to 30 s.
-pub(super) fn backoff(failures: u32) -> Duration {
+pub fn backoff(failures: u32) -> Duration {
     let exp = failures.saturating_sub(1).min(5);
     Duration::from_secs(1u64 << exp).min(Duration::from_secs(30))
 }

@@ -1,59 +1,66 @@
 //! What the supervisor tells others: decisions into the restart history and the audit log,
 //! its state as the snapshot workers show, and the one-line status for systemd.
 
-use super::audit::AuditRecord;
-use super::history::{Action, HistoryEntry, Source};
-use super::link::STATUS_HISTORY;
-use super::master::Master;
-use super::policy;
-use super::protocol::{Snapshot, ToWorker, WorkerInfo, WorkerState};
+use super::{Core, Effect};
+use crate::supervisor::audit::{AuditAction, AuditRecord, Phase};
+use crate::supervisor::history::HistoryEntry;
+use crate::supervisor::link::STATUS_HISTORY;
+use crate::supervisor::policy;
+use crate::supervisor::protocol::{Snapshot, WorkerInfo, WorkerState};
 
-impl Master {
-    /// Records a decision in the history (atomically on disk) and the audit log; returns
-    /// its number.
-    pub(super) fn record(&mut self, entry: HistoryEntry, phase: &str) -> u64 {
+impl Core {
+    /// Records a decision in the history and the audit log; returns its number.
+    pub(super) fn record(&mut self, entry: HistoryEntry, phase: Phase) -> u64 {
         let seq = self.history.push(entry);
+        self.history_changed = true;
         if let Some(entry) = self.history.get(seq).cloned() {
-            self.audit(&entry, phase);
+            self.audit(entry, phase);
         }
         seq
     }
 
+    /// Changes a history entry without auditing it (the generation a reload starts).
+    pub(super) fn update_entry(&mut self, seq: u64, f: impl FnOnce(&mut HistoryEntry)) {
+        if self.history.update(seq, f).is_some() {
+            self.history_changed = true;
+        }
+    }
+
     /// Completes a history entry and audits the outcome.
     pub(super) fn finish_entry(&mut self, seq: u64, success: bool, outcome: Option<String>) {
-        let now = self.clock.now();
+        let now = self.now.wall;
         if let Some(entry) = self
             .history
             .update(seq, |e| e.finish(now, success, outcome))
         {
-            self.audit(&entry, if success { "completed" } else { "failed" });
+            self.history_changed = true;
+            self.audit(
+                entry,
+                if success {
+                    Phase::Completed
+                } else {
+                    Phase::Failed
+                },
+            );
         }
     }
 
-    fn audit(&self, entry: &HistoryEntry, phase: &str) {
-        let action = match (entry.source, entry.action) {
-            (Source::Manual, _) => "worker.restart",
-            (_, Action::Reload) => "worker.reload",
-            (_, Action::Replace) => "worker.replace",
-            (_, Action::Recycle) => "worker.recycle",
-        };
-        let mut detail = serde_json::to_value(entry).unwrap_or_default();
-        detail["phase"] = serde_json::Value::from(phase);
-        self.auditor.record(AuditRecord {
-            at: self.clock.now(),
+    fn audit(&mut self, entry: HistoryEntry, phase: Phase) {
+        self.effects.push(Effect::Audit(Box::new(AuditRecord {
+            at: self.now.wall,
             actor: entry.requested_by.clone(),
             ip: entry.ip.clone(),
-            action: action.into(),
+            action: AuditAction::of(&entry),
+            phase,
             target: entry.generation.map(|g| format!("generation {g}")),
-            detail,
-            db_error: None,
-        });
+            entry,
+        })));
     }
 
+    /// The supervisor's state as every worker shows it.
     pub(super) fn snapshot(&self) -> Snapshot {
-        let now = self.clock.now();
         Snapshot {
-            supervisor_pid: std::process::id(),
+            supervisor_pid: self.config.supervisor_pid,
             supervisor_started_at: self.started_at,
             generation: self.generation,
             workers_expected: self.slots.len(),
@@ -62,7 +69,7 @@ impl Master {
                 .workers
                 .values()
                 .map(|w| WorkerInfo {
-                    pid: w.pid,
+                    pid: w.pid(),
                     slot: w.slot,
                     generation: w.generation,
                     state: w.state,
@@ -73,18 +80,12 @@ impl Master {
                 })
                 .collect(),
             policy: policy::status(
-                &self.settings.supervisor.policy,
+                &self.config.supervisor.policy,
                 self.history.entries(),
-                now,
+                self.now.wall,
             ),
             history: self.history.newest(STATUS_HISTORY),
             last_reload_error: self.last_reload_error.clone(),
-        }
-    }
-
-    pub(super) fn send_to(&self, id: u64, msg: ToWorker) {
-        if let Some(w) = self.workers.get(&id) {
-            let _ = w.tx.send(msg);
         }
     }
 

@@ -12,39 +12,50 @@
 //! The listening socket stays open in the supervisor throughout, so connections arriving while
 //! a place is empty wait in the backlog for the other workers instead of being refused.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rustix::process::Signal;
-
-use super::history::{Action, Decision, HistoryEntry, Source};
-use super::master::Master;
-use super::protocol::WorkerState;
-use super::reload::backoff;
-use super::spawn;
+use super::{Core, Effect, Notify, WorkerId, backoff};
+use crate::supervisor::audit::Phase;
+use crate::supervisor::history::{Action, Decision, HistoryEntry, Source};
+use crate::supervisor::protocol::WorkerState;
 
 /// A worker that served this long before crashing resets its place's back-off.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
 
-impl Master {
-    pub(super) fn on_exit(&mut self, id: u64, how: &str, clean: bool) {
+impl Core {
+    pub(super) fn on_tick(&mut self) {
+        if let Some(period) = self.config.systemd_watchdog
+            && self.now.mono.saturating_duration_since(self.last_ping) >= period / 2
+        {
+            // Pinged from the event loop: a wedged supervisor stops pinging, and systemd
+            // restarts it.
+            self.effects.push(Effect::Notify(Notify::Watchdog));
+            self.last_ping = self.now.mono;
+        }
+        self.check_deadlines();
+        if !self.stopping {
+            self.check_heartbeats();
+            self.respawn_due();
+        }
+    }
+
+    pub(super) fn on_exit(&mut self, id: WorkerId, how: &str, clean: bool) {
+        let now = self.now.mono;
         let Some(w) = self.workers.remove(&id) else {
             return;
         };
-        if self
-            .reload
-            .as_ref()
-            .is_some_and(|r| r.workers.contains(&id))
-        {
+        if self.in_reload(id) {
             let reason = format!(
                 "worker pid {} of generation {} {how} before the generation was ready",
-                w.pid, w.generation
+                w.pid(),
+                w.generation
             );
             self.fail_reload(reason);
             return;
         }
         if w.state == WorkerState::Stopping {
             tracing::info!(
-                worker.pid = w.pid,
+                worker.pid = w.pid(),
                 worker.generation = w.generation,
                 how,
                 "worker exited"
@@ -56,7 +67,7 @@ impl Master {
         }
         if self.stopping || w.generation != self.generation {
             tracing::warn!(
-                worker.pid = w.pid,
+                worker.pid = w.pid(),
                 worker.generation = w.generation,
                 how,
                 "worker exited"
@@ -68,10 +79,13 @@ impl Master {
             slot.replacement = None;
             slot.failures += 1;
             let delay = backoff(slot.failures);
-            slot.respawn_at = Some(Instant::now() + delay);
-            let failure = format!("replacement worker pid {} {how} before it was ready", w.pid);
+            slot.respawn_at = Some(now + delay);
+            let failure = format!(
+                "replacement worker pid {} {how} before it was ready",
+                w.pid()
+            );
             tracing::error!(
-                worker.pid = w.pid,
+                worker.pid = w.pid(),
                 worker.slot = w.slot,
                 retry_in_ms = delay.as_millis() as u64,
                 "{failure}"
@@ -83,16 +97,18 @@ impl Master {
         }
         if slot.current == Some(id) {
             slot.current = None;
-            let served = w.ready_at.map_or(Duration::ZERO, |(at, _)| at.elapsed());
+            let served = w
+                .ready_at
+                .map_or(Duration::ZERO, |(at, _)| now.saturating_duration_since(at));
             slot.failures = if served >= STABLE_AFTER {
                 1
             } else {
                 slot.failures + 1
             };
             let delay = backoff(slot.failures);
-            slot.respawn_at = Some(Instant::now() + delay);
+            slot.respawn_at = Some(now + delay);
             tracing::error!(
-                worker.pid = w.pid,
+                worker.pid = w.pid(),
                 worker.slot = w.slot,
                 worker.generation = w.generation,
                 how,
@@ -103,7 +119,7 @@ impl Master {
                 Source::Auto,
                 Action::Replace,
                 "supervisor",
-                format!("worker pid {} {how}", w.pid),
+                format!("worker pid {} {how}", w.pid()),
             );
             self.slots[w.slot].entry = Some(seq);
         }
@@ -111,7 +127,7 @@ impl Master {
 
     /// Starts the replacements whose back-off has passed.
     pub(super) fn respawn_due(&mut self) {
-        let now = Instant::now();
+        let now = self.now.mono;
         for index in 0..self.slots.len() {
             let slot = &self.slots[index];
             if slot.replacement.is_some() || slot.respawn_at.is_none_or(|at| at > now) {
@@ -134,31 +150,21 @@ impl Master {
         }
     }
 
-    /// Starts a worker to take over `slot`; on failure schedules a retry.
+    /// Starts a worker to take over `slot` (a failed start schedules a retry: see
+    /// [`Core::on_spawn_failed`]).
     fn start_replacement(&mut self, slot: usize, seq: u64) {
-        match self.spawn_worker(self.generation, slot) {
-            Ok(id) => {
-                let s = &mut self.slots[slot];
-                s.replacement = Some(id);
-                s.entry = Some(seq);
-            }
-            Err(error) => {
-                let s = &mut self.slots[slot];
-                s.failures += 1;
-                s.respawn_at = Some(Instant::now() + backoff(s.failures));
-                s.entry = None;
-                tracing::error!(worker.slot = slot, %error, "cannot start a replacement worker");
-                self.finish_entry(seq, false, Some(error));
-            }
-        }
+        let id = self.spawn_worker(self.generation, slot);
+        let s = &mut self.slots[slot];
+        s.replacement = Some(id);
+        s.entry = Some(seq);
     }
 
     /// A replacement reported ready: it takes its place, and the worker it replaces drains.
-    pub(super) fn replacement_ready(&mut self, id: u64) {
+    pub(super) fn replacement_ready(&mut self, id: WorkerId) {
         let Some(w) = self.workers.get(&id) else {
             return;
         };
-        let (pid, index) = (w.pid, w.slot);
+        let (pid, index) = (w.pid(), w.slot);
         if w.generation != self.generation || self.slots[index].replacement != Some(id) {
             // Started for a generation a reload has since replaced.
             self.stop_worker(id, None);
@@ -178,26 +184,33 @@ impl Master {
                 Some(format!("worker pid {pid} serves slot {index}")),
             );
         }
-        self.notifier.status(&self.status_line());
+        self.effects
+            .push(Effect::Notify(Notify::Status(self.status_line())));
     }
 
     /// The watchdog: hung serving workers, and replacements that never became ready.
     pub(super) fn check_heartbeats(&mut self) {
-        let sup = &self.settings.supervisor;
-        let (timeout, ready_timeout, grace) =
-            (sup.worker_timeout, sup.ready_timeout, sup.kill_grace);
-        let hung: Vec<u64> = self
+        let now = self.now.mono;
+        let (timeout, ready_timeout, grace) = (
+            self.config.supervisor.worker_timeout,
+            self.config.supervisor.ready_timeout,
+            self.config.supervisor.kill_grace,
+        );
+        let hung: Vec<WorkerId> = self
             .workers
             .iter()
-            .filter(|(_, w)| w.state == WorkerState::Serving && w.last_beat.elapsed() > timeout)
+            .filter(|(_, w)| {
+                w.state == WorkerState::Serving
+                    && now.saturating_duration_since(w.last_beat) > timeout
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in hung {
             let Some(w) = self.workers.get(&id) else {
                 continue;
             };
-            let (pid, index, generation) = (w.pid, w.slot, w.generation);
-            let silent = w.last_beat.elapsed().as_secs();
+            let (pid, index, generation) = (w.pid(), w.slot, w.generation);
+            let silent = now.saturating_duration_since(w.last_beat).as_secs();
             tracing::error!(
                 worker.pid = pid,
                 worker.slot = index,
@@ -205,11 +218,7 @@ impl Master {
                 "WORKER TIMEOUT (pid {pid})"
             );
             self.stop_worker(id, Some(grace));
-            if self
-                .reload
-                .as_ref()
-                .is_some_and(|r| r.workers.contains(&id))
-            {
+            if self.in_reload(id) {
                 self.fail_reload(format!(
                     "worker pid {pid} of the new generation stopped beating"
                 ));
@@ -232,56 +241,55 @@ impl Master {
             }
         }
 
-        let slow: Vec<u64> = self
+        let slow: Vec<(WorkerId, u32)> = self
             .workers
             .iter()
             .filter(|(id, w)| {
                 w.state == WorkerState::Starting
                     && !w.killed
-                    && !self.reload.as_ref().is_some_and(|r| r.workers.contains(id))
-                    && w.spawned.elapsed() > ready_timeout
+                    && !self.in_reload(**id)
+                    && now.saturating_duration_since(w.spawned) > ready_timeout
             })
-            .map(|(id, _)| *id)
+            .map(|(id, w)| (*id, w.pid()))
             .collect();
-        for id in slow {
-            if let Some(w) = self.workers.get_mut(&id) {
-                tracing::error!(
-                    worker.pid = w.pid,
-                    "worker was not ready within WORKER_READY_TIMEOUT; killing it"
-                );
-                // Still `Starting`, so its exit counts as a failed start (back-off, retry).
-                spawn::signal(w.pid, Signal::KILL);
-                w.killed = true;
-            }
+        for (id, pid) in slow {
+            tracing::error!(
+                worker.pid = pid,
+                "worker was not ready within WORKER_READY_TIMEOUT; killing it"
+            );
+            // Still `Starting`, so its exit counts as a failed start (back-off, retry).
+            self.kill(id);
         }
     }
 
     /// Kills stopping workers past their deadline, and ends a reload past its deadline.
     pub(super) fn check_deadlines(&mut self) {
         self.check_reload_deadline();
-        let now = Instant::now();
-        let stopping = self.stopping;
-        let mut unclean = false;
-        for w in self.workers.values_mut() {
-            if w.state == WorkerState::Stopping
-                && !w.killed
-                && w.kill_at.is_some_and(|at| now >= at)
-            {
-                tracing::warn!(
-                    worker.pid = w.pid,
-                    worker.generation = w.generation,
-                    "worker did not stop in time; SIGKILL"
-                );
-                spawn::signal(w.pid, Signal::KILL);
-                w.killed = true;
-                unclean |= stopping;
-            }
+        let now = self.now.mono;
+        let late: Vec<WorkerId> = self
+            .workers
+            .iter()
+            .filter(|(_, w)| {
+                w.state == WorkerState::Stopping
+                    && !w.killed
+                    && w.kill_at.is_some_and(|at| now >= at)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            let w = &self.workers[&id];
+            tracing::warn!(
+                worker.pid = w.pid(),
+                worker.generation = w.generation,
+                "worker did not stop in time; SIGKILL"
+            );
+            self.kill(id);
+            self.unclean_stop |= self.stopping;
         }
-        self.unclean_stop |= unclean;
     }
 
     /// Recycles a worker past `WORKER_MAX_REQUESTS` (+ its jitter).
-    pub(super) fn maybe_recycle(&mut self, id: u64) {
+    pub(super) fn maybe_recycle(&mut self, id: WorkerId) {
         if self.stopping || self.reload.is_some() {
             return;
         }
@@ -299,7 +307,7 @@ impl Master {
         {
             return;
         }
-        let (pid, index, requests) = (w.pid, w.slot, w.requests);
+        let (pid, index, requests) = (w.pid(), w.slot, w.requests);
         tracing::info!(
             worker.pid = pid,
             requests,
@@ -328,10 +336,10 @@ impl Master {
             action,
             Decision::Allowed,
             requested_by,
-            self.clock.now(),
+            self.now.wall,
         );
         entry.reason = Some(reason);
         entry.generation = Some(self.generation);
-        self.record(entry, "requested")
+        self.record(entry, Phase::Requested)
     }
 }
