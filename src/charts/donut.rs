@@ -1,0 +1,273 @@
+//! Donut: parts of a whole (WIP by status, by lots and by pieces) with the total in the centre.
+
+use std::f64::consts::{PI, TAU};
+
+use super::model::{ChartText, Format, Item, colour, quantity};
+use super::svg::{Doc, Esc, N, hover, text_width};
+use super::table::Table;
+use super::{Chart, format};
+
+const WIDTH: f64 = 340.0;
+const CX: f64 = 100.0;
+const OUTER: f64 = 90.0;
+const INNER: f64 = 58.0;
+const LEGEND_X: f64 = 208.0;
+const ROW: f64 = 18.0;
+
+/// Segments clockwise from 12 o'clock in the order given; zero values draw no segment but stay
+/// in the legend and the table.
+#[derive(Clone, Debug, Default)]
+pub struct Donut<'a> {
+    pub text: ChartText<'a>,
+    pub items: Vec<Item<'a>>,
+    /// Under the total in the centre, e.g. "lots".
+    pub centre_label: &'a str,
+    /// Table column headings.
+    pub category_label: &'a str,
+    pub value_label: &'a str,
+    pub format: Format<'a>,
+}
+
+impl Chart for Donut<'_> {
+    fn svg(&self) -> String {
+        let height = (self.items.len() as f64 * ROW + 24.0).max(200.0);
+        if self.items.is_empty() {
+            return Doc::empty("donut", &self.text, WIDTH, height);
+        }
+        let cy = height / 2.0;
+        let values: Vec<f64> = self.items.iter().map(|i| quantity(i.value)).collect();
+        let total: f64 = values.iter().sum();
+        let interactive = self.items.iter().any(|i| !i.filters.is_empty());
+        let mut doc = Doc::open("donut", &self.text, WIDTH, height, interactive);
+        doc.raw(format_args!(
+            r#"<circle cx="{}" cy="{}" r="{}" class="chart-track" fill="none" stroke-width="{}"/>"#,
+            N(CX),
+            N(cy),
+            N((OUTER + INNER) / 2.0),
+            N(OUTER - INNER)
+        ));
+        let mut start = 0.0;
+        for (index, (item, &value)) in self.items.iter().zip(&values).enumerate() {
+            if value <= 0.0 || total <= 0.0 {
+                continue;
+            }
+            let share = value / total;
+            let end = start + share * TAU;
+            let title = format!(
+                "{} ({})",
+                hover(&item.label, &self.format.apply(value)),
+                format::percent(share * 100.0)
+            );
+            let class = format!("chart-segment {}", colour(&item.class, index));
+            let d = annulus(CX, cy, OUTER, INNER, start, end);
+            doc.mark(
+                "path",
+                format_args!(r#"d="{d}" fill-rule="evenodd""#),
+                &class,
+                &title,
+                &[&item.filters],
+            );
+            start = end;
+        }
+        doc.text(
+            CX,
+            cy + 4.0,
+            "chart-centre-value",
+            "middle",
+            &self.format.apply(total),
+        );
+        doc.label(
+            CX,
+            cy + 24.0,
+            "chart-centre-label",
+            "middle",
+            self.centre_label,
+            2.0 * INNER - 12.0,
+        );
+        let top = cy - self.items.len() as f64 * ROW / 2.0;
+        for (index, (item, &value)) in self.items.iter().zip(&values).enumerate() {
+            let y = top + index as f64 * ROW;
+            doc.raw(format_args!(
+                r#"<rect x="{}" y="{}" width="12" height="12" class="chart-swatch {}"/>"#,
+                N(LEGEND_X),
+                N(y + 3.0),
+                Esc(&colour(&item.class, index))
+            ));
+            let text = self.format.apply(value);
+            let room = WIDTH - LEGEND_X - 24.0 - text_width(&text);
+            doc.label(
+                LEGEND_X + 16.0,
+                y + 13.0,
+                "chart-legend-text",
+                "start",
+                &item.label,
+                room,
+            );
+            doc.text(WIDTH - 4.0, y + 13.0, "chart-legend-value", "end", &text);
+        }
+        doc.finish()
+    }
+
+    fn table(&self) -> String {
+        let mut table = Table::new(self.text.title, &[self.category_label, self.value_label]);
+        for item in &self.items {
+            table.row(&item.label, &[self.format.apply(quantity(item.value))]);
+        }
+        table.finish(self.text.empty)
+    }
+}
+
+/// The `d` of a ring sector from angle `a0` to `a1` (radians clockwise from 12 o'clock).
+///
+/// Each arc is drawn as two halves through its midpoint: an SVG arc whose end equals its start
+/// draws nothing, so a lone 360° segment (or one a rounding away from it) would vanish, and
+/// halves of at most 180° need no large-arc flag. A full circle is two closed rings with the
+/// inner one cut out by `fill-rule="evenodd"`.
+pub(crate) fn annulus(cx: f64, cy: f64, outer: f64, inner: f64, a0: f64, a1: f64) -> String {
+    let at = |r: f64, a: f64| (N(cx + r * a.sin()), N(cy - r * a.cos()));
+    if a1 - a0 >= TAU - 1e-9 {
+        let circle = |r: f64| {
+            let (top, bottom) = (at(r, 0.0), at(r, PI));
+            format!(
+                "M{} {}A{} {} 0 0 1 {} {}A{} {} 0 0 1 {} {}Z",
+                top.0,
+                top.1,
+                N(r),
+                N(r),
+                bottom.0,
+                bottom.1,
+                N(r),
+                N(r),
+                top.0,
+                top.1
+            )
+        };
+        return format!("{}{}", circle(outer), circle(inner));
+    }
+    let mid = (a0 + a1) / 2.0;
+    let [o0, om, o1] = [a0, mid, a1].map(|a| at(outer, a));
+    let [i1, im, i0] = [a1, mid, a0].map(|a| at(inner, a));
+    let (ro, ri) = (N(outer), N(inner));
+    format!(
+        "M{} {}A{ro} {ro} 0 0 1 {} {}A{ro} {ro} 0 0 1 {} {}L{} {}A{ri} {ri} 0 0 0 {} {}A{ri} {ri} 0 0 0 {} {}Z",
+        o0.0, o0.1, om.0, om.1, o1.0, o1.1, i1.0, i1.1, im.0, im.1, i0.0, i0.1
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::charts::testkit::{El, check, radii, sector};
+
+    fn donut(values: &[f64]) -> (El, f64) {
+        let items = values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| Item::new(format!("s{i}"), v))
+            .collect();
+        let svg = check(
+            &Donut {
+                items,
+                ..Default::default()
+            }
+            .svg(),
+        );
+        let height = svg
+            .attr("viewBox")
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap();
+        (svg, height / 2.0)
+    }
+
+    fn sectors(svg: &El, cy: f64) -> Vec<(f64, f64)> {
+        svg.with_class("chart-segment")
+            .iter()
+            .map(|p| sector(p.attr("d").unwrap(), CX, cy))
+            .collect()
+    }
+
+    #[test]
+    fn arcs_fill_the_circle_in_proportion_to_their_values() {
+        let values = [5.0, 3.0, 0.0, 2.0, 1.0, 1e-3];
+        let total: f64 = values.iter().sum();
+        let (svg, cy) = donut(&values);
+        let sectors = sectors(&svg, cy);
+        assert_eq!(sectors.len(), 5, "no shape for the zero value");
+        let shown: Vec<f64> = values.iter().copied().filter(|&v| v > 0.0).collect();
+        let mut expected_start = 0.0;
+        for ((start, sweep), value) in sectors.iter().zip(&shown) {
+            assert!(
+                (start - expected_start)
+                    .rem_euclid(TAU)
+                    .min((expected_start - start).rem_euclid(TAU))
+                    < 1e-3,
+                "contiguous"
+            );
+            assert!(
+                (sweep / TAU - value / total).abs() < 1e-3,
+                "{sweep} for {value}"
+            );
+            expected_start += sweep;
+        }
+        let swept: f64 = sectors.iter().map(|s| s.1).sum();
+        assert!((swept - TAU).abs() < 1e-3, "{swept}");
+        assert_eq!(svg.with_class("chart-centre-value")[0].text, "11");
+        assert_eq!(
+            svg.with_class("chart-legend-text").len(),
+            6,
+            "the zero value keeps its legend row"
+        );
+    }
+
+    #[test]
+    fn a_single_value_is_a_full_ring_with_its_hole() {
+        for values in [&[7.0][..], &[0.0, 7.0, -3.0]] {
+            let (svg, cy) = donut(values);
+            let segments = svg.with_class("chart-segment");
+            assert_eq!(segments.len(), 1);
+            let d = segments[0].attr("d").unwrap();
+            assert_eq!(d.matches('M').count(), 2, "outer and inner circle: {d}");
+            assert_eq!(radii(d), (OUTER, INNER));
+            assert_eq!(segments[0].attr("fill-rule"), Some("evenodd"));
+            assert_eq!(sector(d, CX, cy).1, TAU);
+        }
+    }
+
+    #[test]
+    fn a_nearly_full_segment_still_draws_its_arc() {
+        let (svg, cy) = donut(&[1e9, 1.0]);
+        let sectors = sectors(&svg, cy);
+        assert!(
+            (sectors[0].1 - TAU).abs() < 1e-3 && sectors[0].1 > 3.0 * TAU / 4.0,
+            "{sectors:?}"
+        );
+    }
+
+    #[test]
+    fn all_zero_values_draw_the_track_and_a_zero_total() {
+        let (svg, _) = donut(&[0.0, 0.0, f64::NAN, -1.0]);
+        assert!(svg.with_class("chart-segment").is_empty());
+        assert_eq!(svg.with_class("chart-track").len(), 1);
+        assert_eq!(svg.with_class("chart-centre-value")[0].text, "0");
+        assert!(
+            svg.with_class("chart-legend-value")
+                .iter()
+                .all(|v| v.text == "0")
+        );
+    }
+
+    #[test]
+    fn hover_titles_carry_value_and_share() {
+        let (svg, _) = donut(&[1500.0, 500.0]);
+        let titles: Vec<&str> = svg
+            .with_class("chart-segment")
+            .iter()
+            .map(|s| s.title().unwrap())
+            .collect();
+        assert_eq!(titles, ["s0: 1,500 (75.0%)", "s1: 500 (25.0%)"]);
+    }
+}
