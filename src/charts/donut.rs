@@ -8,9 +8,9 @@ use super::table::Table;
 use super::{Chart, format};
 
 const WIDTH: f64 = 340.0;
-const CX: f64 = 100.0;
-const OUTER: f64 = 90.0;
-const INNER: f64 = 58.0;
+pub(super) const CX: f64 = 100.0;
+pub(super) const OUTER: f64 = 90.0;
+pub(super) const INNER: f64 = 58.0;
 const LEGEND_X: f64 = 208.0;
 const ROW: f64 = 18.0;
 
@@ -152,122 +152,4 @@ pub(crate) fn annulus(cx: f64, cy: f64, outer: f64, inner: f64, a0: f64, a1: f64
         "M{} {}A{ro} {ro} 0 0 1 {} {}A{ro} {ro} 0 0 1 {} {}L{} {}A{ri} {ri} 0 0 0 {} {}A{ri} {ri} 0 0 0 {} {}Z",
         o0.0, o0.1, om.0, om.1, o1.0, o1.1, i1.0, i1.1, im.0, im.1, i0.0, i0.1
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::charts::testkit::{El, check, radii, sector};
-
-    fn donut(values: &[f64]) -> (El, f64) {
-        let items = values
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| Item::new(format!("s{i}"), v))
-            .collect();
-        let svg = check(
-            &Donut {
-                items,
-                ..Default::default()
-            }
-            .svg(),
-        );
-        let height = svg
-            .attr("viewBox")
-            .unwrap()
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .parse::<f64>()
-            .unwrap();
-        (svg, height / 2.0)
-    }
-
-    fn sectors(svg: &El, cy: f64) -> Vec<(f64, f64)> {
-        svg.with_class("chart-segment")
-            .iter()
-            .map(|p| sector(p.attr("d").unwrap(), CX, cy))
-            .collect()
-    }
-
-    #[test]
-    fn arcs_fill_the_circle_in_proportion_to_their_values() {
-        let values = [5.0, 3.0, 0.0, 2.0, 1.0, 1e-3];
-        let total: f64 = values.iter().sum();
-        let (svg, cy) = donut(&values);
-        let sectors = sectors(&svg, cy);
-        assert_eq!(sectors.len(), 5, "no shape for the zero value");
-        let shown: Vec<f64> = values.iter().copied().filter(|&v| v > 0.0).collect();
-        let mut expected_start = 0.0;
-        for ((start, sweep), value) in sectors.iter().zip(&shown) {
-            assert!(
-                (start - expected_start)
-                    .rem_euclid(TAU)
-                    .min((expected_start - start).rem_euclid(TAU))
-                    < 1e-3,
-                "contiguous"
-            );
-            assert!(
-                (sweep / TAU - value / total).abs() < 1e-3,
-                "{sweep} for {value}"
-            );
-            expected_start += sweep;
-        }
-        let swept: f64 = sectors.iter().map(|s| s.1).sum();
-        assert!((swept - TAU).abs() < 1e-3, "{swept}");
-        assert_eq!(svg.with_class("chart-centre-value")[0].text, "11");
-        assert_eq!(
-            svg.with_class("chart-legend-text").len(),
-            6,
-            "the zero value keeps its legend row"
-        );
-    }
-
-    #[test]
-    fn a_single_value_is_a_full_ring_with_its_hole() {
-        for values in [&[7.0][..], &[0.0, 7.0, -3.0]] {
-            let (svg, cy) = donut(values);
-            let segments = svg.with_class("chart-segment");
-            assert_eq!(segments.len(), 1);
-            let d = segments[0].attr("d").unwrap();
-            assert_eq!(d.matches('M').count(), 2, "outer and inner circle: {d}");
-            assert_eq!(radii(d), (OUTER, INNER));
-            assert_eq!(segments[0].attr("fill-rule"), Some("evenodd"));
-            assert_eq!(sector(d, CX, cy).1, TAU);
-        }
-    }
-
-    #[test]
-    fn a_nearly_full_segment_still_draws_its_arc() {
-        let (svg, cy) = donut(&[1e9, 1.0]);
-        let sectors = sectors(&svg, cy);
-        assert!(
-            (sectors[0].1 - TAU).abs() < 1e-3 && sectors[0].1 > 3.0 * TAU / 4.0,
-            "{sectors:?}"
-        );
-    }
-
-    #[test]
-    fn all_zero_values_draw_the_track_and_a_zero_total() {
-        let (svg, _) = donut(&[0.0, 0.0, f64::NAN, -1.0]);
-        assert!(svg.with_class("chart-segment").is_empty());
-        assert_eq!(svg.with_class("chart-track").len(), 1);
-        assert_eq!(svg.with_class("chart-centre-value")[0].text, "0");
-        assert!(
-            svg.with_class("chart-legend-value")
-                .iter()
-                .all(|v| v.text == "0")
-        );
-    }
-
-    #[test]
-    fn hover_titles_carry_value_and_share() {
-        let (svg, _) = donut(&[1500.0, 500.0]);
-        let titles: Vec<&str> = svg
-            .with_class("chart-segment")
-            .iter()
-            .map(|s| s.title().unwrap())
-            .collect();
-        assert_eq!(titles, ["s0: 1,500 (75.0%)", "s1: 500 (25.0%)"]);
-    }
 }

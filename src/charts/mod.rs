@@ -35,8 +35,6 @@ mod table;
 mod trend;
 
 #[cfg(test)]
-mod testkit;
-#[cfg(test)]
 mod tests;
 
 pub use bar::{Bar, Orientation};

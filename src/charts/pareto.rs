@@ -31,7 +31,7 @@ impl<'a> Pareto<'a> {
     /// The items largest first with their values and cumulative percentages. The running sum
     /// and the total add the same numbers in the same order, so the last share is exactly 100.
     /// With a zero total every share is 0 and no line is drawn.
-    fn sorted(&self) -> Vec<(&Item<'a>, f64, f64)> {
+    pub(super) fn sorted(&self) -> Vec<(&Item<'a>, f64, f64)> {
         let mut rows: Vec<(&Item, f64)> =
             self.items.iter().map(|i| (i, quantity(i.value))).collect();
         rows.sort_by(|a, b| b.1.total_cmp(&a.1));

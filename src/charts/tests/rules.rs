@@ -1,8 +1,8 @@
 //! Rules every chart keeps whatever its data: well-formed, escaped, no `style`, no handlers,
 //! no non-finite number, the caller's texts only, and an empty state for no data.
 
-use super::testkit::{El, check, parse};
-use super::*;
+use super::kit::{El, check, parse};
+use crate::charts::*;
 
 const HOSTILE: &str = r#"<script>alert("x")</script> & 'q' 晶圓測試站"#;
 
