@@ -76,14 +76,17 @@ impl Chart for Donut<'_> {
             "middle",
             &self.format.apply(total),
         );
-        doc.label(
-            CX,
-            cy + 24.0,
-            "chart-centre-label",
-            "middle",
-            self.centre_label,
-            2.0 * INNER - 12.0,
-        );
+        if !self.centre_label.is_empty() {
+            let room = 2.0 * INNER - 12.0;
+            doc.label(
+                CX,
+                cy + 24.0,
+                "chart-centre-label",
+                "middle",
+                self.centre_label,
+                room,
+            );
+        }
         let top = cy - self.items.len() as f64 * ROW / 2.0;
         for (index, (item, &value)) in self.items.iter().zip(&values).enumerate() {
             let y = top + index as f64 * ROW;

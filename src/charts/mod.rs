@@ -16,8 +16,13 @@
 //!
 //! Input is plain data ([`Item`], [`Series`], [`Category`]); every text the user reads (titles,
 //! axis titles, legend names, the empty-state text) is passed in already localized, and every
-//! label is XML-escaped on the way out. Quantities are clamped to finite values ≥ 0 (see
-//! [`model`]); nothing non-finite reaches the markup.
+//! label is XML-escaped on the way out.
+//!
+//! Bad numbers are clamped, not rejected, so one odd row from the warehouse cannot take a page
+//! down: a negative or non-finite quantity is drawn and shown as 0, one above
+//! [`MAX_QUANTITY`] as that maximum (sums stay finite); a ring's percentage is clamped to
+//! 0–100 and a non-finite one shows the empty text; the heatmap alone takes negative values
+//! and treats a non-finite one as "no data". Nothing non-finite reaches the markup.
 
 mod axis;
 mod bar;
@@ -25,7 +30,7 @@ mod donut;
 mod format;
 mod heatmap;
 mod legend;
-pub mod model;
+mod model;
 mod pareto;
 mod ring;
 mod scale;
@@ -41,7 +46,7 @@ pub use bar::{Bar, Orientation};
 pub use donut::Donut;
 pub use format::{number, percent};
 pub use heatmap::Heatmap;
-pub use model::{Category, ChartText, Filters, Format, Item, Series};
+pub use model::{Category, ChartText, Filters, Format, Item, MAX_QUANTITY, Series};
 pub use pareto::Pareto;
 pub use ring::Ring;
 pub use stacked::Stacked;

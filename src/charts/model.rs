@@ -122,7 +122,7 @@ pub enum Format<'a> {
     /// A percentage given as 0–100, one decimal (`87.5%`).
     Percent,
     /// The caller's own (units, locale).
-    Custom(&'a (dyn Fn(f64) -> String + Sync)),
+    Custom(&'a dyn Fn(f64) -> String),
 }
 
 impl Format<'_> {

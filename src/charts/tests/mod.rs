@@ -3,6 +3,7 @@
 mod bar;
 mod donut;
 mod heatmap;
+mod interaction;
 mod kit;
 mod pareto;
 mod ring;
