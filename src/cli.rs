@@ -272,8 +272,9 @@ async fn simulate_role(settings: Settings, args: SimulateArgs) -> anyhow::Result
     database.close().await;
     let report = result?;
     println!(
-        "simulated {} tool flips and {} lot moves ({} skipped)",
-        report.flips, report.moves, report.skipped
+        "simulated {} tool flips, {} lot moves ({} holds, {} releases), {} maintenance job \
+         steps ({} skipped)",
+        report.flips, report.moves, report.holds, report.releases, report.job_steps, report.skipped
     );
     Ok(())
 }

@@ -1,11 +1,15 @@
 //! The writes the simulator makes keep a lot's row, its hold events, the tools' lots and the
-//! maintenance jobs consistent.
+//! maintenance jobs consistent; and after a simulation run the whole factory still obeys the
+//! rules.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use mes_dashboard::db::hold_events::{self, NewHold, hold_lot, release_lot};
-use mes_dashboard::db::lots::lot_record;
+use mes_dashboard::db::lots::{STATUS_RULE_SQL, lot_record};
 use mes_dashboard::db::maintenance::{self, JobStep, record_job_step};
 use mes_dashboard::db::tools::{ToolChange, change_tool_state};
+use mes_dashboard::simulate;
 use mes_dashboard::with_conn;
 
 use super::seeded;
@@ -15,6 +19,7 @@ use crate::on_both_backends;
 on_both_backends!(
     holding_and_releasing_a_lot_keeps_its_row_and_its_events_consistent,
     a_breakdown_takes_the_lots_off_the_tool_and_opens_a_job_its_return_closes,
+    a_simulation_run_leaves_the_factory_consistent,
 );
 
 async fn holding_and_releasing_a_lot_keeps_its_row_and_its_events_consistent(backend: Backend) {
@@ -243,6 +248,82 @@ async fn a_breakdown_takes_the_lots_off_the_tool_and_opens_a_job_its_return_clos
         )
         .await
         .unwrap()
+    );
+    s.database.close().await;
+}
+
+async fn scalar(pool: &mes_dashboard::db::DbPool, sql: String) -> i64 {
+    let sql = sqlx::AssertSqlSafe(sql);
+    with_conn!(pool, |c| sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(&mut *c))
+    .unwrap()
+}
+
+async fn a_simulation_run_leaves_the_factory_consistent(backend: Backend) {
+    let s = seeded(backend).await;
+    let pool = &s.database.request;
+    let events_before = scalar(pool, "SELECT count(*) FROM hold_events".into()).await;
+    let latest_move_in = s.factory.lots.iter().map(|l| l.move_in_at).max().unwrap();
+
+    let report = simulate::run(
+        pool,
+        &simulate::SimulateOptions {
+            rate: 300.0,
+            seed: 5,
+            duration: Some(Duration::from_secs(3)),
+        },
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("the simulation runs");
+
+    assert!(report.flips > 0 && report.moves > 0, "{report:?}");
+    assert!(report.holds > 0 && report.releases > 0, "{report:?}");
+    let checks = [
+        // The status rule.
+        format!("SELECT count(*) FROM lots WHERE status <> ({STATUS_RULE_SQL})"),
+        // Every held lot has one open event, and no other lot has one.
+        "SELECT count(*) FROM lots l WHERE (l.hold_at IS NOT NULL) <> \
+         ((SELECT count(*) FROM hold_events e WHERE e.lot_id = l.lot_id \
+         AND e.release_at IS NULL AND e.hold_at = l.hold_at) = 1)"
+            .into(),
+        "SELECT count(*) FROM hold_events e WHERE e.release_at IS NULL AND NOT EXISTS \
+         (SELECT 1 FROM lots l WHERE l.lot_id = e.lot_id AND l.hold_at = e.hold_at)"
+            .into(),
+        // Lots only on tools in production.
+        "SELECT count(*) FROM lots l JOIN equipment e ON e.equipment_id = l.equipment_id \
+         WHERE e.e10_state <> 'PRD'"
+            .into(),
+        // At most three lots on a tool.
+        "SELECT count(*) FROM (SELECT equipment_id FROM lots WHERE equipment_id IS NOT NULL \
+         GROUP BY equipment_id HAVING count(*) > 3) crowded"
+            .into(),
+        // Every tool down has an open job; every open job's tool is down, or was.
+        "SELECT count(*) FROM equipment e WHERE e.e10_state = 'UDT' AND NOT EXISTS \
+         (SELECT 1 FROM maintenance_jobs j WHERE j.equipment_id = e.equipment_id \
+         AND j.completed_at IS NULL)"
+            .into(),
+        "SELECT count(*) FROM maintenance_jobs j WHERE j.completed_at IS NULL AND NOT EXISTS \
+         (SELECT 1 FROM equipment_state_history h WHERE h.equipment_id = j.equipment_id \
+         AND h.e10_state = 'UDT' AND h.started_at <= j.created_at \
+         AND (h.ended_at IS NULL OR h.ended_at > j.created_at))"
+            .into(),
+        // One open history span per tool.
+        "SELECT count(*) FROM equipment e WHERE (SELECT count(*) FROM equipment_state_history \
+         h WHERE h.equipment_id = e.equipment_id AND h.ended_at IS NULL) <> 1"
+            .into(),
+    ];
+    for sql in checks {
+        assert_eq!(scalar(pool, sql.clone()).await, 0, "{sql}");
+    }
+    assert!(scalar(pool, "SELECT count(*) FROM hold_events".into()).await > events_before);
+    let lots = mes_dashboard::db::lots::load_lot_records(pool)
+        .await
+        .unwrap();
+    assert!(
+        lots.iter()
+            .any(|l| l.move_in_at.is_some_and(|t| t > latest_move_in)),
+        "lots moved on"
     );
     s.database.close().await;
 }
