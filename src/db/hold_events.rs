@@ -134,6 +134,7 @@ fn filter(q: &EventQuery<'_>) -> (String, Vec<String>) {
     let mut sql = String::from(match q.record {
         Record::New => " WHERE hold_at >= $1 AND hold_at < $2",
         Record::Released => " WHERE release_at >= $1 AND release_at < $2",
+        // `$1 <= $2` keeps every bound parameter in the text (and an inverted window empty).
         Record::OnHold => {
             " WHERE hold_at < $2 AND (release_at IS NULL OR release_at >= $2) AND $1 <= $2"
         }

@@ -8,6 +8,7 @@
 //! they were.
 
 pub mod catalog;
+mod columns;
 mod holds;
 mod insert;
 mod jobs;
