@@ -51,9 +51,13 @@ pub struct SeedArgs {
     /// Tools (equipment).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub tools: u32,
-    /// Days of equipment state history.
+    /// Days of history: equipment states, maintenance jobs, hold events.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3_650))]
     pub days: u32,
+    /// New holds per day over the history (default: one lot in 25, 800 for 20 000 lots);
+    /// `--days 365 --holds-per-day 822` makes about 300 000 hold events.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub holds_per_day: Option<u32>,
     /// Anchor time of every timestamp (RFC 3339); default now.
     #[arg(long)]
     pub now: Option<chrono::DateTime<chrono::Utc>>,
@@ -219,19 +223,27 @@ async fn seed_role(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
         lots: args.lots,
         tools: args.tools,
         days: args.days,
+        holds_per_day: args.holds_per_day,
         now: args.now.unwrap_or_else(chrono::Utc::now),
     };
     let started = std::time::Instant::now();
     let factory = seed::generate(&opts);
+    let generated = started.elapsed();
     seed::insert(&database.request, &factory, args.replace).await?;
     println!(
-        "seeded {} lots, {} tools, {} history spans over {} days (seed {}) in {:.1} s",
+        "seeded {} lots, {} tools, {} history spans, {} hold events, {} maintenance jobs \
+         ({} transactions) over {} days (seed {}) in {:.1} s ({:.1} s generating, {:.1} s writing)",
         factory.lots.len(),
         factory.tools.len(),
         factory.history.len(),
+        factory.hold_events.len(),
+        factory.jobs.len(),
+        factory.job_transactions.len(),
         opts.days,
         opts.seed,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        generated.as_secs_f64(),
+        (started.elapsed() - generated).as_secs_f64()
     );
     database.close().await;
     Ok(())
@@ -260,8 +272,9 @@ async fn simulate_role(settings: Settings, args: SimulateArgs) -> anyhow::Result
     database.close().await;
     let report = result?;
     println!(
-        "simulated {} tool flips and {} lot moves ({} skipped)",
-        report.flips, report.moves, report.skipped
+        "simulated {} tool flips, {} lot moves ({} holds, {} releases), {} maintenance job \
+         steps ({} skipped)",
+        report.flips, report.moves, report.holds, report.releases, report.job_steps, report.skipped
     );
     Ok(())
 }

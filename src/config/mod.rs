@@ -8,6 +8,7 @@ pub mod auth;
 pub mod database;
 pub mod env;
 pub mod equipment;
+pub mod holds;
 pub mod lifecycle;
 pub mod redis;
 pub mod resilience;
@@ -23,6 +24,7 @@ pub use auth::{AuthSettings, CsrfMode};
 pub use database::{DatabaseSettings, DatabaseTarget};
 pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
 pub use equipment::EquipmentSettings;
+pub use holds::{HoldSettings, HoldType, NonQualityReasons};
 pub use lifecycle::LifecycleSettings;
 pub use redis::RedisSettings;
 pub use resilience::ResilienceSettings;
@@ -115,6 +117,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub cache: CacheSettings,
     pub equipment: EquipmentSettings,
+    /// How holds split into quality and non-quality.
+    pub holds: HoldSettings,
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
     pub supervisor: SupervisorSettings,
@@ -179,6 +183,7 @@ impl Settings {
             first_load_wait: r.millis("CACHE_FIRST_LOAD_WAIT_MS", 10_000, 0, 120_000),
         };
         let equipment = equipment::read(&mut r, mode);
+        let holds = holds::read(&mut r, mode.is_production_like());
         let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
 
         let default_format = if mode == Mode::Development {
@@ -200,6 +205,7 @@ impl Settings {
             redis,
             cache,
             equipment,
+            holds,
             auth,
             lifecycle,
             supervisor,

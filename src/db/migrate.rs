@@ -24,6 +24,26 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "audit_record_id",
         include_str!("../../migrations/postgres/0003_audit_record_id.sql"),
     ),
+    (
+        4,
+        "lot_attributes",
+        include_str!("../../migrations/postgres/0004_lot_attributes.sql"),
+    ),
+    (
+        5,
+        "hold_events",
+        include_str!("../../migrations/postgres/0005_hold_events.sql"),
+    ),
+    (
+        6,
+        "equipment_attributes",
+        include_str!("../../migrations/postgres/0006_equipment_attributes.sql"),
+    ),
+    (
+        7,
+        "maintenance_jobs",
+        include_str!("../../migrations/postgres/0007_maintenance_jobs.sql"),
+    ),
 ];
 
 const SQLITE: &[(i64, &str, &str)] = &[
@@ -41,6 +61,26 @@ const SQLITE: &[(i64, &str, &str)] = &[
         3,
         "audit_record_id",
         include_str!("../../migrations/sqlite/0003_audit_record_id.sql"),
+    ),
+    (
+        4,
+        "lot_attributes",
+        include_str!("../../migrations/sqlite/0004_lot_attributes.sql"),
+    ),
+    (
+        5,
+        "hold_events",
+        include_str!("../../migrations/sqlite/0005_hold_events.sql"),
+    ),
+    (
+        6,
+        "equipment_attributes",
+        include_str!("../../migrations/sqlite/0006_equipment_attributes.sql"),
+    ),
+    (
+        7,
+        "maintenance_jobs",
+        include_str!("../../migrations/sqlite/0007_maintenance_jobs.sql"),
     ),
 ];
 

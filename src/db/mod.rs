@@ -9,10 +9,15 @@ pub mod audit;
 pub mod breaker;
 pub mod errors;
 pub mod history;
+pub mod hold_events;
+pub mod lots;
+pub mod maintenance;
 pub mod migrate;
 pub mod pages;
+pub mod reference;
 pub mod sessions;
 pub mod stats;
+pub mod tools;
 pub mod wip;
 
 use std::ops::{Deref, DerefMut};

@@ -131,7 +131,11 @@ fn check_config_prints_every_diagnostic_and_exits_non_zero_on_errors() {
     assert!(stdout.contains("error: DB_POOL_SIZE"), "{stdout}");
     assert!(stdout.contains("warning: DATABASE_URL"), "{stdout}");
     assert!(stdout.contains("warning: LDAP_API_URL"), "{stdout}");
-    assert!(stdout.contains("2 error(s), 2 warning(s)"), "{stdout}");
+    assert!(
+        stdout.contains("warning: NON_QUALITY_HOLD_REASONS"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2 error(s), 3 warning(s)"), "{stdout}");
 }
 
 #[test]

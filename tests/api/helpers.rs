@@ -161,6 +161,7 @@ pub fn small_factory() -> SeedOptions {
         lots: 400,
         tools: 40,
         days: 2,
+        holds_per_day: None,
         now: chrono::Utc::now(),
     }
 }

@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod contract;
 mod csrf;
+mod data;
 mod equipment;
 mod faults;
 mod health;
