@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cache::redis::Redis;
+use crate::redis::Redis;
 
 /// Bound on addresses remembered in memory; past it the oldest windows are dropped.
 const MAX_TRACKED: usize = 100_000;

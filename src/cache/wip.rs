@@ -17,10 +17,12 @@ use tokio::sync::watch;
 
 use super::aggregate::{HoldOverview, hold_overview, matrix, summarize};
 use super::wip_index::WipIndex;
+use super::{CacheFreshness, CacheState};
 use crate::config::CacheSettings;
 use crate::db::wip::{self as q, Freshness, LotDetail};
 use crate::db::{DbError, DbPool};
-use crate::http::envelope::{Meta, RawJson, iso8601};
+use crate::json::RawJson;
+use crate::timefmt::iso8601;
 
 pub use super::aggregate::STATUSES;
 
@@ -167,21 +169,6 @@ pub enum LoadError {
     Serialize(serde_json::Error),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheState {
-    Fresh,
-    Stale,
-}
-
-impl CacheState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fresh => "fresh",
-            Self::Stale => "stale",
-        }
-    }
-}
-
 /// A snapshot as served, with its label.
 #[derive(Debug, Clone)]
 pub struct Served {
@@ -190,13 +177,13 @@ pub struct Served {
 }
 
 impl Served {
-    /// The envelope meta of a cached answer: state, when computed, and age.
-    pub fn meta(&self) -> Meta {
-        let mut meta = Meta::now();
-        meta.cache_state = Some(self.state.as_str());
-        meta.updated_at = Some(self.snapshot.updated_at.clone());
-        meta.age_seconds = Some(self.snapshot.age().as_secs());
-        meta
+    /// How fresh this answer is (the envelope's `meta` says it).
+    pub fn freshness(&self) -> CacheFreshness {
+        CacheFreshness {
+            state: self.state,
+            updated_at: self.snapshot.updated_at.clone(),
+            age: self.snapshot.age(),
+        }
     }
 }
 
@@ -219,19 +206,51 @@ pub enum L2State {
     Unavailable,
 }
 
+/// The WIP cache's state as `/health` and `/metrics` report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotState {
+    /// Before the first load.
+    Empty,
+    Fresh,
+    /// While the updater's checks fail.
+    Stale,
+}
+
+impl SnapshotState {
+    pub const ALL: [Self; 3] = [Self::Empty, Self::Fresh, Self::Stale];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Fresh => "fresh",
+            Self::Stale => "stale",
+        }
+    }
+}
+
+/// Whether the WIP pub/sub listener is subscribed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenerState {
+    /// No `REDIS_URL`.
+    Disabled,
+    Subscribed,
+    /// Configured but not subscribed (Redis unreachable, or re-subscribing).
+    Down,
+}
+
 /// What `/health` reports about the WIP cache.
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheStatus {
-    /// `empty` before the first load, `stale` while the updater's checks fail, else `fresh`.
-    pub state: &'static str,
+    pub state: SnapshotState,
     pub age_seconds: Option<u64>,
     pub lots: Option<usize>,
     /// The version served and where this process got it.
     pub version: Option<String>,
     pub source: Option<Source>,
     pub l2: L2State,
-    /// Whether the pub/sub listener is subscribed (`disabled` without Redis).
-    pub listener: &'static str,
+    pub listener: ListenerState,
     /// Loads from the database, loads from Redis, and publications to Redis by this process.
     pub db_loads: u64,
     pub l2_loads: u64,
@@ -423,9 +442,9 @@ impl WipCache {
         let times = self.times();
         CacheStatus {
             state: match &current {
-                None => "empty",
-                Some(_) if self.stale.load(Ordering::Relaxed) => "stale",
-                Some(_) => "fresh",
+                None => SnapshotState::Empty,
+                Some(_) if self.stale.load(Ordering::Relaxed) => SnapshotState::Stale,
+                Some(_) => SnapshotState::Fresh,
             },
             age_seconds: current.as_ref().map(|s| s.age().as_secs()),
             lots: current.as_ref().map(|s| s.lot_count()),
@@ -437,9 +456,9 @@ impl WipCache {
                 (true, false) => L2State::Unavailable,
             },
             listener: match (self.redis_enabled, self.listening.load(Ordering::Relaxed)) {
-                (false, _) => "disabled",
-                (true, true) => "subscribed",
-                (true, false) => "down",
+                (false, _) => ListenerState::Disabled,
+                (true, true) => ListenerState::Subscribed,
+                (true, false) => ListenerState::Down,
             },
             db_loads: self.db_loads.load(Ordering::Relaxed),
             l2_loads: self.l2_loads.load(Ordering::Relaxed),
@@ -496,7 +515,7 @@ mod tests {
         cache.check_failed(&"database down");
         let error = cache.get().await.unwrap_err();
         assert_eq!(error.reason, "database down");
-        assert_eq!(cache.status().state, "empty");
+        assert_eq!(cache.status().state, SnapshotState::Empty);
     }
 
     #[tokio::test]
@@ -507,7 +526,7 @@ mod tests {
         assert!(!cache.install(loaded), "the same version is installed once");
         cache.check_failed(&"breaker open");
         assert_eq!(cache.get().await.unwrap().state, CacheState::Stale);
-        assert_eq!(cache.status().state, "stale");
+        assert_eq!(cache.status().state, SnapshotState::Stale);
         cache.check_succeeded();
         assert_eq!(cache.get().await.unwrap().state, CacheState::Fresh);
         assert_eq!(cache.status().db_loads, 1);

@@ -317,11 +317,11 @@ impl Breaker {
             last_failure_at: inner
                 .last_failure
                 .as_ref()
-                .map(|(at, _)| crate::http::envelope::iso8601(*at)),
+                .map(|(at, _)| crate::timefmt::iso8601(*at)),
             last_failure: inner.last_failure.as_ref().map(|(_, e)| e.clone()),
             open_for_seconds: open_for.map(|d| (d.as_millis() as u64).div_ceil(1000)),
             open_until: open_for.map(|d| {
-                crate::http::envelope::iso8601(
+                crate::timefmt::iso8601(
                     Utc::now() + chrono::Duration::milliseconds(d.as_millis() as i64),
                 )
             }),

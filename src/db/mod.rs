@@ -11,6 +11,7 @@ pub mod errors;
 pub mod history;
 pub mod migrate;
 pub mod pages;
+pub mod prepare;
 pub mod sessions;
 pub mod stats;
 pub mod wip;
@@ -34,6 +35,7 @@ use tokio::sync::Semaphore;
 use crate::config::{DatabaseTarget, Settings};
 use breaker::{Breaker, Clock, SystemClock};
 pub use errors::DbError;
+pub use prepare::prepare;
 use stats::{CallStats, PoolStats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,7 +373,7 @@ impl Database {
             &PoolSpec {
                 name: "health",
                 // Not sqlx's min_connections: its maintenance task keeps retrying while the
-                // database is down and holds `close()` up. Kept warm by `warm_health_pool` and
+                // database is down and holds `close()` up. Kept warm by `open_health_connection` and
                 // by the probes themselves, with idle connections never reaped.
                 min_connections: 0,
                 max_connections: res.health.size,
@@ -397,7 +399,7 @@ impl Database {
     }
 
     /// Opens the health pool's connection now, so the first probe does not pay for it.
-    pub async fn warm_health_pool(&self) {
+    pub async fn open_health_connection(&self) {
         if let Err(error) = health_ping(&self.health).await {
             tracing::warn!(error = %error, "health pool could not connect yet");
         }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
 
 /// Where a hook runs in the order; hooks of one phase run in registration order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -103,6 +104,29 @@ impl ShutdownRegistry {
             name: name.into(),
             phase,
             hook: Box::new(move || Box::pin(hook())),
+        });
+    }
+
+    /// Starts a background task and registers its stop hook: the one way a task is started.
+    /// The task gets a child of `stopping` (cancelled when the process starts to stop, or by
+    /// the hook); the hook cancels it and waits for it to end.
+    pub fn spawn<F, Fut>(
+        &self,
+        name: &'static str,
+        phase: Phase,
+        stopping: &CancellationToken,
+        task: F,
+    ) where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let stop = stopping.child_token();
+        let running = tokio::spawn(task(stop.clone()));
+        self.register(name, phase, move || async move {
+            stop.cancel();
+            running
+                .await
+                .map_err(|e| anyhow::anyhow!("the {name} task failed: {e}"))
         });
     }
 
@@ -220,6 +244,49 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
         assert_eq!(calls.load(Ordering::SeqCst), 5, "a second run runs nothing");
         assert_eq!(again.hooks.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_spawned_task_is_stopped_and_awaited_by_its_hook() {
+        let registry = ShutdownRegistry::new(Duration::from_secs(5));
+        let stopping = CancellationToken::new();
+        let ended = Arc::new(AtomicUsize::new(0));
+        let seen = ended.clone();
+        registry.spawn(
+            "worker",
+            Phase::Background,
+            &stopping,
+            move |stop| async move {
+                stop.cancelled().await;
+                seen.fetch_add(1, Ordering::SeqCst);
+            },
+        );
+        registry.spawn("crashes", Phase::Background, &stopping, |_| async {
+            panic!("boom");
+        });
+        assert_eq!(
+            registry.planned(),
+            [
+                ("worker".to_string(), Phase::Background),
+                ("crashes".to_string(), Phase::Background)
+            ]
+        );
+        let report = registry.run().await;
+        assert_eq!(
+            ended.load(Ordering::SeqCst),
+            1,
+            "stopped by its hook and awaited"
+        );
+        assert_eq!(report.hooks[0].outcome, Outcome::Finished);
+        assert!(
+            matches!(report.hooks[1].outcome, Outcome::Failed(ref m) if m.contains("crashes")),
+            "{:?}",
+            report.hooks[1]
+        );
+        assert!(
+            !stopping.is_cancelled(),
+            "only the tasks' own tokens were cancelled"
+        );
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ pub mod overview;
 pub mod portal;
 pub mod resource;
 pub mod resource_history;
+pub mod resource_stream;
 pub mod wip;
 pub mod wip_detail;
 

@@ -13,9 +13,9 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::wip::{NotLoaded, Served, WipSnapshot};
 use crate::db::wip as q;
-use crate::http::envelope::RawJson;
 use crate::http::extract::ApiJson;
-use crate::http::{ApiResponse, AppError, RawApiResponse};
+use crate::http::{ApiResponse, AppError, Meta, RawApiResponse};
+use crate::json::RawJson;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,7 +51,7 @@ pub(crate) async fn precomputed(
     let served = served(app).await?;
     Ok(RawApiResponse {
         data: answer(&served.snapshot).clone(),
-        meta: served.meta(),
+        meta: Meta::cached(served.freshness()),
     })
 }
 
@@ -110,7 +110,7 @@ async fn lot(
     match served.snapshot.lot(&lotid) {
         Some(detail) => Ok(ApiResponse {
             data: detail.clone(),
-            meta: served.meta(),
+            meta: Meta::cached(served.freshness()),
         }),
         None => Err(AppError::not_found(format!("no lot {lotid} is in process"))),
     }
@@ -163,7 +163,7 @@ async fn lookup(
     }
     Ok(ApiResponse {
         data: LookupAnswer { lots, not_found },
-        meta: served.meta(),
+        meta: Meta::cached(served.freshness()),
     })
 }
 

@@ -13,9 +13,9 @@ use crate::auth::CurrentUser;
 use crate::cache::aggregate::STATUSES;
 use crate::cache::wip_index::WorkcenterTotals;
 use crate::db::wip::LotDetail;
-use crate::http::envelope::RawJson;
 use crate::http::extract::ApiQuery;
-use crate::http::{AppError, RawApiResponse};
+use crate::http::{AppError, Meta, RawApiResponse};
+use crate::json::RawJson;
 use crate::routes::wip::{served, validate_id};
 
 pub fn router() -> Router<AppState> {
@@ -138,7 +138,7 @@ async fn detail(
     .map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
-        meta: served.meta(),
+        meta: Meta::cached(served.freshness()),
     })
 }
 

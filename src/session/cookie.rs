@@ -14,7 +14,6 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::hmac;
@@ -173,13 +172,14 @@ impl CookieKeys {
         Some(verdict)
     }
 
-    /// The verified session id of a request's `Cookie` headers, if any. Several
+    /// The verified session id among a request's `Cookie` header values, if any. Several
     /// `mes_session` cookies (a stale one under another path) are tried in order.
-    pub fn from_headers(&self, headers: &HeaderMap) -> Option<VerifiedId> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
+    pub fn from_cookie_headers<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Option<VerifiedId> {
+        values
+            .into_iter()
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .filter(|(name, _)| *name == COOKIE_NAME)
@@ -197,20 +197,19 @@ impl CookiePolicy {
         }
     }
 
-    /// `Set-Cookie` for a session that lives `max_age_seconds` more.
-    pub fn set(&self, signed: &str, max_age_seconds: i64) -> HeaderValue {
-        let value = format!(
+    /// `Set-Cookie` for a session that lives `max_age_seconds` more (base64url and ASCII
+    /// attributes only: always a valid header value).
+    pub fn set(&self, signed: &str, max_age_seconds: i64) -> String {
+        format!(
             "{COOKIE_NAME}={signed}; Max-Age={}{}",
             max_age_seconds.max(0),
             self.attributes()
-        );
-        HeaderValue::try_from(value).expect("base64url and ASCII attributes are a valid header")
+        )
     }
 
     /// `Set-Cookie` that removes the cookie.
-    pub fn clear(&self) -> HeaderValue {
-        let value = format!("{COOKIE_NAME}=; Max-Age=0{}", self.attributes());
-        HeaderValue::try_from(value).expect("ASCII attributes are a valid header")
+    pub fn clear(&self) -> String {
+        format!("{COOKIE_NAME}=; Max-Age=0{}", self.attributes())
     }
 }
 
@@ -272,37 +271,31 @@ mod tests {
     fn the_cookie_is_found_among_others() {
         let k = keys("key", &[]);
         let signed = k.sign(&random_token());
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::try_from(format!("a=1; mes_session=bogus; {COOKIE_NAME}={signed}"))
-                .unwrap(),
+        let header = format!("a=1; mes_session=bogus; {COOKIE_NAME}={signed}");
+        assert!(k.from_cookie_headers([header.as_str()]).is_some());
+        assert!(
+            k.from_cookie_headers(["a=1", header.as_str()]).is_some(),
+            "in any of several Cookie headers"
         );
-        assert!(k.from_headers(&headers).is_some());
     }
 
-    fn cookie_headers(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::try_from(format!("{COOKIE_NAME}={value}")).unwrap(),
-        );
-        headers
+    fn from_cookie(k: &CookieKeys, value: &str) -> Option<VerifiedId> {
+        k.from_cookie_headers([format!("{COOKIE_NAME}={value}").as_str()])
     }
 
     #[test]
     fn the_memo_holds_verified_values_only_and_gives_the_same_verdict() {
         let k = keys("key", &["old"]);
         let signed = k.sign(&random_token());
-        let first = k.from_headers(&cookie_headers(&signed));
+        let first = from_cookie(&k, &signed);
         assert!(first.is_some());
-        assert_eq!(k.from_headers(&cookie_headers(&signed)), first, "memoized");
+        assert_eq!(from_cookie(&k, &signed), first, "memoized");
         let mut forged = signed.clone().into_bytes();
         let last = forged.len() - 2;
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
         for _ in 0..2 {
-            assert_eq!(k.from_headers(&cookie_headers(&forged)), None);
+            assert_eq!(from_cookie(&k, &forged), None);
         }
         assert_eq!(
             k.verified.read().unwrap().len(),
@@ -312,7 +305,7 @@ mod tests {
 
         let stale = keys("old", &[]).sign(&random_token());
         for _ in 0..2 {
-            let verdict = k.from_headers(&cookie_headers(&stale)).unwrap();
+            let verdict = from_cookie(&k, &stale).unwrap();
             assert!(verdict.stale_key && verdict.key_index == 1);
         }
     }
@@ -321,10 +314,7 @@ mod tests {
     fn the_memo_is_bounded() {
         let k = keys("key", &[]);
         for _ in 0..MAX_VERIFIED + 10 {
-            assert!(
-                k.from_headers(&cookie_headers(&k.sign(&random_token())))
-                    .is_some()
-            );
+            assert!(from_cookie(&k, &k.sign(&random_token())).is_some());
         }
         assert!(k.verified.read().unwrap().len() <= MAX_VERIFIED);
     }

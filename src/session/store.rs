@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::SessionData;
-use crate::cache::redis::Redis;
-use crate::db::{DbError, DbPool, sessions as q};
+use crate::db::{Database, DbError, sessions as q};
+use crate::redis::Redis;
 
 /// Longest life of a session copy in Redis.
 pub const REDIS_TTL: Duration = Duration::from_secs(60);
@@ -52,14 +52,17 @@ struct Cached {
 }
 
 pub struct SessionStore {
+    /// The store of record (its request pool).
+    db: Arc<Database>,
     redis: Arc<Redis>,
     local: RwLock<HashMap<String, Cached>>,
     local_ttl: Duration,
 }
 
 impl SessionStore {
-    pub fn new(redis: Arc<Redis>, local_ttl: Duration) -> Self {
+    pub fn new(db: Arc<Database>, redis: Arc<Redis>, local_ttl: Duration) -> Self {
         Self {
+            db,
             redis,
             local: RwLock::new(HashMap::new()),
             local_ttl,
@@ -79,7 +82,7 @@ impl SessionStore {
     }
 
     /// The live session `id`, or `None` when it does not exist, expired or was logged out.
-    pub async fn load(&self, db: &DbPool, id: &str) -> Result<Option<Arc<Session>>, DbError> {
+    pub async fn load(&self, id: &str) -> Result<Option<Arc<Session>>, DbError> {
         let now = Utc::now();
         if let Some(hit) = self.local_hit(id) {
             return Ok(hit.filter(|s| s.expires_at > now));
@@ -87,7 +90,7 @@ impl SessionStore {
         let session = match self.redis_get(id).await {
             Some(found) => found,
             None => {
-                let stored = match q::get(db, id, now).await {
+                let stored = match q::get(&self.db.request, id, now).await {
                     Ok(stored) => stored,
                     // The database is the store of record, but while it is unreachable a
                     // session this worker already knows keeps working (the stale-cache contract
@@ -121,9 +124,9 @@ impl SessionStore {
     }
 
     /// Stores a new session.
-    pub async fn insert(&self, db: &DbPool, session: Session) -> Result<Arc<Session>, DbError> {
+    pub async fn insert(&self, session: Session) -> Result<Arc<Session>, DbError> {
         let data = serde_json::to_string(&session.data).map_err(json_error)?;
-        q::insert(db, &session.id, &data, session.expires_at).await?;
+        q::insert(&self.db.request, &session.id, &data, session.expires_at).await?;
         let session = Arc::new(session);
         self.redis_put(&session, false).await;
         self.remember(&session.id, Some(session.clone()));
@@ -131,13 +134,17 @@ impl SessionStore {
     }
 
     /// Rewrites a live session; `None` when it was logged out meanwhile.
-    pub async fn update(
-        &self,
-        db: &DbPool,
-        session: Session,
-    ) -> Result<Option<Arc<Session>>, DbError> {
+    pub async fn update(&self, session: Session) -> Result<Option<Arc<Session>>, DbError> {
         let data = serde_json::to_string(&session.data).map_err(json_error)?;
-        if !q::update(db, &session.id, &data, session.expires_at, Utc::now()).await? {
+        if !q::update(
+            &self.db.request,
+            &session.id,
+            &data,
+            session.expires_at,
+            Utc::now(),
+        )
+        .await?
+        {
             self.forget(&session.id).await;
             return Ok(None);
         }
@@ -148,10 +155,10 @@ impl SessionStore {
     }
 
     /// Ends a session everywhere: database row, Redis copy (tombstone), local copy.
-    pub async fn delete(&self, db: &DbPool, id: &str) -> Result<(), DbError> {
+    pub async fn delete(&self, id: &str) -> Result<(), DbError> {
         // Local and Redis first: even if the database is down the session stops here.
         self.forget(id).await;
-        q::delete(db, id).await
+        q::delete(&self.db.request, id).await
     }
 
     async fn forget(&self, id: &str) {
@@ -170,7 +177,7 @@ impl SessionStore {
     }
 
     /// Removes expired sessions from the database and stale entries from memory.
-    pub async fn sweep(&self, db: &DbPool) -> Result<u64, DbError> {
+    pub async fn sweep(&self) -> Result<u64, DbError> {
         {
             // Live sessions stay (the fallback while the database is down); forgotten ones go.
             let now = Utc::now();
@@ -181,7 +188,7 @@ impl SessionStore {
                 None => c.at.elapsed() < ttl,
             });
         }
-        q::delete_expired(db, Utc::now()).await
+        q::delete_expired(&self.db.request, Utc::now()).await
     }
 
     /// The local copy however old (used only while the database cannot be asked).
