@@ -7,11 +7,12 @@
 //! `stale` while its checks fail. A request that arrives before the very first load waits for
 //! it, up to `CACHE_FIRST_LOAD_WAIT_MS`, and is then told to retry.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, MutexGuard, RwLock};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -301,10 +302,7 @@ impl WipCache {
     }
 
     pub fn current(&self) -> Option<Arc<WipSnapshot>> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.read().clone()
     }
 
     fn label(&self, snapshot: Arc<WipSnapshot>) -> Served {
@@ -355,8 +353,8 @@ impl WipCache {
         }
     }
 
-    fn times(&self) -> std::sync::MutexGuard<'_, Times> {
-        self.times.lock().unwrap_or_else(|e| e.into_inner())
+    fn times(&self) -> MutexGuard<'_, Times> {
+        self.times.lock()
     }
 
     /// Serves `snapshot` from now on, labelled fresh; false (nothing changes) when that
@@ -364,7 +362,7 @@ impl WipCache {
     pub fn install(&self, snapshot: Arc<WipSnapshot>) -> bool {
         let source = snapshot.source;
         {
-            let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+            let mut current = self.current.write();
             if current
                 .as_ref()
                 .is_some_and(|c| c.version == snapshot.version)

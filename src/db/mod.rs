@@ -326,14 +326,19 @@ impl Database {
     /// Builds the pools without connecting: start-up never fails because the database is
     /// down; requests then answer with the degraded contract until it is back.
     pub fn connect_lazy(settings: &Settings) -> anyhow::Result<Self> {
-        Self::connect_lazy_with_clock(settings, Arc::new(SystemClock))
+        Self::with_clock(settings, Arc::new(SystemClock))
     }
 
-    /// As [`Database::connect_lazy`], with the breaker on `clock`.
+    /// As [`Database::connect_lazy`], with the breaker on `clock` (tests move time by hand).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn connect_lazy_with_clock(
         settings: &Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        Self::with_clock(settings, clock)
+    }
+
+    fn with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = &settings.database;
         let res = &settings.resilience;
         let retry_after = res.retry_after_seconds;

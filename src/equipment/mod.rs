@@ -17,9 +17,10 @@ pub mod sync;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
 use crate::cache::{CacheFreshness, CacheState};
@@ -83,10 +84,7 @@ impl EquipmentStatus {
     }
 
     pub fn current(&self) -> Option<Arc<EquipmentSnapshot>> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.read().clone()
     }
 
     /// A receiver of every change applied from now on.
@@ -105,7 +103,7 @@ impl EquipmentStatus {
 
     /// Replaces the snapshot with `next` and pushes what changed.
     pub fn apply(&self, next: EquipmentSnapshot) -> Applied {
-        let _one = self.update.lock().unwrap_or_else(|e| e.into_inner());
+        let _one = self.update.lock();
         let next = Arc::new(next);
         let previous = self.swap(next.clone());
         match previous {
@@ -125,7 +123,7 @@ impl EquipmentStatus {
     /// Applies a change published by another process; pushes the part that is news here.
     /// Without a snapshot yet, it is ignored (the first sync reads everything).
     pub fn apply_remote(&self, change: &Change) -> serde_json::Result<Option<Change>> {
-        let _one = self.update.lock().unwrap_or_else(|e| e.into_inner());
+        let _one = self.update.lock();
         let Some(current) = self.current() else {
             return Ok(None);
         };
@@ -153,10 +151,7 @@ impl EquipmentStatus {
     }
 
     fn swap(&self, next: Arc<EquipmentSnapshot>) -> Option<Arc<EquipmentSnapshot>> {
-        self.current
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(next)
+        self.current.write().replace(next)
     }
 
     fn push(&self, change: &Change, snapshot: &EquipmentSnapshot) {

@@ -6,10 +6,10 @@
 //! `SHUTDOWN_HOOK_TIMEOUT`. A hook that hangs is abandoned (its task aborted) and the next one
 //! still runs; a second call runs nothing and returns the first report.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
@@ -99,7 +99,7 @@ impl ShutdownRegistry {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        let mut hooks = self.hooks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut hooks = self.hooks.lock();
         hooks.push(Registered {
             name: name.into(),
             phase,
@@ -135,7 +135,6 @@ impl ShutdownRegistry {
         let mut hooks: Vec<(String, Phase)> = self
             .hooks
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .map(|h| (h.name.clone(), h.phase))
             .collect();
@@ -147,8 +146,7 @@ impl ShutdownRegistry {
     pub async fn run(&self) -> ShutdownReport {
         self.report
             .get_or_init(|| async {
-                let mut hooks =
-                    std::mem::take(&mut *self.hooks.lock().unwrap_or_else(|e| e.into_inner()));
+                let mut hooks = std::mem::take(&mut *self.hooks.lock());
                 // Stable: registration order is kept within a phase.
                 hooks.sort_by_key(|h| h.phase);
                 let started = Instant::now();
@@ -216,7 +214,7 @@ mod tests {
             let calls = calls.clone();
             registry.register(name, phase, move || async move {
                 calls.fetch_add(1, Ordering::SeqCst);
-                order.lock().unwrap().push(name);
+                order.lock().push(name);
                 if name == "redis" {
                     std::future::pending::<()>().await;
                 }
@@ -229,7 +227,7 @@ mod tests {
         let again = registry.run().await;
 
         assert_eq!(
-            *order.lock().unwrap(),
+            *order.lock(),
             [
                 "cache_updater",
                 "equipment_sync",

@@ -12,12 +12,13 @@ pub mod subscribe;
 
 pub use subscribe::Subscriber;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Cmd, FromRedisValue, Pipeline};
+use parking_lot::{Mutex, RwLock};
 use secrecy::ExposeSecret;
 
 use crate::config::RedisSettings;
@@ -110,7 +111,7 @@ impl Redis {
     }
 
     fn connected(&self) -> Option<Arc<Connected>> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner.read().clone()
     }
 
     /// Configured (`REDIS_URL` set), whether or not it answers.
@@ -121,7 +122,7 @@ impl Redis {
     /// Drops the client: later commands answer `Disabled`, and the connection closes once
     /// the commands in flight are done. The shutdown registry calls this.
     pub fn close(&self) {
-        self.inner.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.inner.write().take();
     }
 
     /// The URL with its password masked.
@@ -152,12 +153,7 @@ impl Redis {
         RedisStatus {
             enabled: self.enabled(),
             available: self.available(),
-            last_error: self.connected().and_then(|c| {
-                c.last_error
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone()
-            }),
+            last_error: self.connected().and_then(|c| c.last_error.lock().clone()),
         }
     }
 
@@ -237,7 +233,7 @@ impl Connected {
         if was_up {
             tracing::warn!(error = %error, "Redis unavailable; serving from memory and the database");
         }
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
+        *self.last_error.lock() = Some(error.clone());
         Err(RedisError::Unavailable(error))
     }
 }

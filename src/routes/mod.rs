@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod health;
 pub mod hold;
+#[cfg(any(test, feature = "test-support"))]
 pub mod inventory;
 pub mod login;
 pub mod metrics;

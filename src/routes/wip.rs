@@ -4,8 +4,7 @@
 //! only.
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +12,7 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::wip::{NotLoaded, Served, WipSnapshot};
 use crate::db::wip as q;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiResponse, AppError, Meta, RawApiResponse};
 use crate::json::RawJson;
 
@@ -101,10 +100,8 @@ pub fn validate_id(name: &str, id: &str) -> Result<(), AppError> {
 async fn lot(
     State(app): State<AppState>,
     _user: CurrentUser,
-    lotid: Result<Path<String>, PathRejection>,
+    ApiPath(lotid): ApiPath<String>,
 ) -> Result<ApiResponse<q::LotDetail>, AppError> {
-    let Path(lotid) =
-        lotid.map_err(|e| AppError::validation(format!("lotid: {}", e.body_text())))?;
     validate_lot_id(&lotid)?;
     let served = served(&app).await?;
     match served.snapshot.lot(&lotid) {

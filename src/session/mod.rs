@@ -20,9 +20,10 @@ pub mod csrf;
 pub mod store;
 pub mod sweeper;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Utc;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
@@ -138,13 +139,7 @@ impl SessionHandle {
 
     /// The request's session, if its cookie names a live one.
     pub async fn get(&self) -> Result<Option<Arc<Session>>, DbError> {
-        if let Some(replaced) = self
-            .0
-            .replaced
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
+        if let Some(replaced) = self.0.replaced.lock().clone() {
             return Ok(replaced);
         }
         let loaded = self
@@ -178,8 +173,8 @@ impl SessionHandle {
     }
 
     fn replace(&self, session: Option<Arc<Session>>, action: CookieAction) {
-        *self.0.replaced.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
-        *self.0.action.lock().unwrap_or_else(|e| e.into_inner()) = action;
+        *self.0.replaced.lock() = Some(session);
+        *self.0.action.lock() = action;
     }
 
     /// The session, created (anonymous, cookie-only: no storage) when there is none: pages with
@@ -245,12 +240,7 @@ impl SessionHandle {
     /// key.
     pub fn set_cookie(&self, success: bool) -> Option<String> {
         let sessions = self.sessions();
-        let action = self
-            .0
-            .action
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let action = self.0.action.lock().clone();
         match action {
             CookieAction::Set(session) => Some(signed_cookie(sessions, &session)),
             CookieAction::Clear => Some(sessions.policy.clear()),

