@@ -157,26 +157,28 @@ impl Redis {
         }
     }
 
-    /// Runs one command under the timeout; fails fast while backing off.
-    pub async fn run<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, RedisError> {
+    /// The connection for a command: an error at once when disabled, closed, or backing off
+    /// after a failure.
+    fn ready(&self) -> Result<Arc<Connected>, RedisError> {
         let c = self.connected().ok_or(RedisError::Disabled)?;
         if c.backing_off() {
             return Err(RedisError::Unavailable(
                 "backing off after a failure".into(),
             ));
         }
+        Ok(c)
+    }
+
+    /// Runs one command under the timeout; fails fast while backing off.
+    pub async fn run<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, RedisError> {
+        let c = self.ready()?;
         let mut conn = c.manager.clone();
         c.outcome(tokio::time::timeout(c.timeout, cmd.query_async(&mut conn)).await)
     }
 
     /// Runs a pipeline (atomic when built with `.atomic()`) under the timeout.
     pub async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
-        let c = self.connected().ok_or(RedisError::Disabled)?;
-        if c.backing_off() {
-            return Err(RedisError::Unavailable(
-                "backing off after a failure".into(),
-            ));
-        }
+        let c = self.ready()?;
         let mut conn = c.manager.clone();
         c.outcome(tokio::time::timeout(c.timeout, pipe.query_async(&mut conn)).await)
     }
