@@ -74,7 +74,7 @@ impl App {
     /// Builds the state and nothing else: the pools (lazy: the database being down is not
     /// fatal, requests answer with the degraded contract until it is back), the Redis client
     /// (lazy too), the session and login machinery, and the stop hooks of the shared clients.
-    /// No I/O: migrations and the demo factory are [`crate::db::prepare`]'s, the first reads
+    /// No I/O: migrations and the demo factory are [`crate::db::prepare()`]'s, the first reads
     /// and the background tasks [`crate::serve::start`]'s. A worker passes `link`, its channel
     /// to the supervisor.
     pub fn build(config: Settings, link: Option<Arc<WorkerLink>>) -> anyhow::Result<Self> {
