@@ -4,7 +4,6 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use tokio_util::sync::CancellationToken;
@@ -13,26 +12,29 @@ use crate::auth::login::Login;
 use crate::auth::provider;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::cache::WipCache;
-use crate::cache::redis::Redis;
-use crate::config::{DatabaseTarget, Settings};
-use crate::db::{self, Database};
+use crate::cache::updater::WipUpdater;
+use crate::config::Settings;
+use crate::db::Database;
 use crate::equipment::EquipmentStatus;
+use crate::equipment::sync::EquipmentSync;
 use crate::health::memo::HealthState;
 use crate::http::middleware::csrf::CsrfStats;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
-use crate::seed;
+use crate::redis::Redis;
 use crate::session::Sessions;
+use crate::session::sweeper::SessionSweeper;
 use crate::supervisor::Supervision;
+use crate::supervisor::link::WorkerLink;
 
 pub struct App {
     /// Validated settings of this process.
     pub config: Settings,
     /// The database pools.
-    pub db: Database,
+    pub db: Arc<Database>,
     /// The WIP dataset, in process memory (L1).
-    pub wip: WipCache,
+    pub wip: Arc<WipCache>,
     /// Every tool's live status (L1) and the fan-out of its changes to event streams.
-    pub equipment: EquipmentStatus,
+    pub equipment: Arc<EquipmentStatus>,
     /// The `/health` memo and how long the app has been degraded.
     pub health: HealthState,
     /// The one Redis client (disabled without `REDIS_URL`).
@@ -47,7 +49,7 @@ pub struct App {
     /// When this process started serving.
     pub started_at: DateTime<Utc>,
     /// Server-side sessions: cookie keys and the cached store.
-    pub sessions: Sessions,
+    pub sessions: Arc<Sessions>,
     /// The login provider and the per-IP attempt limit.
     pub login: Login,
     /// CSRF verdict counters (rejections, and what report-only mode let through).
@@ -69,28 +71,14 @@ impl Deref for AppState {
 }
 
 impl App {
-    /// Builds the state: pools (lazy), migrations when enabled, and on the embedded default
-    /// the demo factory on first run. The database being down is not fatal here except for
-    /// the embedded SQLite file, which is local.
-    pub async fn build(config: Settings) -> anyhow::Result<Self> {
-        let db = Database::connect_lazy(&config)?;
-        let embedded = matches!(
-            config.database.target,
-            DatabaseTarget::Sqlite { embedded: true, .. }
-        );
-        if embedded {
-            prepare_embedded(&db).await?;
-        } else if config.database.migrate_on_start {
-            match db::migrate::run(&db.request).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(applied = n, "database migrations applied"),
-                Err(error) => tracing::error!(
-                    error = format!("{error:#}"),
-                    database = %db.display_url,
-                    "cannot apply migrations at start-up; serving degraded until the database answers"
-                ),
-            }
-        }
+    /// Builds the state and nothing else: the pools (lazy: the database being down is not
+    /// fatal, requests answer with the degraded contract until it is back), the Redis client
+    /// (lazy too), the session and login machinery, and the stop hooks of the shared clients.
+    /// No I/O: migrations and the demo factory are [`crate::db::prepare()`]'s, the first reads
+    /// and the background tasks [`crate::serve::start`]'s. A worker passes `link`, its channel
+    /// to the supervisor.
+    pub fn build(config: Settings, link: Option<Arc<WorkerLink>>) -> anyhow::Result<Self> {
+        let db = Arc::new(Database::connect_lazy(&config)?);
         let redis = Arc::new(Redis::new(&config.redis)?);
         let shutdown = ShutdownRegistry::new(config.lifecycle.hook_timeout);
         {
@@ -111,24 +99,33 @@ impl App {
                 },
             );
         }
-        let sessions = Sessions::new(&config.auth, &config.secrets, redis.clone());
+        let sessions = Arc::new(Sessions::new(
+            &config.auth,
+            &config.secrets,
+            db.clone(),
+            redis.clone(),
+        ));
         let login = Login {
             provider: provider::from_settings(&config)?,
-            limiter: LoginLimiter::new(
+            limiter: Arc::new(LoginLimiter::new(
                 redis.clone(),
                 config.auth.login_rate_limit,
                 config.auth.login_rate_window,
-            ),
+            )),
         };
         if config.auth.csrf_mode == crate::config::CsrfMode::ReportOnly {
             tracing::warn!(
                 "CSRF_MODE=report-only: requests failing the CSRF check are logged and served"
             );
         }
-        let app = Self {
+        let supervision = Supervision::new(&config.supervisor);
+        if let Some(link) = link {
+            supervision.attach(link);
+        }
+        Ok(Self {
             health: HealthState::default(),
-            wip: WipCache::new(&config.cache, redis.enabled()),
-            equipment: EquipmentStatus::new(),
+            wip: Arc::new(WipCache::new(&config.cache, redis.enabled())),
+            equipment: Arc::new(EquipmentStatus::new()),
             sessions,
             login,
             csrf_stats: CsrfStats::default(),
@@ -138,26 +135,63 @@ impl App {
             stopping: CancellationToken::new(),
             draining: Arc::new(AtomicBool::new(false)),
             started_at: Utc::now(),
-            supervision: Supervision::new(&config.supervisor),
+            supervision,
             config,
-        };
-        crate::equipment::sync::warm_up(&app).await;
-        Ok(app)
+        })
     }
 
-    /// Work that may take a while and must not delay serving: opening the health pool's
-    /// connection. Bounded by the health pool's acquire timeout.
-    pub async fn warm_up(&self) {
-        self.db.warm_health_pool().await;
+    /// Starts the background tasks this state owns, each registered with its stop hook: the
+    /// WIP cache updater, the equipment-status sync and the sweep of expired sessions.
+    pub fn start_tasks(&self) {
+        let registry = &self.shutdown;
+        registry.spawn(
+            "cache_updater",
+            Phase::CacheUpdater,
+            &self.stopping,
+            |stop| self.wip_updater().run(stop),
+        );
+        registry.spawn(
+            "equipment_sync",
+            Phase::EquipmentSync,
+            &self.stopping,
+            |stop| self.equipment_sync().run(stop),
+        );
+        registry.spawn(
+            "session_sweeper",
+            Phase::Background,
+            &self.stopping,
+            |stop| self.session_sweeper().run(stop),
+        );
     }
 
-    /// Starts the background tasks this state owns and registers their stop hooks: the WIP
-    /// cache updater, the equipment-status sync and the sweep of expired sessions. Called once
-    /// the state is shared.
-    pub fn start_background(state: &AppState) {
-        crate::cache::updater::start(state);
-        crate::session::sweeper::start(state);
-        crate::equipment::sync::start(state);
+    /// The WIP cache updater, holding what it uses.
+    pub fn wip_updater(&self) -> WipUpdater {
+        WipUpdater {
+            wip: self.wip.clone(),
+            redis: self.redis.clone(),
+            db: self.db.clone(),
+            check_interval: self.config.cache.check_interval,
+        }
+    }
+
+    /// The equipment-status sync, holding what it uses (also for a request that finds no
+    /// snapshot yet).
+    pub fn equipment_sync(&self) -> EquipmentSync {
+        EquipmentSync {
+            status: self.equipment.clone(),
+            redis: self.redis.clone(),
+            db: self.db.clone(),
+            interval: self.config.equipment.sync_interval,
+        }
+    }
+
+    /// The sweep of expired sessions, holding what it uses.
+    pub fn session_sweeper(&self) -> SessionSweeper {
+        SessionSweeper {
+            sessions: self.sessions.clone(),
+            limiter: self.login.limiter.clone(),
+            every: self.config.auth.session_cleanup_interval,
+        }
     }
 
     /// Stops every background task and closes every client, in the registry's order; a
@@ -166,55 +200,4 @@ impl App {
         self.stopping.cancel();
         self.shutdown.run().await
     }
-}
-
-/// Prepares the database once before any worker starts (the supervisor calls this, so workers
-/// starting together never race to migrate or seed): the embedded file is migrated and seeded,
-/// and with `MIGRATE_ON_START` migrations are applied. Failing to reach a remote database is
-/// logged, not fatal (workers serve degraded until it is back).
-pub async fn prepare_database(config: &Settings) -> anyhow::Result<()> {
-    let db = Database::connect_lazy(config)?;
-    let embedded = matches!(
-        config.database.target,
-        DatabaseTarget::Sqlite { embedded: true, .. }
-    );
-    if embedded {
-        prepare_embedded(&db).await?;
-    } else if config.database.migrate_on_start
-        && let Err(error) = db::migrate::run(&db.request).await
-    {
-        tracing::error!(
-            error = format!("{error:#}"),
-            database = %db.display_url,
-            "cannot apply migrations at start-up; serving degraded until the database answers"
-        );
-    }
-    db.close().await;
-    Ok(())
-}
-
-/// Migrates the embedded SQLite file and seeds the demo factory when it is empty.
-async fn prepare_embedded(db: &Database) -> anyhow::Result<()> {
-    db::migrate::run(&db.request)
-        .await
-        .with_context(|| format!("while migrating the embedded database {}", db.display_url))?;
-    let (lots, tools) = seed::factory_size(&db.request).await?;
-    if lots == 0 && tools == 0 {
-        let started = std::time::Instant::now();
-        let opts = seed::SeedOptions::default();
-        tracing::info!(
-            database = %db.display_url,
-            lots = opts.lots,
-            tools = opts.tools,
-            days = opts.days,
-            "first run: creating the demo factory"
-        );
-        let factory = seed::generate(&opts);
-        seed::insert(&db.request, &factory, false).await?;
-        tracing::info!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "demo factory ready"
-        );
-    }
-    Ok(())
 }

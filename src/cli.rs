@@ -92,7 +92,8 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 /// Exit code when serving stopped but a shutdown hook failed or timed out.
 pub const EXIT_UNCLEAN_SHUTDOWN: u8 = 3;
 
-/// Runs the chosen role and returns the process exit code.
+/// Runs the chosen role and returns the process exit code. The role is matched here, once:
+/// each arm is the whole of its role.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.role.unwrap_or(Role::Serve) {
         Role::GenSecret => {
@@ -101,58 +102,58 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Role::CheckConfig => check_config(),
         Role::HashPassword => hash_password(),
-        role => {
-            let Some(settings) = load_or_report() else {
-                return ExitCode::from(EXIT_CONFIG);
-            };
-            // A worker takes its inherited fds before any other thread exists (listenfd edits
-            // the environment; the log writer below runs on a thread of its own).
-            let inherited = match &role {
-                Role::Worker(_) => match supervisor::worker::Inherited::take() {
-                    Ok(inherited) => Some(inherited),
-                    Err(error) => {
-                        eprintln!("error: worker: cannot start: {error:#}");
-                        return ExitCode::FAILURE;
-                    }
-                },
-                _ => None,
-            };
-            // Held until the role ends: dropping it flushes every pending log line.
-            let _log = telemetry::init(&settings);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(error) => {
-                    eprintln!("error: cannot start the async runtime: {error}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let result = runtime.block_on(async move {
-                match role {
-                    Role::Serve => serve::run(settings).await,
-                    Role::Migrate => migrate(settings).await.map(|()| true),
-                    Role::Seed(args) => seed_role(settings, args).await.map(|()| true),
-                    Role::Simulate(args) => simulate_role(settings, args).await.map(|()| true),
-                    Role::Worker(args) => match inherited {
-                        Some(inherited) => supervisor::worker::run(settings, args, inherited).await,
-                        None => unreachable!("taken above"),
-                    },
-                    Role::GenSecret | Role::CheckConfig | Role::HashPassword => {
-                        unreachable!("handled above")
-                    }
-                }
-            });
-            match result {
-                Ok(true) => ExitCode::SUCCESS,
-                // Serving stopped, but a shutdown hook failed or timed out (see the report).
-                Ok(false) => ExitCode::from(EXIT_UNCLEAN_SHUTDOWN),
-                Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "fatal");
-                    ExitCode::FAILURE
-                }
+        Role::Serve => in_runtime(serve::run),
+        Role::Migrate => in_runtime(|settings| async { migrate(settings).await.map(|()| true) }),
+        Role::Seed(args) => {
+            in_runtime(|settings| async { seed_role(settings, args).await.map(|()| true) })
+        }
+        Role::Simulate(args) => {
+            in_runtime(|settings| async { simulate_role(settings, args).await.map(|()| true) })
+        }
+        // The inherited fds are taken before any other thread exists: listenfd edits the
+        // environment, and the log writer runs on a thread of its own.
+        Role::Worker(args) => match supervisor::worker::Inherited::take() {
+            Ok(inherited) => {
+                in_runtime(|settings| supervisor::worker::run(settings, args, inherited))
             }
+            Err(error) => {
+                eprintln!("error: worker: cannot start: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// What every role that touches the database or serves shares: the configuration (every
+/// problem reported, exit 78, nothing started), logging, and the async runtime. `role`
+/// answers whether it stopped cleanly (every shutdown hook finished).
+fn in_runtime<F, Fut>(role: F) -> ExitCode
+where
+    F: FnOnce(Settings) -> Fut,
+    Fut: Future<Output = anyhow::Result<bool>>,
+{
+    let Some(settings) = load_or_report() else {
+        return ExitCode::from(EXIT_CONFIG);
+    };
+    // Held until the role ends: dropping it flushes every pending log line.
+    let _log = telemetry::init(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(role(settings)) {
+        Ok(true) => ExitCode::SUCCESS,
+        // Serving stopped, but a shutdown hook failed or timed out (see the report).
+        Ok(false) => ExitCode::from(EXIT_UNCLEAN_SHUTDOWN),
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "fatal");
+            ExitCode::FAILURE
         }
     }
 }

@@ -14,7 +14,9 @@ pub mod db;
 pub mod equipment;
 pub mod health;
 pub mod http;
+pub mod json;
 pub mod lifecycle;
+pub mod redis;
 pub mod routes;
 pub mod seed;
 pub mod serve;
@@ -24,3 +26,6 @@ pub mod supervisor;
 pub mod telemetry;
 pub mod templates;
 pub mod timefmt;
+
+#[cfg(test)]
+mod dependency_rules;

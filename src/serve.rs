@@ -1,6 +1,23 @@
-//! Serving: build the app, bind, serve until SIGTERM/SIGINT, drain, release.
-//! With `WORKERS` > 0, [`run`] hands over to the supervisor ([`crate::supervisor::master`]),
-//! whose worker processes serve through [`start_app`] on the inherited listener.
+//! Serving: one start-up path for the single process (`WORKERS=0`) and for every worker.
+//!
+//! ```text
+//! single process (run_in_process)            worker (supervisor::worker::run)
+//!   db::prepare                                (the supervisor ran db::prepare once)
+//!   bind BIND                                  take the inherited socket and channel
+//!   App::build(settings, None)                 App::build(settings, Some(link))
+//!                    └──────── serve::start(listener, app) ────────┘
+//!                      first equipment read (≤ 3 s) → background tasks →
+//!                      open the health connection (not awaited) →
+//!                      wait for the first WIP load (≤ 10 s) → accept
+//!   wait for SIGTERM/SIGINT                    report ready, beat; wait for SIGTERM or
+//!                                              the supervisor to go away
+//!                    └──────── Running::shutdown ────────┘
+//! ```
+//!
+//! With `WORKERS` > 0, [`run`] hands over to the supervisor ([`crate::supervisor::master`]).
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -8,9 +25,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{App, AppState};
 use crate::config::Settings;
+use crate::db;
 use crate::http::router;
 use crate::http::server::{self, DrainReport, DrainSettings};
 use crate::lifecycle::ShutdownReport;
+
+/// Longest wait for the first WIP load before accepting. A failed first load ends the wait
+/// at once (the app then serves degraded, as it would later).
+const FIRST_LOAD_LIMIT: Duration = Duration::from_secs(10);
 
 /// A running server, for the binary and for tests.
 pub struct Running {
@@ -36,34 +58,27 @@ impl Running {
     }
 }
 
-/// Builds the app and starts serving on an already bound listener.
-pub async fn start_on(listener: TcpListener, config: Settings) -> anyhow::Result<Running> {
-    let app = App::build(config).await?;
-    start_app(listener, app)
-}
-
-/// Starts serving an already built app (the worker role attaches its supervisor link first).
-pub fn start_app(listener: TcpListener, app: App) -> anyhow::Result<Running> {
-    let state = AppState(std::sync::Arc::new(app));
-    App::start_background(&state);
-    serve_started(listener, state)
-}
-
-/// Serves a shared state whose background tasks are already running (the worker role starts
-/// them first, so the cache updater loads the WIP data before the worker takes requests).
-pub fn serve_started(listener: TcpListener, state: AppState) -> anyhow::Result<Running> {
+/// Starts serving a built app on a bound listener: reads the first equipment snapshot,
+/// starts the background tasks, waits (bounded) until the WIP data is loaded — so a new
+/// worker takes over warm instead of making its first requests wait — then accepts.
+pub async fn start(listener: TcpListener, app: App) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
+    let state = AppState(Arc::new(app));
+    // Before the tasks: the sync then starts one interval later, sharing this read.
+    state.equipment_sync().read_first_snapshot().await;
+    state.start_tasks();
+    {
+        let state = state.clone();
+        // Ends by itself within the health pool's acquire timeout.
+        tokio::spawn(async move { state.db.open_health_connection().await });
+    }
+    wait_for_first_wip_load(&state).await;
     let stop = CancellationToken::new();
     let drain = DrainSettings {
         keepalive_drain: state.config.http.keepalive_drain,
         graceful_timeout: state.config.http.graceful_timeout,
         draining: state.draining.clone(),
     };
-    {
-        let state = state.clone();
-        // Ends by itself within the health pool's acquire timeout.
-        tokio::spawn(async move { state.warm_up().await });
-    }
     let router = router::build(state.clone());
     let task = tokio::spawn(server::serve(listener, router, stop.clone(), drain));
     Ok(Running {
@@ -72,6 +87,20 @@ pub fn serve_started(listener: TcpListener, state: AppState) -> anyhow::Result<R
         stop,
         task,
     })
+}
+
+/// The cache updater loads the WIP data (from Redis when another worker already published
+/// it); this waits for that first load, at most [`FIRST_LOAD_LIMIT`]. A failure (the
+/// database is down) is logged and serving goes on degraded.
+async fn wait_for_first_wip_load(app: &App) {
+    let started = std::time::Instant::now();
+    match app.wip.wait_first_load(FIRST_LOAD_LIMIT).await {
+        Ok(_) => tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "WIP snapshot loaded"
+        ),
+        Err(error) => tracing::warn!(%error, "no WIP snapshot yet; serving anyway"),
+    }
 }
 
 /// The `serve` role: with `WORKERS` > 0 the supervisor and its worker processes, with
@@ -85,13 +114,15 @@ pub async fn run(config: Settings) -> anyhow::Result<bool> {
     run_in_process(config).await
 }
 
-/// Binds `BIND` and serves in this process until a stop signal (`WORKERS=0`).
-pub async fn run_in_process(config: Settings) -> anyhow::Result<bool> {
+/// Prepares the database, binds `BIND` and serves in this process until a stop signal
+/// (`WORKERS=0`).
+async fn run_in_process(config: Settings) -> anyhow::Result<bool> {
+    db::prepare(&config).await?;
     let bind = config.http.bind;
     let listener = TcpListener::bind(bind)
         .await
         .with_context(|| format!("cannot listen on {bind} (BIND)"))?;
-    let running = start_on(listener, config).await?;
+    let running = start(listener, App::build(config, None)?).await?;
     tracing::info!(
         addr = %running.addr,
         mode = %running.state.config.mode,

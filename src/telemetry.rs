@@ -9,9 +9,10 @@
 
 use std::borrow::Cow;
 use std::io::{self, BufWriter, Stdout, Write};
-use std::sync::{OnceLock, RwLock};
+use std::sync::OnceLock;
 
 use memchr::memmem::Finder;
+use parking_lot::RwLock;
 use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
@@ -35,7 +36,7 @@ pub struct LogGuard {
 /// Adds values that must never appear in a log line (shorter than 4 characters are ignored:
 /// masking them would garble ordinary words).
 pub fn register_secrets(values: impl IntoIterator<Item = String>) {
-    let mut secrets = SECRETS.write().unwrap_or_else(|e| e.into_inner());
+    let mut secrets = SECRETS.write();
     for v in values {
         if v.len() >= 4 && !secrets.iter().any(|(s, _)| *s == v) {
             let finder = Finder::new(v.as_bytes()).into_owned();
@@ -92,7 +93,7 @@ fn needs_redaction(line: &[u8]) -> bool {
     if memchr::memmem::find(line, b"://").is_some() {
         return true;
     }
-    let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    let secrets = SECRETS.read();
     secrets
         .iter()
         .any(|(_, finder)| finder.find(line).is_some())
@@ -100,7 +101,7 @@ fn needs_redaction(line: &[u8]) -> bool {
 
 /// Masks every registered secret and every URL password in `line`.
 pub fn redact(line: &str) -> Cow<'_, str> {
-    let secrets = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    let secrets = SECRETS.read();
     redact_with(line, &secrets)
 }
 

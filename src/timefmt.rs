@@ -1,8 +1,20 @@
-//! RFC 3339 UTC timestamps for the hot path (every envelope, every access-log line): the date
-//! and whole seconds are formatted once per second per thread, the fraction on each call.
+//! RFC 3339 UTC timestamps, the one format of every time the app writes (envelopes, reports,
+//! Redis values, logs).
+//!
+//! The clock's own "now" is on the hot path (every envelope, every access-log line): the date
+//! and whole seconds are formatted once per second per thread, the fraction on each call. A
+//! module of its own, outside `http/`, because the caches, the data layer and the health
+//! reports write the same timestamps and must not depend on the HTTP layer.
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// ISO-8601 UTC with milliseconds: `2026-11-25T21:53:17.123Z`.
+pub fn iso8601(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
 
 thread_local! {
     /// (unix second, "YYYY-MM-DDTHH:MM:SS" of that second)

@@ -85,10 +85,8 @@ pub fn login_location(parts: &Parts) -> String {
 }
 
 async fn user_of(parts: &mut Parts, app: &AppState) -> Result<Option<Arc<User>>, AppError> {
-    SessionHandle::from_request_parts(parts, app)
-        .await?
-        .user()
-        .await
+    let session = SessionHandle::from_request_parts(parts, app).await?;
+    Ok(session.user().await?)
 }
 
 fn unauthenticated(parts: &Parts) -> AuthRejection {

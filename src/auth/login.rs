@@ -15,7 +15,7 @@ use crate::session::SessionHandle;
 pub struct Login {
     /// `None` when no provider is configured (nobody can log in).
     pub provider: Option<Arc<dyn LoginProvider>>,
-    pub limiter: LoginLimiter,
+    pub limiter: Arc<LoginLimiter>,
 }
 
 /// Longest user name or password accepted (a guard against absurd bodies, not a policy).

@@ -2,21 +2,25 @@
 //! `LOGIN_RATE_WINDOW`. A Redis counter shares the count between workers and instances; while
 //! Redis is absent or down, each process counts in memory (a fixed window per address).
 
-use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cache::redis::Redis;
+use parking_lot::Mutex;
 
-/// Bound on addresses remembered in memory; past it the oldest windows are dropped.
+use crate::redis::Redis;
+
+/// Bound on addresses remembered in memory; past it the least active are evicted.
 const MAX_TRACKED: usize = 100_000;
 
 pub struct LoginLimiter {
     redis: Arc<Redis>,
     limit: u32,
     window: Duration,
-    memory: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// Attempts and window start per address. Behind one lock (rather than a concurrent
+    /// cache) so two attempts from one address never lose a count.
+    memory: Mutex<quick_cache::unsync::Cache<IpAddr, (u32, Instant)>>,
 }
 
 impl LoginLimiter {
@@ -25,7 +29,7 @@ impl LoginLimiter {
             redis,
             limit,
             window,
-            memory: Mutex::new(HashMap::new()),
+            memory: Mutex::new(quick_cache::unsync::Cache::new(MAX_TRACKED)),
         }
     }
 
@@ -61,13 +65,13 @@ impl LoginLimiter {
     }
 
     fn hit_memory(&self, ip: IpAddr) -> Result<(), u64> {
-        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        if memory.len() >= MAX_TRACKED {
-            let window = self.window;
-            memory.retain(|_, (_, start)| now.duration_since(*start) < window);
-        }
-        let entry = memory.entry(ip).or_insert((0, now));
+        let mut memory = self.memory.lock();
+        let entry = memory.get_mut_or_insert_with(&ip, || Ok::<_, Infallible>((0, now)));
+        let Ok(Some(mut entry)) = entry else {
+            // Not admitted (it cannot be with one unit of weight): a first attempt.
+            return self.verdict(1, self.window);
+        };
         if now.duration_since(entry.1) >= self.window {
             *entry = (0, now);
         }
@@ -90,7 +94,6 @@ impl LoginLimiter {
         let window = self.window;
         self.memory
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .retain(|_, (_, start)| now.duration_since(*start) < window);
     }
 }

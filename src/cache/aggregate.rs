@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::db::wip::{LotDetail, Workcenter};
-use crate::http::envelope::RawJson;
+use crate::json::RawJson;
 
 /// The statuses a lot in process can have, in report order.
 pub const STATUSES: [&str; 3] = ["RUN", "QUEUE", "HOLD"];

@@ -19,10 +19,10 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::redis::{Redis, RedisError};
 use super::wip::{Assembly, Source, WipSnapshot};
 use crate::db::wip::{Freshness, LotDetail, Workcenter};
-use crate::http::envelope::RawJson;
+use crate::json::RawJson;
+use crate::redis::{Redis, RedisError};
 
 /// Bumped when the wire form changes: an older form in Redis then reads as a miss.
 const FORMAT: u32 = 2;
@@ -246,7 +246,7 @@ pub async fn publish(
         .arg("stamp")
         .arg(stamp)
         .arg("computed_at")
-        .arg(crate::http::envelope::iso8601(snapshot.computed_at))
+        .arg(crate::timefmt::iso8601(snapshot.computed_at))
         .arg("lots")
         .arg(snapshot.lot_count())
         .ignore()

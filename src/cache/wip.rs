@@ -7,20 +7,23 @@
 //! `stale` while its checks fail. A request that arrives before the very first load waits for
 //! it, up to `CACHE_FIRST_LOAD_WAIT_MS`, and is then told to retry.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, MutexGuard, RwLock};
 use serde::Serialize;
 use tokio::sync::watch;
 
 use super::aggregate::{HoldOverview, hold_overview, matrix, summarize};
 use super::wip_index::WipIndex;
+use super::{CacheFreshness, CacheState};
 use crate::config::CacheSettings;
 use crate::db::wip::{self as q, Freshness, LotDetail};
 use crate::db::{DbError, DbPool};
-use crate::http::envelope::{Meta, RawJson, iso8601};
+use crate::json::RawJson;
+use crate::timefmt::iso8601;
 
 pub use super::aggregate::STATUSES;
 
@@ -167,21 +170,6 @@ pub enum LoadError {
     Serialize(serde_json::Error),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheState {
-    Fresh,
-    Stale,
-}
-
-impl CacheState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fresh => "fresh",
-            Self::Stale => "stale",
-        }
-    }
-}
-
 /// A snapshot as served, with its label.
 #[derive(Debug, Clone)]
 pub struct Served {
@@ -190,13 +178,13 @@ pub struct Served {
 }
 
 impl Served {
-    /// The envelope meta of a cached answer: state, when computed, and age.
-    pub fn meta(&self) -> Meta {
-        let mut meta = Meta::now();
-        meta.cache_state = Some(self.state.as_str());
-        meta.updated_at = Some(self.snapshot.updated_at.clone());
-        meta.age_seconds = Some(self.snapshot.age().as_secs());
-        meta
+    /// How fresh this answer is (the envelope's `meta` says it).
+    pub fn freshness(&self) -> CacheFreshness {
+        CacheFreshness {
+            state: self.state,
+            updated_at: self.snapshot.updated_at.clone(),
+            age: self.snapshot.age(),
+        }
     }
 }
 
@@ -219,19 +207,51 @@ pub enum L2State {
     Unavailable,
 }
 
+/// The WIP cache's state as `/health` and `/metrics` report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotState {
+    /// Before the first load.
+    Empty,
+    Fresh,
+    /// While the updater's checks fail.
+    Stale,
+}
+
+impl SnapshotState {
+    pub const ALL: [Self; 3] = [Self::Empty, Self::Fresh, Self::Stale];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Fresh => "fresh",
+            Self::Stale => "stale",
+        }
+    }
+}
+
+/// Whether the WIP pub/sub listener is subscribed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenerState {
+    /// No `REDIS_URL`.
+    Disabled,
+    Subscribed,
+    /// Configured but not subscribed (Redis unreachable, or re-subscribing).
+    Down,
+}
+
 /// What `/health` reports about the WIP cache.
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheStatus {
-    /// `empty` before the first load, `stale` while the updater's checks fail, else `fresh`.
-    pub state: &'static str,
+    pub state: SnapshotState,
     pub age_seconds: Option<u64>,
     pub lots: Option<usize>,
     /// The version served and where this process got it.
     pub version: Option<String>,
     pub source: Option<Source>,
     pub l2: L2State,
-    /// Whether the pub/sub listener is subscribed (`disabled` without Redis).
-    pub listener: &'static str,
+    pub listener: ListenerState,
     /// Loads from the database, loads from Redis, and publications to Redis by this process.
     pub db_loads: u64,
     pub l2_loads: u64,
@@ -282,10 +302,7 @@ impl WipCache {
     }
 
     pub fn current(&self) -> Option<Arc<WipSnapshot>> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.read().clone()
     }
 
     fn label(&self, snapshot: Arc<WipSnapshot>) -> Served {
@@ -336,8 +353,8 @@ impl WipCache {
         }
     }
 
-    fn times(&self) -> std::sync::MutexGuard<'_, Times> {
-        self.times.lock().unwrap_or_else(|e| e.into_inner())
+    fn times(&self) -> MutexGuard<'_, Times> {
+        self.times.lock()
     }
 
     /// Serves `snapshot` from now on, labelled fresh; false (nothing changes) when that
@@ -345,7 +362,7 @@ impl WipCache {
     pub fn install(&self, snapshot: Arc<WipSnapshot>) -> bool {
         let source = snapshot.source;
         {
-            let mut current = self.current.write().unwrap_or_else(|e| e.into_inner());
+            let mut current = self.current.write();
             if current
                 .as_ref()
                 .is_some_and(|c| c.version == snapshot.version)
@@ -423,9 +440,9 @@ impl WipCache {
         let times = self.times();
         CacheStatus {
             state: match &current {
-                None => "empty",
-                Some(_) if self.stale.load(Ordering::Relaxed) => "stale",
-                Some(_) => "fresh",
+                None => SnapshotState::Empty,
+                Some(_) if self.stale.load(Ordering::Relaxed) => SnapshotState::Stale,
+                Some(_) => SnapshotState::Fresh,
             },
             age_seconds: current.as_ref().map(|s| s.age().as_secs()),
             lots: current.as_ref().map(|s| s.lot_count()),
@@ -437,9 +454,9 @@ impl WipCache {
                 (true, false) => L2State::Unavailable,
             },
             listener: match (self.redis_enabled, self.listening.load(Ordering::Relaxed)) {
-                (false, _) => "disabled",
-                (true, true) => "subscribed",
-                (true, false) => "down",
+                (false, _) => ListenerState::Disabled,
+                (true, true) => ListenerState::Subscribed,
+                (true, false) => ListenerState::Down,
             },
             db_loads: self.db_loads.load(Ordering::Relaxed),
             l2_loads: self.l2_loads.load(Ordering::Relaxed),
@@ -496,7 +513,7 @@ mod tests {
         cache.check_failed(&"database down");
         let error = cache.get().await.unwrap_err();
         assert_eq!(error.reason, "database down");
-        assert_eq!(cache.status().state, "empty");
+        assert_eq!(cache.status().state, SnapshotState::Empty);
     }
 
     #[tokio::test]
@@ -507,7 +524,7 @@ mod tests {
         assert!(!cache.install(loaded), "the same version is installed once");
         cache.check_failed(&"breaker open");
         assert_eq!(cache.get().await.unwrap().state, CacheState::Stale);
-        assert_eq!(cache.status().state, "stale");
+        assert_eq!(cache.status().state, SnapshotState::Stale);
         cache.check_succeeded();
         assert_eq!(cache.get().await.unwrap().state, CacheState::Fresh);
         assert_eq!(cache.status().db_loads, 1);

@@ -33,6 +33,62 @@ pub struct LdapSettings {
     pub timeout: Duration,
 }
 
+/// One development user of `LOCAL_AUTH_USERS`, parsed and checked once with the rest of the
+/// configuration (the login provider only uses it).
+#[derive(Clone)]
+pub struct LocalUser {
+    pub username: String,
+    pub mail: String,
+    /// The PHC string (`$argon2id$v=19$…`).
+    pub hash: String,
+    /// The demo administrator; `LOCAL_AUTH_USERS` entries are not (`ADMIN_EMAILS` decides).
+    pub admin: bool,
+}
+
+impl std::fmt::Debug for LocalUser {
+    /// Without the hash: settings are printed in diagnostics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalUser")
+            .field("username", &self.username)
+            .field("mail", &self.mail)
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses `LOCAL_AUTH_USERS`: `username:mail:argon2-hash` entries separated by `;` or new
+/// lines. The message names the broken entry, never a hash.
+pub fn parse_local_users(raw: &str) -> Result<Vec<LocalUser>, String> {
+    use argon2::password_hash::phc::PasswordHash;
+    let mut users = Vec::new();
+    for (i, entry) in raw
+        .split([';', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .enumerate()
+    {
+        let mut parts = entry.splitn(3, ':');
+        let (Some(username), Some(mail), Some(hash)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("entry {} is not username:mail:argon2-hash", i + 1));
+        };
+        if username.is_empty() || PasswordHash::new(hash).is_err() {
+            return Err(format!(
+                "entry {} ({username}) needs a user name and an argon2 hash from \
+                 `mes-dashboard hash-password`",
+                i + 1
+            ));
+        }
+        users.push(LocalUser {
+            username: username.to_string(),
+            mail: mail.to_string(),
+            hash: hash.to_string(),
+            admin: false,
+        });
+    }
+    Ok(users)
+}
+
 /// The development demo administrator's password (`DEMO_PASSWORD`).
 #[derive(Debug, Clone)]
 pub struct DemoPassword {
@@ -44,8 +100,9 @@ pub struct DemoPassword {
 
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
-    /// `LOCAL_AUTH_USERS`: development-only demo users (refused in staging and production).
-    pub local_auth_users: Option<String>,
+    /// `LOCAL_AUTH_USERS`, parsed: development-only demo users (refused in staging and
+    /// production).
+    pub local_auth_users: Option<Vec<LocalUser>>,
     /// Development without `LDAP_API_URL` and `LOCAL_AUTH_USERS`: the demo administrator
     /// `demo` logs in with this password.
     pub demo_password: Option<DemoPassword>,
@@ -91,8 +148,8 @@ impl AuthSettings {
 }
 
 pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
-    let local_auth_users = r.optional("LOCAL_AUTH_USERS");
-    if mode.is_production_like() && local_auth_users.is_some() {
+    let local_auth_given = r.optional("LOCAL_AUTH_USERS");
+    if mode.is_production_like() && local_auth_given.is_some() {
         r.diag.error(
             "LOCAL_AUTH_USERS",
             format!(
@@ -101,12 +158,16 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
             ),
         );
     }
-    if let Some(users) = &local_auth_users
-        && !mode.is_production_like()
-        && let Err(message) = crate::auth::provider::local::parse_users(users)
-    {
-        r.diag.error("LOCAL_AUTH_USERS", message);
-    }
+    let local_auth_users = match &local_auth_given {
+        Some(raw) if !mode.is_production_like() => match parse_local_users(raw) {
+            Ok(users) => Some(users),
+            Err(message) => {
+                r.diag.error("LOCAL_AUTH_USERS", message);
+                None
+            }
+        },
+        _ => None,
+    };
     let ldap = read_ldap(r, mode);
     if mode.is_production_like() && ldap.is_none() {
         r.diag.warning(
@@ -124,14 +185,14 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
             );
         }
         None
-    } else if ldap.is_none() && local_auth_users.is_none() {
+    } else if ldap.is_none() && local_auth_given.is_none() {
         Some(match demo_given {
             Some(value) => DemoPassword {
                 value: value.into(),
                 generated: false,
             },
             None => DemoPassword {
-                value: crate::auth::provider::local::random_password().into(),
+                value: super::secret::random_password().into(),
                 generated: true,
             },
         })
@@ -342,6 +403,14 @@ fn read_ca_bundle(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
 #[cfg(test)]
 mod tests {
     use crate::config::{EnvSource, Settings};
+
+    #[test]
+    fn malformed_local_users_are_named_without_their_hash() {
+        let err = super::parse_local_users("ann:ann@example.com:not-a-hash").unwrap_err();
+        assert!(err.contains("entry 1"));
+        assert!(!err.contains("not-a-hash"));
+        assert!(super::parse_local_users("justaname").is_err());
+    }
 
     fn load(pairs: &[(&str, &str)]) -> (Settings, crate::config::Diagnostics) {
         let mut all = vec![("MES_ENV", "testing")];

@@ -217,6 +217,7 @@ impl Settings {
     }
 
     /// Settings for tests: testing mode, an ephemeral port and the given database.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn for_tests(database_url: &str, extra: &[(&str, &str)]) -> Self {
         let mut src = EnvSource::from_pairs([
             ("MES_ENV", "testing"),

@@ -119,6 +119,15 @@ pub fn generate() -> String {
     }
 }
 
+/// A fresh random password of 16 letters and digits, for the development demo login.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
 const HOW_TO_FIX: &str = "generate one with `mes-dashboard gen-secret` and set it in the \
 environment of the service (never in a file that is committed)";
 

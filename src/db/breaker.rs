@@ -13,11 +13,13 @@
 //! concurrency bound or a status view, and the logic is a page long.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+#[cfg(any(test, feature = "test-support"))]
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, MutexGuard};
 use serde::Serialize;
 
 use crate::config::resilience::BreakerSettings;
@@ -36,11 +38,13 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told to.
+#[cfg(any(test, feature = "test-support"))]
 pub struct ManualClock {
     base: Instant,
     offset_ms: AtomicU64,
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Default for ManualClock {
     fn default() -> Self {
         Self {
@@ -50,6 +54,7 @@ impl Default for ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl ManualClock {
     pub fn advance(&self, by: Duration) {
         self.offset_ms
@@ -57,6 +62,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(any(test, feature = "test-support"))]
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
         self.base + Duration::from_millis(self.offset_ms.load(Ordering::SeqCst))
@@ -154,8 +160,8 @@ impl Breaker {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock()
     }
 
     /// Admits a call or refuses it without any I/O.
@@ -317,11 +323,11 @@ impl Breaker {
             last_failure_at: inner
                 .last_failure
                 .as_ref()
-                .map(|(at, _)| crate::http::envelope::iso8601(*at)),
+                .map(|(at, _)| crate::timefmt::iso8601(*at)),
             last_failure: inner.last_failure.as_ref().map(|(_, e)| e.clone()),
             open_for_seconds: open_for.map(|d| (d.as_millis() as u64).div_ceil(1000)),
             open_until: open_for.map(|d| {
-                crate::http::envelope::iso8601(
+                crate::timefmt::iso8601(
                     Utc::now() + chrono::Duration::milliseconds(d.as_millis() as i64),
                 )
             }),

@@ -12,8 +12,9 @@
 //! | (ours) circuit breaker open | `CircuitOpen` | 503 `CIRCUIT_BREAKER_OPEN` |
 //!
 //! Raw driver text stays in `detail`: it is logged, and shown to clients in development only.
-
-use crate::http::AppError;
+//! The data layer knows nothing of HTTP: `http/error.rs` holds a `DbError` as one variant of
+//! `AppError` and reads the code (the table above), the retry hint and the public message
+//! from it.
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
@@ -32,8 +33,52 @@ pub enum DbError {
     Saturated { retry_after: u64 },
 }
 
-/// How an error class affects the circuit breaker and retries.
+/// How an error class affects the circuit breaker and retries, and what a client is told.
 impl DbError {
+    /// Seconds a client should wait before retrying; `None` for a rejected query (retrying
+    /// it changes nothing).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Query { .. } => None,
+            Self::PoolExhausted { retry_after }
+            | Self::CircuitOpen { retry_after }
+            | Self::Connection { retry_after, .. }
+            | Self::Timeout { retry_after, .. }
+            | Self::Saturated { retry_after } => Some(*retry_after),
+        }
+    }
+
+    /// The text a client sees: generic and stable, never the driver's.
+    pub fn public_message(&self) -> String {
+        let retry = self.retry_after().unwrap_or(0).max(1);
+        match self {
+            Self::Query { .. } => "The database could not run the query.".into(),
+            Self::PoolExhausted { .. } => {
+                format!("All database connections are busy; retry in {retry} seconds.")
+            }
+            Self::CircuitOpen { .. } => format!(
+                "The database is failing and calls to it are paused; retry in {retry} seconds."
+            ),
+            Self::Connection { .. } => {
+                format!("The database cannot be reached; retry in {retry} seconds.")
+            }
+            Self::Timeout { .. } => "The database query took too long and was cancelled.".into(),
+            Self::Saturated { .. } => {
+                format!("Every slot for long report queries is busy; retry in {retry} seconds.")
+            }
+        }
+    }
+
+    /// The driver's text, for the log (and `error.details` in development).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Query { detail }
+            | Self::Connection { detail, .. }
+            | Self::Timeout { detail, .. } => Some(detail),
+            _ => None,
+        }
+    }
+
     /// Connectivity and capacity failures count against the breaker; a rejected query does not.
     pub fn counts_as_failure(&self) -> bool {
         !matches!(
@@ -108,40 +153,9 @@ fn sqlstate_class(code: &str) -> Class {
     }
 }
 
-impl From<DbError> for AppError {
-    fn from(e: DbError) -> Self {
-        match e {
-            DbError::PoolExhausted { retry_after } => AppError::DbPoolExhausted { retry_after },
-            DbError::CircuitOpen { retry_after } => AppError::CircuitBreakerOpen { retry_after },
-            DbError::Connection {
-                detail,
-                retry_after,
-            } => AppError::DbConnectionFailed {
-                detail,
-                retry_after,
-            },
-            DbError::Timeout {
-                detail,
-                retry_after,
-            } => AppError::DbQueryTimeout {
-                detail,
-                retry_after,
-            },
-            DbError::Query { detail } => AppError::DbQuery { detail },
-            DbError::Saturated { retry_after } => AppError::ServiceUnavailable {
-                message: format!(
-                    "Every slot for long report queries is busy; retry in {retry_after} seconds."
-                ),
-                retry_after,
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::ErrorCode;
 
     #[test]
     fn sqlstate_classes_map_to_the_contract() {
@@ -176,20 +190,27 @@ mod tests {
     }
 
     #[test]
-    fn driver_errors_become_contract_codes() {
-        let cases = [
-            (sqlx::Error::PoolTimedOut, ErrorCode::DbPoolExhausted),
-            (sqlx::Error::PoolClosed, ErrorCode::DbConnectionFailed),
-            (
-                sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
-                ErrorCode::DbConnectionFailed,
-            ),
-            (sqlx::Error::RowNotFound, ErrorCode::DbQueryError),
-        ];
-        for (error, want) in cases {
-            let app: AppError = DbError::classify(error, 5).into();
-            assert_eq!(app.code(), want);
-        }
+    fn driver_errors_become_their_classes() {
+        let pool_timeout = DbError::classify(sqlx::Error::PoolTimedOut, 5);
+        assert!(matches!(
+            pool_timeout,
+            DbError::PoolExhausted { retry_after: 5 }
+        ));
+        let closed = DbError::classify(sqlx::Error::PoolClosed, 5);
+        assert!(matches!(closed, DbError::Connection { .. }));
+        let reset = DbError::classify(
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+            5,
+        );
+        assert!(matches!(reset, DbError::Connection { .. }));
+        let missing = DbError::classify(sqlx::Error::RowNotFound, 5);
+        assert!(matches!(missing, DbError::Query { .. }));
+        assert_eq!(missing.retry_after(), None);
+        assert!(
+            !missing.public_message().contains("no rows"),
+            "driver text stays out"
+        );
+        assert!(missing.detail().is_some());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod lots;
 pub mod maintenance;
 pub mod migrate;
 pub mod pages;
+pub mod prepare;
 pub mod reference;
 pub mod sessions;
 pub mod stats;
@@ -39,6 +40,7 @@ use tokio::sync::Semaphore;
 use crate::config::{DatabaseTarget, Settings};
 use breaker::{Breaker, Clock, SystemClock};
 pub use errors::DbError;
+pub use prepare::prepare;
 use stats::{CallStats, PoolStats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,14 +331,19 @@ impl Database {
     /// Builds the pools without connecting: start-up never fails because the database is
     /// down; requests then answer with the degraded contract until it is back.
     pub fn connect_lazy(settings: &Settings) -> anyhow::Result<Self> {
-        Self::connect_lazy_with_clock(settings, Arc::new(SystemClock))
+        Self::with_clock(settings, Arc::new(SystemClock))
     }
 
-    /// As [`Database::connect_lazy`], with the breaker on `clock`.
+    /// As [`Database::connect_lazy`], with the breaker on `clock` (tests move time by hand).
+    #[cfg(any(test, feature = "test-support"))]
     pub fn connect_lazy_with_clock(
         settings: &Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        Self::with_clock(settings, clock)
+    }
+
+    fn with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = &settings.database;
         let res = &settings.resilience;
         let retry_after = res.retry_after_seconds;
@@ -376,7 +383,7 @@ impl Database {
             &PoolSpec {
                 name: "health",
                 // Not sqlx's min_connections: its maintenance task keeps retrying while the
-                // database is down and holds `close()` up. Kept warm by `warm_health_pool` and
+                // database is down and holds `close()` up. Kept warm by `open_health_connection` and
                 // by the probes themselves, with idle connections never reaped.
                 min_connections: 0,
                 max_connections: res.health.size,
@@ -402,7 +409,7 @@ impl Database {
     }
 
     /// Opens the health pool's connection now, so the first probe does not pay for it.
-    pub async fn warm_health_pool(&self) {
+    pub async fn open_health_connection(&self) {
         if let Err(error) = health_ping(&self.health).await {
             tracing::warn!(error = %error, "health pool could not connect yet");
         }

@@ -1,10 +1,10 @@
 //! Per-pool call figures for `/health/deep`: outcome counters and recent latencies.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use serde::Serialize;
 
 use super::DbError;
@@ -51,7 +51,7 @@ pub struct PoolStats {
 
 impl CallStats {
     pub fn latency(&self, elapsed: Duration) {
-        let mut recent = self.recent_us.lock().unwrap_or_else(|e| e.into_inner());
+        let mut recent = self.recent_us.lock();
         if recent.len() == RECENT {
             recent.pop_front();
         }
@@ -68,13 +68,7 @@ impl CallStats {
     }
 
     pub fn snapshot(&self) -> CallSnapshot {
-        let mut sorted: Vec<u64> = self
-            .recent_us
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .copied()
-            .collect();
+        let mut sorted: Vec<u64> = self.recent_us.lock().iter().copied().collect();
         sorted.sort_unstable();
         let pick = |q: f64| {
             let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;

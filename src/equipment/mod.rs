@@ -3,7 +3,8 @@
 //! Every `EQUIPMENT_STATUS_SYNC_INTERVAL` the sync task ([`sync`]) reads each tool's state from
 //! the database and hands the new [`EquipmentSnapshot`] to [`EquipmentStatus::apply`], which
 //! keeps it in process memory (L1), compares it with the previous one and, when tools changed,
-//! pushes the change to the open event streams of this process ([`stream`]). The sync then
+//! pushes the change to the open event streams of this process (their HTTP form is
+//! `routes/resource_stream.rs`). The sync then
 //! writes the snapshot to Redis (L2: the status JSON and a hash by tool id) and publishes the
 //! change on a pub/sub channel; the other workers and instances apply it to their L1 and push
 //! it to their browsers. Redis down: the local part goes on unchanged.
@@ -11,18 +12,19 @@
 pub mod aggregate;
 pub mod query;
 pub mod snapshot;
-pub mod stream;
 pub mod sync;
 
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
-use crate::http::envelope::{Meta, iso8601};
+use crate::cache::{CacheFreshness, CacheState};
+use crate::timefmt::iso8601;
 pub use snapshot::{Change, E10_STATES, EquipmentSnapshot, StatusFilter, ToolStatus};
 
 /// Events an open stream may fall behind by before it is told to reload (`resync`).
@@ -82,10 +84,7 @@ impl EquipmentStatus {
     }
 
     pub fn current(&self) -> Option<Arc<EquipmentSnapshot>> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.current.read().clone()
     }
 
     /// A receiver of every change applied from now on.
@@ -104,7 +103,7 @@ impl EquipmentStatus {
 
     /// Replaces the snapshot with `next` and pushes what changed.
     pub fn apply(&self, next: EquipmentSnapshot) -> Applied {
-        let _one = self.update.lock().unwrap_or_else(|e| e.into_inner());
+        let _one = self.update.lock();
         let next = Arc::new(next);
         let previous = self.swap(next.clone());
         match previous {
@@ -124,7 +123,7 @@ impl EquipmentStatus {
     /// Applies a change published by another process; pushes the part that is news here.
     /// Without a snapshot yet, it is ignored (the first sync reads everything).
     pub fn apply_remote(&self, change: &Change) -> serde_json::Result<Option<Change>> {
-        let _one = self.update.lock().unwrap_or_else(|e| e.into_inner());
+        let _one = self.update.lock();
         let Some(current) = self.current() else {
             return Ok(None);
         };
@@ -152,10 +151,7 @@ impl EquipmentStatus {
     }
 
     fn swap(&self, next: Arc<EquipmentSnapshot>) -> Option<Arc<EquipmentSnapshot>> {
-        self.current
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(next)
+        self.current.write().replace(next)
     }
 
     fn push(&self, change: &Change, snapshot: &EquipmentSnapshot) {
@@ -171,17 +167,17 @@ impl EquipmentStatus {
         let _ = self.events.send(Arc::new(ChangeEvent { seq, data }));
     }
 
-    /// The envelope meta of an answer from `snapshot`: cache state, when computed, age.
-    pub fn meta(&self, snapshot: &EquipmentSnapshot) -> Meta {
-        let mut meta = Meta::now();
-        meta.cache_state = Some(if self.last_sync_failed.load(Ordering::Relaxed) {
-            "stale"
-        } else {
-            "fresh"
-        });
-        meta.updated_at = Some(iso8601(snapshot.computed_at));
-        meta.age_seconds = Some(snapshot.computed_instant.elapsed().as_secs());
-        meta
+    /// How fresh an answer from `snapshot` is: stale while the latest sync failed.
+    pub fn freshness(&self, snapshot: &EquipmentSnapshot) -> CacheFreshness {
+        CacheFreshness {
+            state: if self.last_sync_failed.load(Ordering::Relaxed) {
+                CacheState::Stale
+            } else {
+                CacheState::Fresh
+            },
+            updated_at: iso8601(snapshot.computed_at),
+            age: snapshot.computed_instant.elapsed(),
+        }
     }
 }
 

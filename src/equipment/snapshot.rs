@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aggregate::{matrix, summarize};
 use crate::db::wip::Workcenter;
-use crate::http::envelope::RawJson;
+use crate::json::RawJson;
 
 /// The SEMI E10 states, in report order.
 pub const E10_STATES: [&str; 6] = ["PRD", "SBY", "UDT", "SDT", "EGT", "NST"];

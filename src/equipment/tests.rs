@@ -38,7 +38,7 @@ fn fleet() -> Vec<ToolStatus> {
     ]
 }
 
-fn json(raw: &crate::http::envelope::RawJson) -> serde_json::Value {
+fn json(raw: &crate::json::RawJson) -> serde_json::Value {
     serde_json::from_slice(&raw.0).unwrap()
 }
 

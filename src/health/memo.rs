@@ -1,8 +1,10 @@
 //! The `/health` memo: one check in flight at a time, its answer reused for
 //! `HEALTH_MEMO_TTL_SECONDS`, and how long the app has been degraded.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 use super::HealthReport;
 
@@ -60,10 +62,7 @@ impl HealthState {
 
     /// Tracks how long the app has been not healthy; `None` when healthy now.
     pub fn degraded_for(&self, degraded: bool) -> Option<Duration> {
-        let mut since = self
-            .degraded_since
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut since = self.degraded_since.lock();
         if degraded {
             Some(since.get_or_insert_with(Instant::now).elapsed())
         } else {

@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::app::App;
-use crate::cache::redis::RedisError;
-use crate::cache::wip::CacheStatus;
+use crate::cache::wip::{CacheStatus, SnapshotState};
 use crate::db;
 use crate::db::breaker::{BreakerState, BreakerStatus};
 use crate::db::stats::PoolStats;
-use crate::http::envelope::iso8601;
+use crate::redis::RedisError;
 use crate::supervisor::PolicyHealth;
 use crate::supervisor::policy::PolicyState;
+use crate::timefmt::iso8601;
 use resilience::{Alert, Recommendation, RestartChurn};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,10 +43,27 @@ pub enum DegradedReason {
     CacheStale,
 }
 
+/// What the database check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatabaseState {
+    Ok,
+    Unreachable,
+}
+
+/// What the Redis check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisState {
+    Ok,
+    Unavailable,
+    /// No `REDIS_URL`.
+    Disabled,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseCheck {
-    /// `ok` or `unreachable`.
-    pub status: &'static str,
+    pub status: DatabaseState,
     pub latency_ms: f64,
     /// Why it is unreachable (deep report only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,8 +72,7 @@ pub struct DatabaseCheck {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RedisCheck {
-    /// `ok`, `unavailable` or `disabled` (no `REDIS_URL`).
-    pub status: &'static str,
+    pub status: RedisState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,12 +165,12 @@ pub async fn check(app: &App, with_errors: bool) -> HealthReport {
 
     let thresholds = &app.config.resilience.thresholds;
     let reason = [
-        (database.status != "ok").then_some(DegradedReason::DatabaseUnreachable),
+        (database.status != DatabaseState::Ok).then_some(DegradedReason::DatabaseUnreachable),
         (breaker.state == BreakerState::Open).then_some(DegradedReason::CircuitBreakerOpen),
         (pool.saturation >= thresholds.pool_saturation_warning)
             .then_some(DegradedReason::DbPoolSaturated),
-        (redis.status == "unavailable").then_some(DegradedReason::RedisUnavailable),
-        (cache.state == "stale").then_some(DegradedReason::CacheStale),
+        (redis.status == RedisState::Unavailable).then_some(DegradedReason::RedisUnavailable),
+        (cache.state == SnapshotState::Stale).then_some(DegradedReason::CacheStale),
     ]
     .into_iter()
     .flatten()
@@ -248,12 +264,12 @@ async fn check_database(app: &App) -> DatabaseCheck {
     }
     match result {
         Ok(_) => DatabaseCheck {
-            status: "ok",
+            status: DatabaseState::Ok,
             latency_ms: ms(started.elapsed()),
             error: None,
         },
         Err(e) => DatabaseCheck {
-            status: "unreachable",
+            status: DatabaseState::Unreachable,
             latency_ms: ms(started.elapsed()),
             error: Some(e.to_string()),
         },
@@ -263,17 +279,17 @@ async fn check_database(app: &App) -> DatabaseCheck {
 async fn check_redis(app: &App) -> RedisCheck {
     match app.redis.ping().await {
         Ok(rtt) => RedisCheck {
-            status: "ok",
+            status: RedisState::Ok,
             latency_ms: Some(ms(rtt)),
             error: None,
         },
         Err(RedisError::Disabled) => RedisCheck {
-            status: "disabled",
+            status: RedisState::Disabled,
             latency_ms: None,
             error: None,
         },
         Err(e) => RedisCheck {
-            status: "unavailable",
+            status: RedisState::Unavailable,
             latency_ms: None,
             error: Some(e.to_string()),
         },

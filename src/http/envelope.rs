@@ -7,10 +7,11 @@
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+use crate::cache::CacheFreshness;
 use crate::config::APP_VERSION;
+pub use crate::json::RawJson;
 
 /// `meta` of the envelope. Optional fields are omitted when unset.
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +47,16 @@ impl Meta {
 }
 
 impl Meta {
+    /// The meta of an answer served from a cache: its state, when the data was computed, and
+    /// its age in whole seconds.
+    pub fn cached(freshness: CacheFreshness) -> Self {
+        let mut meta = Self::now();
+        meta.cache_state = Some(freshness.state.as_str());
+        meta.updated_at = Some(freshness.updated_at);
+        meta.age_seconds = Some(freshness.age.as_secs());
+        meta
+    }
+
     /// The same JSON as the `Serialize` derive, written directly: every value is plain ASCII
     /// we produced (timestamps, the version, fixed words, numbers), so nothing needs escaping.
     /// Used on the cached-data hot path.
@@ -76,11 +87,6 @@ impl Meta {
         }
         out.put_u8(b'}');
     }
-}
-
-/// ISO-8601 UTC with milliseconds: `2026-11-25T21:53:17.123Z`.
-pub fn iso8601(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// A successful answer with typed data.
@@ -116,16 +122,6 @@ impl<T: Serialize> IntoResponse for ApiResponse<T> {
             Ok(bytes) => json_response(Bytes::from(bytes)),
             Err(e) => super::AppError::internal(e).into_response(),
         }
-    }
-}
-
-/// Data already serialized as JSON (computed once, served many times).
-#[derive(Debug, Clone)]
-pub struct RawJson(pub Bytes);
-
-impl RawJson {
-    pub fn from_value<T: Serialize>(value: &T) -> serde_json::Result<Self> {
-        serde_json::to_vec(value).map(|v| Self(Bytes::from(v)))
     }
 }
 
@@ -197,7 +193,7 @@ mod tests {
         meta.write_json(&mut plain);
         assert_eq!(&plain[..], &serde_json::to_vec(&meta).unwrap()[..]);
         meta.cache_state = Some("stale");
-        meta.updated_at = Some(iso8601(Utc::now()));
+        meta.updated_at = Some(crate::timefmt::iso8601(chrono::Utc::now()));
         meta.age_seconds = Some(42);
         meta.retry_after_seconds = Some(5);
         let mut full = BytesMut::new();

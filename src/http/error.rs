@@ -4,7 +4,9 @@
 //! - every failure a handler can meet is an [`AppError`]; its [`ErrorCode`] fixes the HTTP status
 //!   and the stable `error.code` string, pinned by a unit test;
 //! - database errors are translated once, at the data-layer boundary ([`crate::db::DbError`]),
-//!   and arrive here already classified;
+//!   and arrive here already classified: [`AppError::Db`] holds one, and its code, retry hint
+//!   and public message come from it ([`db_code`] is the one table from its classes to the
+//!   contract);
 //! - the response body never carries internal text; the internal detail travels in the
 //!   response's extensions as [`ErrorContext`] so the access log can record it and, in
 //!   development only, the error-render middleware can show it as `error.details`.
@@ -16,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::envelope::{self, Meta};
+use crate::db::DbError;
 
 /// Stable error codes of the JSON contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -149,19 +152,12 @@ pub enum AppError {
     /// A bug. The message shown outside development is generic.
     #[error("internal error: {0:#}")]
     Internal(anyhow::Error),
-    /// The database rejected the query (not a connectivity problem).
-    #[error("database query failed: {detail}")]
-    DbQuery { detail: String },
-    #[error("no database connection was free within the pool timeout")]
-    DbPoolExhausted { retry_after: u64 },
-    #[error("the database circuit breaker is open")]
-    CircuitBreakerOpen { retry_after: u64 },
-    #[error("cannot reach the database: {detail}")]
-    DbConnectionFailed { detail: String, retry_after: u64 },
+    /// The data layer failed (classified there: pool, breaker, connection, timeout, query,
+    /// slow-query slots).
+    #[error("database: {0}")]
+    Db(#[from] DbError),
     #[error("{message}")]
     ServiceUnavailable { message: String, retry_after: u64 },
-    #[error("the database query timed out: {detail}")]
-    DbQueryTimeout { detail: String, retry_after: u64 },
 }
 
 fn payload_message(limit: Option<usize>) -> String {
@@ -210,12 +206,8 @@ impl AppError {
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
             Self::Internal(_) => ErrorCode::InternalError,
-            Self::DbQuery { .. } => ErrorCode::DbQueryError,
-            Self::DbPoolExhausted { .. } => ErrorCode::DbPoolExhausted,
-            Self::CircuitBreakerOpen { .. } => ErrorCode::CircuitBreakerOpen,
-            Self::DbConnectionFailed { .. } => ErrorCode::DbConnectionFailed,
+            Self::Db(e) => db_code(e),
             Self::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
-            Self::DbQueryTimeout { .. } => ErrorCode::DbQueryTimeout,
         }
     }
 
@@ -227,11 +219,8 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRequests { retry_after, .. }
-            | Self::DbPoolExhausted { retry_after }
-            | Self::CircuitBreakerOpen { retry_after }
-            | Self::DbConnectionFailed { retry_after, .. }
-            | Self::ServiceUnavailable { retry_after, .. }
-            | Self::DbQueryTimeout { retry_after, .. } => Some((*retry_after).max(1)),
+            | Self::ServiceUnavailable { retry_after, .. } => Some((*retry_after).max(1)),
+            Self::Db(e) => e.retry_after().map(|seconds| seconds.max(1)),
             _ => None,
         }
     }
@@ -240,22 +229,7 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Internal(_) => "An internal error occurred; it has been logged.".into(),
-            Self::DbQuery { .. } => "The database could not run the query.".into(),
-            Self::DbPoolExhausted { retry_after } => format!(
-                "All database connections are busy; retry in {} seconds.",
-                (*retry_after).max(1)
-            ),
-            Self::CircuitBreakerOpen { retry_after } => format!(
-                "The database is failing and calls to it are paused; retry in {} seconds.",
-                (*retry_after).max(1)
-            ),
-            Self::DbConnectionFailed { retry_after, .. } => format!(
-                "The database cannot be reached; retry in {} seconds.",
-                (*retry_after).max(1)
-            ),
-            Self::DbQueryTimeout { .. } => {
-                "The database query took too long and was cancelled.".into()
-            }
+            Self::Db(e) => e.public_message(),
             other => other.to_string(),
         }
     }
@@ -264,9 +238,7 @@ impl AppError {
     fn detail(&self) -> Option<String> {
         match self {
             Self::Internal(e) => Some(format!("{e:#}")),
-            Self::DbQuery { detail }
-            | Self::DbConnectionFailed { detail, .. }
-            | Self::DbQueryTimeout { detail, .. } => Some(detail.clone()),
+            Self::Db(e) => e.detail().map(str::to_string),
             _ => None,
         }
     }
@@ -288,6 +260,18 @@ impl AppError {
             detail: self.detail().map(Into::into),
             retry_after: self.retry_after(),
         }
+    }
+}
+
+/// The contract code of each class of data-layer failure (the table of `db/errors.rs`).
+pub fn db_code(error: &DbError) -> ErrorCode {
+    match error {
+        DbError::PoolExhausted { .. } => ErrorCode::DbPoolExhausted,
+        DbError::CircuitOpen { .. } => ErrorCode::CircuitBreakerOpen,
+        DbError::Connection { .. } => ErrorCode::DbConnectionFailed,
+        DbError::Timeout { .. } => ErrorCode::DbQueryTimeout,
+        DbError::Query { .. } => ErrorCode::DbQueryError,
+        DbError::Saturated { .. } => ErrorCode::ServiceUnavailable,
     }
 }
 
@@ -365,12 +349,13 @@ mod tests {
     #[test]
     fn retry_codes_carry_retry_after_of_at_least_one_second() {
         let cases = [
-            AppError::DbPoolExhausted { retry_after: 5 },
-            AppError::CircuitBreakerOpen { retry_after: 0 },
-            AppError::DbConnectionFailed {
+            AppError::Db(DbError::PoolExhausted { retry_after: 5 }),
+            AppError::Db(DbError::CircuitOpen { retry_after: 0 }),
+            AppError::Db(DbError::Connection {
                 detail: "x".into(),
                 retry_after: 5,
-            },
+            }),
+            AppError::Db(DbError::Saturated { retry_after: 2 }),
             AppError::ServiceUnavailable {
                 message: "x".into(),
                 retry_after: 3,
@@ -379,10 +364,10 @@ mod tests {
                 message: "x".into(),
                 retry_after: 60,
             },
-            AppError::DbQueryTimeout {
+            AppError::Db(DbError::Timeout {
                 detail: "x".into(),
                 retry_after: 5,
-            },
+            }),
         ];
         for e in cases {
             let seconds = e.retry_after().expect("retry-aware code");
@@ -392,15 +377,61 @@ mod tests {
             assert_eq!(header, seconds.to_string());
         }
         assert_eq!(AppError::validation("x").retry_after(), None);
+        let query = AppError::Db(DbError::Query { detail: "x".into() });
+        assert_eq!(query.retry_after(), None);
+    }
+
+    #[test]
+    fn each_database_failure_class_has_its_contract_code() {
+        let cases = [
+            (
+                DbError::classify(sqlx::Error::PoolTimedOut, 5),
+                ErrorCode::DbPoolExhausted,
+            ),
+            (
+                DbError::classify(sqlx::Error::PoolClosed, 5),
+                ErrorCode::DbConnectionFailed,
+            ),
+            (
+                DbError::classify(
+                    sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+                    5,
+                ),
+                ErrorCode::DbConnectionFailed,
+            ),
+            (
+                DbError::classify(sqlx::Error::RowNotFound, 5),
+                ErrorCode::DbQueryError,
+            ),
+            (
+                DbError::CircuitOpen { retry_after: 5 },
+                ErrorCode::CircuitBreakerOpen,
+            ),
+            (
+                DbError::Timeout {
+                    detail: "x".into(),
+                    retry_after: 5,
+                },
+                ErrorCode::DbQueryTimeout,
+            ),
+            (
+                DbError::Saturated { retry_after: 5 },
+                ErrorCode::ServiceUnavailable,
+            ),
+        ];
+        for (error, want) in cases {
+            let app: AppError = error.into();
+            assert_eq!(app.code(), want);
+        }
     }
 
     #[test]
     fn internal_text_stays_out_of_the_public_message() {
         let e = AppError::internal(anyhow::anyhow!("secret table layout"));
         assert!(!e.public_message().contains("secret"));
-        let e = AppError::DbQuery {
+        let e = AppError::Db(DbError::Query {
             detail: "relation lots does not exist".into(),
-        };
+        });
         assert!(!e.public_message().contains("relation"));
         assert_eq!(
             e.context().detail.as_deref(),

@@ -6,12 +6,13 @@
 //! `SHUTDOWN_HOOK_TIMEOUT`. A hook that hangs is abandoned (its task aborted) and the next one
 //! still runs; a second call runs nothing and returns the first report.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
+use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
 
 /// Where a hook runs in the order; hooks of one phase run in registration order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -98,11 +99,34 @@ impl ShutdownRegistry {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        let mut hooks = self.hooks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut hooks = self.hooks.lock();
         hooks.push(Registered {
             name: name.into(),
             phase,
             hook: Box::new(move || Box::pin(hook())),
+        });
+    }
+
+    /// Starts a background task and registers its stop hook: the one way a task is started.
+    /// The task gets a child of `stopping` (cancelled when the process starts to stop, or by
+    /// the hook); the hook cancels it and waits for it to end.
+    pub fn spawn<F, Fut>(
+        &self,
+        name: &'static str,
+        phase: Phase,
+        stopping: &CancellationToken,
+        task: F,
+    ) where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let stop = stopping.child_token();
+        let running = tokio::spawn(task(stop.clone()));
+        self.register(name, phase, move || async move {
+            stop.cancel();
+            running
+                .await
+                .map_err(|e| anyhow::anyhow!("the {name} task failed: {e}"))
         });
     }
 
@@ -111,7 +135,6 @@ impl ShutdownRegistry {
         let mut hooks: Vec<(String, Phase)> = self
             .hooks
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .map(|h| (h.name.clone(), h.phase))
             .collect();
@@ -123,8 +146,7 @@ impl ShutdownRegistry {
     pub async fn run(&self) -> ShutdownReport {
         self.report
             .get_or_init(|| async {
-                let mut hooks =
-                    std::mem::take(&mut *self.hooks.lock().unwrap_or_else(|e| e.into_inner()));
+                let mut hooks = std::mem::take(&mut *self.hooks.lock());
                 // Stable: registration order is kept within a phase.
                 hooks.sort_by_key(|h| h.phase);
                 let started = Instant::now();
@@ -192,7 +214,7 @@ mod tests {
             let calls = calls.clone();
             registry.register(name, phase, move || async move {
                 calls.fetch_add(1, Ordering::SeqCst);
-                order.lock().unwrap().push(name);
+                order.lock().push(name);
                 if name == "redis" {
                     std::future::pending::<()>().await;
                 }
@@ -205,7 +227,7 @@ mod tests {
         let again = registry.run().await;
 
         assert_eq!(
-            *order.lock().unwrap(),
+            *order.lock(),
             [
                 "cache_updater",
                 "equipment_sync",
@@ -220,6 +242,49 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(2));
         assert_eq!(calls.load(Ordering::SeqCst), 5, "a second run runs nothing");
         assert_eq!(again.hooks.len(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_spawned_task_is_stopped_and_awaited_by_its_hook() {
+        let registry = ShutdownRegistry::new(Duration::from_secs(5));
+        let stopping = CancellationToken::new();
+        let ended = Arc::new(AtomicUsize::new(0));
+        let seen = ended.clone();
+        registry.spawn(
+            "worker",
+            Phase::Background,
+            &stopping,
+            move |stop| async move {
+                stop.cancelled().await;
+                seen.fetch_add(1, Ordering::SeqCst);
+            },
+        );
+        registry.spawn("crashes", Phase::Background, &stopping, |_| async {
+            panic!("boom");
+        });
+        assert_eq!(
+            registry.planned(),
+            [
+                ("worker".to_string(), Phase::Background),
+                ("crashes".to_string(), Phase::Background)
+            ]
+        );
+        let report = registry.run().await;
+        assert_eq!(
+            ended.load(Ordering::SeqCst),
+            1,
+            "stopped by its hook and awaited"
+        );
+        assert_eq!(report.hooks[0].outcome, Outcome::Finished);
+        assert!(
+            matches!(report.hooks[1].outcome, Outcome::Failed(ref m) if m.contains("crashes")),
+            "{:?}",
+            report.hooks[1]
+        );
+        assert!(
+            !stopping.is_cancelled(),
+            "only the tasks' own tokens were cancelled"
+        );
     }
 
     #[tokio::test]

@@ -3,8 +3,8 @@
 
 use axum::Form;
 use axum::Router;
-use axum::extract::rejection::{FormRejection, PathRejection};
-use axum::extract::{Path, State};
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, put};
 use chrono::Utc;
@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::{AdminUser, User};
 use crate::db::{self, audit, pages::PageRow};
 use crate::http::client::ClientIp;
-use crate::http::extract::ApiJson;
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiResponse, AppError};
 use crate::routes::catalog;
 use crate::session::SessionHandle;
@@ -111,11 +111,9 @@ async fn update(
     State(app): State<AppState>,
     AdminUser(user): AdminUser,
     ClientIp(ip): ClientIp,
-    route: Result<Path<String>, PathRejection>,
+    ApiPath(route): ApiPath<String>,
     ApiJson(body): ApiJson<StatusChange>,
 ) -> Result<ApiResponse<PageRow>, AppError> {
-    let Path(route) =
-        route.map_err(|e| AppError::validation(format!("route: {}", e.body_text())))?;
     Ok(ApiResponse::new(
         change(&app, &user, ip, &route, &body.status).await?,
     ))

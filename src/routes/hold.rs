@@ -15,9 +15,9 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::aggregate::NO_REASON;
 use crate::db::wip::LotDetail;
-use crate::http::envelope::RawJson;
 use crate::http::extract::ApiQuery;
-use crate::http::{AppError, RawApiResponse};
+use crate::http::{AppError, Meta, RawApiResponse};
+use crate::json::RawJson;
 use crate::routes::wip::{precomputed, served, validate_id};
 
 pub fn router() -> Router<AppState> {
@@ -197,7 +197,7 @@ async fn lots(
     .map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
-        meta: served.meta(),
+        meta: Meta::cached(served.freshness()),
     })
 }
 

@@ -19,6 +19,7 @@ use axum::routing::get;
 use crate::app::AppState;
 use crate::auth::MaybeUser;
 use crate::auth::extract::is_admin;
+use crate::cache::wip::SnapshotState;
 use crate::db::breaker::BreakerState;
 use crate::db::stats::PoolStats;
 use crate::http::AppError;
@@ -164,10 +165,10 @@ pub fn render(app: &AppState) -> String {
         "gauge",
         "1 for the WIP cache's current state (empty, fresh or stale), 0 for the others.",
     );
-    for state in ["empty", "fresh", "stale"] {
+    for state in SnapshotState::ALL {
         t.sample(
             "mes_wip_cache_state",
-            &format!("state=\"{state}\""),
+            &format!("state=\"{}\"", state.as_str()),
             u8::from(cache.state == state),
         );
     }

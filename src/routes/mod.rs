@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod health;
 pub mod hold;
+#[cfg(any(test, feature = "test-support"))]
 pub mod inventory;
 pub mod login;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod overview;
 pub mod portal;
 pub mod resource;
 pub mod resource_history;
+pub mod resource_stream;
 pub mod wip;
 pub mod wip_detail;
 

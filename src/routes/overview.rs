@@ -13,10 +13,10 @@ use crate::auth::CurrentUser;
 use crate::cache::aggregate::MAX_HELD_LOTS_LISTED;
 use crate::cache::wip::{STATUSES, Served};
 use crate::http::AppError;
-use crate::http::envelope::iso8601;
 use crate::routes::catalog;
 use crate::session::SessionHandle;
 use crate::templates;
+use crate::timefmt::iso8601;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -34,7 +34,7 @@ fn cache_info(served: &Served) -> Value {
 }
 
 /// The pre-serialized summary and matrix, read back for the template.
-fn parse(raw: &crate::http::envelope::RawJson) -> Result<Value, AppError> {
+fn parse(raw: &crate::json::RawJson) -> Result<Value, AppError> {
     serde_json::from_slice(&raw.0).map_err(AppError::internal)
 }
 

@@ -14,14 +14,15 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::equipment::query::LoadError;
-use crate::equipment::{E10_STATES, EquipmentSnapshot, StatusFilter, stream, sync};
-use crate::http::envelope::iso8601;
+use crate::equipment::{E10_STATES, EquipmentSnapshot, StatusFilter};
 use crate::http::extract::ApiQuery;
-use crate::http::{AppError, RawApiResponse};
+use crate::http::{AppError, Meta, RawApiResponse};
 use crate::routes::catalog;
 use crate::routes::resource_history::validate_workcenter;
+use crate::routes::resource_stream as stream;
 use crate::session::SessionHandle;
 use crate::templates;
+use crate::timefmt::iso8601;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -44,7 +45,7 @@ impl From<LoadError> for AppError {
 async fn snapshot(app: &AppState) -> Result<Arc<EquipmentSnapshot>, AppError> {
     match app.equipment.current() {
         Some(current) => Ok(current),
-        None => Ok(sync::first_snapshot(app).await?),
+        None => Ok(app.equipment_sync().first_snapshot().await?),
     }
 }
 
@@ -98,7 +99,7 @@ async fn status(
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
         data: snapshot.status_for(&filter),
-        meta: app.equipment.meta(&snapshot),
+        meta: Meta::cached(app.equipment.freshness(&snapshot)),
     })
 }
 
@@ -110,7 +111,7 @@ async fn summary(
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
         data: snapshot.summary.clone(),
-        meta: app.equipment.meta(&snapshot),
+        meta: Meta::cached(app.equipment.freshness(&snapshot)),
     })
 }
 
@@ -122,7 +123,7 @@ async fn matrix(
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
         data: snapshot.matrix.clone(),
-        meta: app.equipment.meta(&snapshot),
+        meta: Meta::cached(app.equipment.freshness(&snapshot)),
     })
 }
 

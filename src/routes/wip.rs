@@ -4,8 +4,7 @@
 //! only.
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
@@ -13,9 +12,9 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::wip::{NotLoaded, Served, WipSnapshot};
 use crate::db::wip as q;
-use crate::http::envelope::RawJson;
-use crate::http::extract::ApiJson;
-use crate::http::{ApiResponse, AppError, RawApiResponse};
+use crate::http::extract::{ApiJson, ApiPath};
+use crate::http::{ApiResponse, AppError, Meta, RawApiResponse};
+use crate::json::RawJson;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,7 +50,7 @@ pub(crate) async fn precomputed(
     let served = served(app).await?;
     Ok(RawApiResponse {
         data: answer(&served.snapshot).clone(),
-        meta: served.meta(),
+        meta: Meta::cached(served.freshness()),
     })
 }
 
@@ -101,16 +100,14 @@ pub fn validate_id(name: &str, id: &str) -> Result<(), AppError> {
 async fn lot(
     State(app): State<AppState>,
     _user: CurrentUser,
-    lotid: Result<Path<String>, PathRejection>,
+    ApiPath(lotid): ApiPath<String>,
 ) -> Result<ApiResponse<q::LotDetail>, AppError> {
-    let Path(lotid) =
-        lotid.map_err(|e| AppError::validation(format!("lotid: {}", e.body_text())))?;
     validate_lot_id(&lotid)?;
     let served = served(&app).await?;
     match served.snapshot.lot(&lotid) {
         Some(detail) => Ok(ApiResponse {
             data: detail.clone(),
-            meta: served.meta(),
+            meta: Meta::cached(served.freshness()),
         }),
         None => Err(AppError::not_found(format!("no lot {lotid} is in process"))),
     }
@@ -163,7 +160,7 @@ async fn lookup(
     }
     Ok(ApiResponse {
         data: LookupAnswer { lots, not_found },
-        meta: served.meta(),
+        meta: Meta::cached(served.freshness()),
     })
 }
 

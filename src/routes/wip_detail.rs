@@ -2,8 +2,7 @@
 //! snapshot through its per-workcenter index (no scan of every lot, no database call).
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,9 +12,9 @@ use crate::auth::CurrentUser;
 use crate::cache::aggregate::STATUSES;
 use crate::cache::wip_index::WorkcenterTotals;
 use crate::db::wip::LotDetail;
-use crate::http::envelope::RawJson;
-use crate::http::extract::ApiQuery;
-use crate::http::{AppError, RawApiResponse};
+use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::{AppError, Meta, RawApiResponse};
+use crate::json::RawJson;
 use crate::routes::wip::{served, validate_id};
 
 pub fn router() -> Router<AppState> {
@@ -98,11 +97,9 @@ fn parse_status(status: Option<&str>) -> Result<Option<&'static str>, AppError> 
 async fn detail(
     State(app): State<AppState>,
     _user: CurrentUser,
-    workcenter: Result<Path<String>, PathRejection>,
+    ApiPath(workcenter): ApiPath<String>,
     ApiQuery(query): ApiQuery<DetailQuery>,
 ) -> Result<RawApiResponse, AppError> {
-    let Path(workcenter) =
-        workcenter.map_err(|e| AppError::validation(format!("workcenter: {}", e.body_text())))?;
     validate_id("workcenter", &workcenter)?;
     let status = parse_status(query.status.as_deref())?;
     if let Some(package) = &query.package {
@@ -138,7 +135,7 @@ async fn detail(
     .map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
-        meta: served.meta(),
+        meta: Meta::cached(served.freshness()),
     })
 }
 

@@ -11,12 +11,9 @@
 //! cookie signed with a key of `SECRET_KEY_FALLBACKS` is still accepted and re-issued under
 //! the current key.
 
-use std::collections::HashMap;
-use std::sync::RwLock;
-
-use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use quick_cache::sync::Cache;
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
@@ -52,7 +49,10 @@ pub struct CookiePolicy {
     pub same_site_strict: bool,
 }
 
-/// Cookie values already verified, at most this many (then the memo starts over).
+/// Cookie values already verified, at most this many (then the least used are evicted).
+/// quick_cache rather than our own map (a `RwLock<HashMap>` wiped when full): measured with
+/// bench/callgrind_summary.sh, about 70 fewer instructions per logged-in request (36 968
+/// against 37 037).
 const MAX_VERIFIED: usize = 4096;
 
 /// The signing keys: the current one first, then the fallbacks.
@@ -62,7 +62,7 @@ pub struct CookieKeys {
     /// same value on every request, and an HMAC costs more than the rest of a cached answer's
     /// session work. Only verified values enter, so forged cookies cannot fill it; the keys
     /// never change while the process lives, so a verdict never goes stale.
-    verified: RwLock<HashMap<Box<str>, VerifiedId>>,
+    verified: Cache<Box<str>, VerifiedId>,
 }
 
 /// A verified cookie.
@@ -84,7 +84,7 @@ impl CookieKeys {
                 .all()
                 .map(|k| hmac::Key::new(hmac::HMAC_SHA256, k.as_bytes()))
                 .collect(),
-            verified: RwLock::new(HashMap::new()),
+            verified: Cache::new(MAX_VERIFIED),
         }
     }
 
@@ -156,30 +156,22 @@ impl CookieKeys {
 
     /// [`Self::verify`] through the memo of values already verified.
     fn verify_memoized(&self, value: &str) -> Option<VerifiedId> {
-        if let Some(hit) = self
-            .verified
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(value)
-        {
-            return Some(hit.clone());
+        if let Some(hit) = self.verified.get(value) {
+            return Some(hit);
         }
         let verdict = self.verify(value)?;
-        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
-        if verified.len() >= MAX_VERIFIED {
-            verified.clear();
-        }
-        verified.insert(value.into(), verdict.clone());
+        self.verified.insert(value.into(), verdict.clone());
         Some(verdict)
     }
 
-    /// The verified session id of a request's `Cookie` headers, if any. Several
+    /// The verified session id among a request's `Cookie` header values, if any. Several
     /// `mes_session` cookies (a stale one under another path) are tried in order.
-    pub fn from_headers(&self, headers: &HeaderMap) -> Option<VerifiedId> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
+    pub fn from_cookie_headers<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Option<VerifiedId> {
+        values
+            .into_iter()
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .filter(|(name, _)| *name == COOKIE_NAME)
@@ -197,20 +189,19 @@ impl CookiePolicy {
         }
     }
 
-    /// `Set-Cookie` for a session that lives `max_age_seconds` more.
-    pub fn set(&self, signed: &str, max_age_seconds: i64) -> HeaderValue {
-        let value = format!(
+    /// `Set-Cookie` for a session that lives `max_age_seconds` more (base64url and ASCII
+    /// attributes only: always a valid header value).
+    pub fn set(&self, signed: &str, max_age_seconds: i64) -> String {
+        format!(
             "{COOKIE_NAME}={signed}; Max-Age={}{}",
             max_age_seconds.max(0),
             self.attributes()
-        );
-        HeaderValue::try_from(value).expect("base64url and ASCII attributes are a valid header")
+        )
     }
 
     /// `Set-Cookie` that removes the cookie.
-    pub fn clear(&self) -> HeaderValue {
-        let value = format!("{COOKIE_NAME}=; Max-Age=0{}", self.attributes());
-        HeaderValue::try_from(value).expect("ASCII attributes are a valid header")
+    pub fn clear(&self) -> String {
+        format!("{COOKIE_NAME}=; Max-Age=0{}", self.attributes())
     }
 }
 
@@ -272,47 +263,37 @@ mod tests {
     fn the_cookie_is_found_among_others() {
         let k = keys("key", &[]);
         let signed = k.sign(&random_token());
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::try_from(format!("a=1; mes_session=bogus; {COOKIE_NAME}={signed}"))
-                .unwrap(),
+        let header = format!("a=1; mes_session=bogus; {COOKIE_NAME}={signed}");
+        assert!(k.from_cookie_headers([header.as_str()]).is_some());
+        assert!(
+            k.from_cookie_headers(["a=1", header.as_str()]).is_some(),
+            "in any of several Cookie headers"
         );
-        assert!(k.from_headers(&headers).is_some());
     }
 
-    fn cookie_headers(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::try_from(format!("{COOKIE_NAME}={value}")).unwrap(),
-        );
-        headers
+    fn from_cookie(k: &CookieKeys, value: &str) -> Option<VerifiedId> {
+        k.from_cookie_headers([format!("{COOKIE_NAME}={value}").as_str()])
     }
 
     #[test]
     fn the_memo_holds_verified_values_only_and_gives_the_same_verdict() {
         let k = keys("key", &["old"]);
         let signed = k.sign(&random_token());
-        let first = k.from_headers(&cookie_headers(&signed));
+        let first = from_cookie(&k, &signed);
         assert!(first.is_some());
-        assert_eq!(k.from_headers(&cookie_headers(&signed)), first, "memoized");
+        assert_eq!(from_cookie(&k, &signed), first, "memoized");
         let mut forged = signed.clone().into_bytes();
         let last = forged.len() - 2;
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let forged = String::from_utf8(forged).unwrap();
         for _ in 0..2 {
-            assert_eq!(k.from_headers(&cookie_headers(&forged)), None);
+            assert_eq!(from_cookie(&k, &forged), None);
         }
-        assert_eq!(
-            k.verified.read().unwrap().len(),
-            1,
-            "forgeries are not kept"
-        );
+        assert_eq!(k.verified.len(), 1, "forgeries are not kept");
 
         let stale = keys("old", &[]).sign(&random_token());
         for _ in 0..2 {
-            let verdict = k.from_headers(&cookie_headers(&stale)).unwrap();
+            let verdict = from_cookie(&k, &stale).unwrap();
             assert!(verdict.stale_key && verdict.key_index == 1);
         }
     }
@@ -321,11 +302,8 @@ mod tests {
     fn the_memo_is_bounded() {
         let k = keys("key", &[]);
         for _ in 0..MAX_VERIFIED + 10 {
-            assert!(
-                k.from_headers(&cookie_headers(&k.sign(&random_token())))
-                    .is_some()
-            );
+            assert!(from_cookie(&k, &k.sign(&random_token())).is_some());
         }
-        assert!(k.verified.read().unwrap().len() <= MAX_VERIFIED);
+        assert!(k.verified.len() <= MAX_VERIFIED);
     }
 }

@@ -10,27 +10,27 @@
 //! in its signed cookie alone ([`cookie`]): its CSRF secret is derived from its id, so the login
 //! form costs no write and works while the database is down.
 //!
-//! The session middleware puts a [`SessionHandle`] in the request's extensions; nothing is
-//! loaded until an extractor or the CSRF check asks, and the handle's cookie decision is
-//! written on the response.
+//! The session middleware (`http/middleware/session.rs`) puts a [`SessionHandle`] in the
+//! request's extensions; nothing is loaded until an extractor or the CSRF check asks, and the
+//! handle's cookie decision ([`SessionHandle::set_cookie`]) is written on the response there.
+//! This module deals in sessions and cookie values, not in HTTP types.
 
 pub mod cookie;
 pub mod csrf;
 pub mod store;
 pub mod sweeper;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use axum::http::{HeaderValue, header};
-use axum::response::Response;
 use chrono::Utc;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use crate::app::AppState;
 use crate::auth::User;
-use crate::config::AuthSettings;
-use crate::http::AppError;
+use crate::config::{AuthSettings, SecretKeys};
+use crate::db::{Database, DbError};
+use crate::redis::Redis;
 use cookie::{CookieKeys, CookiePolicy, VerifiedId, random_token};
 pub use store::{Session, SessionStore};
 
@@ -55,11 +55,12 @@ pub struct Sessions {
 impl Sessions {
     pub fn new(
         settings: &AuthSettings,
-        secrets: &crate::config::SecretKeys,
-        redis: Arc<crate::cache::redis::Redis>,
+        secrets: &SecretKeys,
+        db: Arc<Database>,
+        redis: Arc<Redis>,
     ) -> Self {
         Self {
-            store: SessionStore::new(redis, settings.session_cache_ttl),
+            store: SessionStore::new(db, redis, settings.session_cache_ttl),
             keys: CookieKeys::new(secrets),
             policy: CookiePolicy {
                 secure: settings.cookie_secure,
@@ -109,7 +110,7 @@ enum CookieAction {
 }
 
 struct HandleInner {
-    app: AppState,
+    sessions: Arc<Sessions>,
     cookie: Option<VerifiedId>,
     loaded: OnceCell<Option<Arc<Session>>>,
     /// Set once this request changed the session (login, logout, heartbeat, creation).
@@ -122,9 +123,9 @@ struct HandleInner {
 pub struct SessionHandle(Arc<HandleInner>);
 
 impl SessionHandle {
-    pub fn new(app: AppState, cookie: Option<VerifiedId>) -> Self {
+    pub fn new(sessions: Arc<Sessions>, cookie: Option<VerifiedId>) -> Self {
         Self(Arc::new(HandleInner {
-            app,
+            sessions,
             cookie,
             loaded: OnceCell::new(),
             replaced: Mutex::new(None),
@@ -132,19 +133,13 @@ impl SessionHandle {
         }))
     }
 
-    fn app(&self) -> &AppState {
-        &self.0.app
+    fn sessions(&self) -> &Sessions {
+        &self.0.sessions
     }
 
     /// The request's session, if its cookie names a live one.
-    pub async fn get(&self) -> Result<Option<Arc<Session>>, AppError> {
-        if let Some(replaced) = self
-            .0
-            .replaced
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
+    pub async fn get(&self) -> Result<Option<Arc<Session>>, DbError> {
+        if let Some(replaced) = self.0.replaced.lock().clone() {
             return Ok(replaced);
         }
         let loaded = self
@@ -154,18 +149,17 @@ impl SessionHandle {
                 match &self.0.cookie {
                     None => Ok(None),
                     Some(cookie) if cookie.anonymous => Ok(Some(Arc::new(
-                        self.app()
-                            .sessions
+                        self.sessions()
                             .anonymous(cookie.id.clone(), cookie.key_index),
                     ))),
                     Some(cookie) => {
-                        let store = &self.app().sessions.store;
+                        let store = &self.sessions().store;
                         if let Some(hit) = store.cached(&cookie.id) {
                             return Ok(hit);
                         }
                         // Boxed: the store's path through Redis and the database is a large
                         // future; inline it would be copied on every request, cache hit or not.
-                        Box::pin(store.load(&self.app().db.request, &cookie.id)).await
+                        Box::pin(store.load(&cookie.id)).await
                     }
                 }
             })
@@ -174,41 +168,40 @@ impl SessionHandle {
     }
 
     /// The logged-in user, if any.
-    pub async fn user(&self) -> Result<Option<Arc<User>>, AppError> {
+    pub async fn user(&self) -> Result<Option<Arc<User>>, DbError> {
         Ok(self.get().await?.and_then(|s| s.data.user.clone()))
     }
 
     fn replace(&self, session: Option<Arc<Session>>, action: CookieAction) {
-        *self.0.replaced.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
-        *self.0.action.lock().unwrap_or_else(|e| e.into_inner()) = action;
+        *self.0.replaced.lock() = Some(session);
+        *self.0.action.lock() = action;
     }
 
     /// The session, created (anonymous, cookie-only: no storage) when there is none: pages with
     /// forms and `GET /api/auth/csrf` need a CSRF secret before anyone logs in.
-    pub async fn ensure(&self) -> Result<Arc<Session>, AppError> {
+    pub async fn ensure(&self) -> Result<Arc<Session>, DbError> {
         if let Some(session) = self.get().await? {
             return Ok(session);
         }
-        let session = Arc::new(self.app().sessions.anonymous(random_token(), 0));
+        let session = Arc::new(self.sessions().anonymous(random_token(), 0));
         self.replace(Some(session.clone()), CookieAction::Set(session.clone()));
         Ok(session)
     }
 
     /// A fresh masked CSRF token of this request's session (created when needed).
-    pub async fn csrf_token(&self) -> Result<String, AppError> {
+    pub async fn csrf_token(&self) -> Result<String, DbError> {
         Ok(csrf::mask(&self.ensure().await?.data.csrf_secret))
     }
 
     /// Logs `user` in: a new session id and a new CSRF secret; the old session ends.
-    pub async fn login(&self, user: User) -> Result<Arc<Session>, AppError> {
-        let app = self.app();
+    pub async fn login(&self, user: User) -> Result<Arc<Session>, DbError> {
+        let sessions = self.sessions();
         if let Some(old) = self.get().await?.filter(|s| !s.anonymous) {
-            app.sessions.store.delete(&app.db.request, &old.id).await?;
+            sessions.store.delete(&old.id).await?;
         }
-        let session = app
-            .sessions
+        let session = sessions
             .store
-            .insert(&app.db.request, app.sessions.fresh(Some(Arc::new(user))))
+            .insert(sessions.fresh(Some(Arc::new(user))))
             .await?;
         self.replace(Some(session.clone()), CookieAction::Set(session.clone()));
         Ok(session)
@@ -216,13 +209,9 @@ impl SessionHandle {
 
     /// Ends the session everywhere (database, Redis, every worker's cache within
     /// `SESSION_CACHE_MS`) and removes the cookie.
-    pub async fn logout(&self) -> Result<(), AppError> {
-        let app = self.app();
+    pub async fn logout(&self) -> Result<(), DbError> {
         if let Some(session) = self.get().await?.filter(|s| !s.anonymous) {
-            app.sessions
-                .store
-                .delete(&app.db.request, &session.id)
-                .await?;
+            self.sessions().store.delete(&session.id).await?;
         }
         self.replace(None, CookieAction::Clear);
         Ok(())
@@ -230,14 +219,14 @@ impl SessionHandle {
 
     /// Extends the session by a full `SESSION_LIFETIME` from now; `None` when there is no
     /// live session.
-    pub async fn extend(&self) -> Result<Option<Arc<Session>>, AppError> {
+    pub async fn extend(&self) -> Result<Option<Arc<Session>>, DbError> {
         let Some(current) = self.get().await?.filter(|s| !s.anonymous) else {
             return Ok(None);
         };
-        let app = self.app();
+        let sessions = self.sessions();
         let mut next = (*current).clone();
-        next.expires_at = Utc::now() + app.sessions.lifetime;
-        let updated = app.sessions.store.update(&app.db.request, next).await?;
+        next.expires_at = Utc::now() + sessions.lifetime;
+        let updated = sessions.store.update(next).await?;
         let action = match &updated {
             Some(s) => CookieAction::Set(s.clone()),
             None => CookieAction::Clear,
@@ -246,18 +235,14 @@ impl SessionHandle {
         Ok(updated)
     }
 
-    /// Writes the cookie decision on `response`. A cookie signed with a fallback key is
-    /// re-issued under the current key on successful answers.
-    pub fn apply(&self, response: &mut Response) {
-        let sessions = &self.app().sessions;
-        let action = self
-            .0
-            .action
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let value: Option<HeaderValue> = match action {
-            CookieAction::Set(session) => Some(set_cookie(sessions, &session)),
+    /// The `Set-Cookie` value the response must carry, if any. `success`: the answer is not
+    /// an error; only then is a cookie signed with a fallback key re-issued under the current
+    /// key.
+    pub fn set_cookie(&self, success: bool) -> Option<String> {
+        let sessions = self.sessions();
+        let action = self.0.action.lock().clone();
+        match action {
+            CookieAction::Set(session) => Some(signed_cookie(sessions, &session)),
             CookieAction::Clear => Some(sessions.policy.clear()),
             CookieAction::Keep => {
                 // An anonymous cookie keeps its key: its CSRF secret is derived from it.
@@ -267,24 +252,17 @@ impl SessionHandle {
                     .as_ref()
                     .is_some_and(|c| c.stale_key && !c.anonymous);
                 match self.0.loaded.get() {
-                    Some(Some(session))
-                        if stale
-                            && !response.status().is_client_error()
-                            && !response.status().is_server_error() =>
-                    {
-                        Some(set_cookie(sessions, session))
+                    Some(Some(session)) if stale && success => {
+                        Some(signed_cookie(sessions, session))
                     }
                     _ => None,
                 }
             }
-        };
-        if let Some(value) = value {
-            response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
 }
 
-fn set_cookie(sessions: &Sessions, session: &Session) -> HeaderValue {
+fn signed_cookie(sessions: &Sessions, session: &Session) -> String {
     let max_age = (session.expires_at - Utc::now()).num_seconds();
     let signed = if session.anonymous {
         sessions.keys.sign_anonymous(&session.id)

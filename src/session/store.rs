@@ -12,22 +12,25 @@
 //! keeps working from memory: a logged-in user goes on reading stale-labelled data instead of
 //! being locked out. A logout elsewhere during that outage is seen once the database is back.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
 use super::SessionData;
-use crate::cache::redis::Redis;
-use crate::db::{DbError, DbPool, sessions as q};
+use crate::db::{Database, DbError, sessions as q};
+use crate::redis::Redis;
 
 /// Longest life of a session copy in Redis.
 pub const REDIS_TTL: Duration = Duration::from_secs(60);
 /// Redis value of a session that was logged out.
 const TOMBSTONE: &str = "-";
-/// Bound on in-process entries; past it the cache starts again empty (sessions are reloaded).
+/// Bound on in-process entries; past it the least used are evicted (and reloaded if needed).
+/// quick_cache rather than our own map (a `RwLock<HashMap>` wiped when full): measured with
+/// bench/callgrind_summary.sh, it costs about 100 fewer instructions per logged-in request
+/// (37 037 against 37 135 per request, the cookie memo unchanged).
 const MAX_CACHED: usize = 50_000;
 
 /// One session as a request sees it.
@@ -46,22 +49,26 @@ struct RedisCopy {
     expires_at: DateTime<Utc>,
 }
 
+#[derive(Clone)]
 struct Cached {
     session: Option<Arc<Session>>,
     at: Instant,
 }
 
 pub struct SessionStore {
+    /// The store of record (its request pool).
+    db: Arc<Database>,
     redis: Arc<Redis>,
-    local: RwLock<HashMap<String, Cached>>,
+    local: Cache<String, Cached>,
     local_ttl: Duration,
 }
 
 impl SessionStore {
-    pub fn new(redis: Arc<Redis>, local_ttl: Duration) -> Self {
+    pub fn new(db: Arc<Database>, redis: Arc<Redis>, local_ttl: Duration) -> Self {
         Self {
+            db,
             redis,
-            local: RwLock::new(HashMap::new()),
+            local: Cache::new(MAX_CACHED),
             local_ttl,
         }
     }
@@ -79,7 +86,7 @@ impl SessionStore {
     }
 
     /// The live session `id`, or `None` when it does not exist, expired or was logged out.
-    pub async fn load(&self, db: &DbPool, id: &str) -> Result<Option<Arc<Session>>, DbError> {
+    pub async fn load(&self, id: &str) -> Result<Option<Arc<Session>>, DbError> {
         let now = Utc::now();
         if let Some(hit) = self.local_hit(id) {
             return Ok(hit.filter(|s| s.expires_at > now));
@@ -87,7 +94,7 @@ impl SessionStore {
         let session = match self.redis_get(id).await {
             Some(found) => found,
             None => {
-                let stored = match q::get(db, id, now).await {
+                let stored = match q::get(&self.db.request, id, now).await {
                     Ok(stored) => stored,
                     // The database is the store of record, but while it is unreachable a
                     // session this worker already knows keeps working (the stale-cache contract
@@ -121,9 +128,9 @@ impl SessionStore {
     }
 
     /// Stores a new session.
-    pub async fn insert(&self, db: &DbPool, session: Session) -> Result<Arc<Session>, DbError> {
+    pub async fn insert(&self, session: Session) -> Result<Arc<Session>, DbError> {
         let data = serde_json::to_string(&session.data).map_err(json_error)?;
-        q::insert(db, &session.id, &data, session.expires_at).await?;
+        q::insert(&self.db.request, &session.id, &data, session.expires_at).await?;
         let session = Arc::new(session);
         self.redis_put(&session, false).await;
         self.remember(&session.id, Some(session.clone()));
@@ -131,13 +138,17 @@ impl SessionStore {
     }
 
     /// Rewrites a live session; `None` when it was logged out meanwhile.
-    pub async fn update(
-        &self,
-        db: &DbPool,
-        session: Session,
-    ) -> Result<Option<Arc<Session>>, DbError> {
+    pub async fn update(&self, session: Session) -> Result<Option<Arc<Session>>, DbError> {
         let data = serde_json::to_string(&session.data).map_err(json_error)?;
-        if !q::update(db, &session.id, &data, session.expires_at, Utc::now()).await? {
+        if !q::update(
+            &self.db.request,
+            &session.id,
+            &data,
+            session.expires_at,
+            Utc::now(),
+        )
+        .await?
+        {
             self.forget(&session.id).await;
             return Ok(None);
         }
@@ -148,10 +159,10 @@ impl SessionStore {
     }
 
     /// Ends a session everywhere: database row, Redis copy (tombstone), local copy.
-    pub async fn delete(&self, db: &DbPool, id: &str) -> Result<(), DbError> {
+    pub async fn delete(&self, id: &str) -> Result<(), DbError> {
         // Local and Redis first: even if the database is down the session stops here.
         self.forget(id).await;
-        q::delete(db, id).await
+        q::delete(&self.db.request, id).await
     }
 
     async fn forget(&self, id: &str) {
@@ -170,41 +181,34 @@ impl SessionStore {
     }
 
     /// Removes expired sessions from the database and stale entries from memory.
-    pub async fn sweep(&self, db: &DbPool) -> Result<u64, DbError> {
+    pub async fn sweep(&self) -> Result<u64, DbError> {
         {
             // Live sessions stay (the fallback while the database is down); forgotten ones go.
             let now = Utc::now();
             let ttl = self.local_ttl;
-            let mut local = self.local.write().unwrap_or_else(|e| e.into_inner());
-            local.retain(|_, c| match &c.session {
+            self.local.retain(|_, c| match &c.session {
                 Some(s) => s.expires_at > now,
                 None => c.at.elapsed() < ttl,
             });
         }
-        q::delete_expired(db, Utc::now()).await
+        q::delete_expired(&self.db.request, Utc::now()).await
     }
 
     /// The local copy however old (used only while the database cannot be asked).
     fn local_any(&self, id: &str) -> Option<Option<Arc<Session>>> {
-        let local = self.local.read().unwrap_or_else(|e| e.into_inner());
-        local.get(id).map(|c| c.session.clone())
+        self.local.get(id).map(|c| c.session)
     }
 
     fn local_hit(&self, id: &str) -> Option<Option<Arc<Session>>> {
-        let local = self.local.read().unwrap_or_else(|e| e.into_inner());
-        let cached = local.get(id)?;
-        (cached.at.elapsed() < self.local_ttl).then(|| cached.session.clone())
+        let cached = self.local.get(id)?;
+        (cached.at.elapsed() < self.local_ttl).then_some(cached.session)
     }
 
     fn remember(&self, id: &str, session: Option<Arc<Session>>) {
         if self.local_ttl.is_zero() {
             return;
         }
-        let mut local = self.local.write().unwrap_or_else(|e| e.into_inner());
-        if local.len() >= MAX_CACHED {
-            local.clear();
-        }
-        local.insert(
+        self.local.insert(
             id.to_string(),
             Cached {
                 session,

@@ -1,35 +1,39 @@
 //! The background sweep of expired sessions (and of finished login-limit windows), every
-//! `SESSION_CLEANUP_INTERVAL`. Owned by the shutdown registry (phase `Background`).
+//! `SESSION_CLEANUP_INTERVAL`. Started by `serve::start` through the shutdown registry (hook
+//! `session_sweeper`, phase `Background`).
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
-use crate::lifecycle::Phase;
+use super::Sessions;
+use crate::auth::rate_limit::LoginLimiter;
 
-pub fn start(state: &AppState) {
-    let stop = state.stopping.child_token();
-    let task = tokio::spawn(run(state.clone(), stop.clone()));
-    state
-        .shutdown
-        .register("session_sweeper", Phase::Background, move || async move {
-            stop.cancel();
-            task.await
-                .map_err(|e| anyhow::anyhow!("the session sweeper failed: {e}"))
-        });
+/// The sweeper task: exactly what it uses.
+pub struct SessionSweeper {
+    pub sessions: Arc<Sessions>,
+    /// Its in-memory windows (used while Redis is away) are pruned on the same beat.
+    pub limiter: Arc<LoginLimiter>,
+    /// `SESSION_CLEANUP_INTERVAL`.
+    pub every: Duration,
 }
 
-async fn run(app: AppState, stop: CancellationToken) {
-    let every = app.config.auth.session_cleanup_interval;
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
-        app.login.limiter.prune();
-        match app.sessions.store.sweep(&app.db.request).await {
-            Ok(0) => {}
-            Ok(removed) => tracing::info!(sessions.removed = removed, "expired sessions removed"),
-            Err(error) => tracing::warn!(%error, "cannot remove expired sessions; will retry"),
+impl SessionSweeper {
+    pub async fn run(self, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(self.every) => {}
+            }
+            self.limiter.prune();
+            match self.sessions.store.sweep().await {
+                Ok(0) => {}
+                Ok(removed) => {
+                    tracing::info!(sessions.removed = removed, "expired sessions removed")
+                }
+                Err(error) => tracing::warn!(%error, "cannot remove expired sessions; will retry"),
+            }
         }
     }
 }

@@ -40,7 +40,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<bool> {
         )
     })?;
     let pid_file = PidFile::create(&runtime_dir)?;
-    crate::app::prepare_database(&settings).await?;
+    crate::db::prepare(&settings).await?;
     let listener = bind(settings.http.bind)?;
     let exe = worker_binary()?;
     let (auditor, audit_writer) = Auditor::start(&settings, &runtime_dir);

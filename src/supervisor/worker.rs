@@ -1,7 +1,8 @@
 //! The hidden `worker` role: a process the supervisor starts. It takes the inherited listening
-//! socket and control channel, builds the app, serves exactly as in-process serving does, says
-//! `ready`, beats every second, and on SIGTERM (or when the supervisor disappears) drains and
-//! runs its shutdown registry through [`crate::serve::Running::shutdown`].
+//! socket and control channel, builds the app with its link to the supervisor, serves through
+//! [`crate::serve::start`] exactly as in-process serving does, says `ready`, beats every
+//! second, and on SIGTERM (or when the supervisor disappears) drains and runs its shutdown
+//! registry through [`crate::serve::Running::shutdown`].
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use clap::Args;
 
 use super::link::WorkerLink;
 use super::protocol::ToSupervisor;
-use crate::app::{App, AppState};
+use crate::app::App;
 use crate::config::Settings;
 use crate::http::server;
 use crate::serve;
@@ -65,12 +66,7 @@ pub async fn run(
     let control = tokio::net::UnixStream::from_std(inherited.control)?;
     let link = WorkerLink::start(control, args.generation, args.slot);
 
-    let app = App::build(settings).await?;
-    app.supervision.attach(link.clone());
-    let state = AppState(Arc::new(app));
-    App::start_background(&state);
-    warm_up(&state).await;
-    let running = serve::serve_started(listener, state)?;
+    let running = serve::start(listener, App::build(settings, Some(link.clone()))?).await?;
     let hooks = running.state.shutdown.planned().len();
     link.send(ToSupervisor::Ready { hooks });
     tracing::info!(
@@ -97,26 +93,6 @@ pub async fn run(
         "worker stopped"
     );
     Ok(report.clean())
-}
-
-/// Bound on loading the WIP snapshot before reporting ready.
-const WARM_UP_LIMIT: Duration = Duration::from_secs(10);
-
-/// Loads the WIP snapshot before the worker reports ready, so a new generation takes over
-/// warm instead of making its first requests wait for the dataset. A failure (the database is
-/// down) is logged and the worker serves degraded, as in-process serving would.
-async fn warm_up(app: &App) {
-    let started = std::time::Instant::now();
-    // The cache updater loads it (from Redis when another worker already published it).
-    match app.wip.wait_first_load(WARM_UP_LIMIT).await {
-        Ok(_) => tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "worker: WIP snapshot loaded"
-        ),
-        Err(error) => {
-            tracing::warn!(%error, "worker: no WIP snapshot yet; serving anyway")
-        }
-    }
 }
 
 /// One beat a second from the async runtime. It keeps beating while the worker drains: the

@@ -85,7 +85,7 @@ async fn login_rotates_the_session_and_logout_ends_it(backend: Backend) {
         .state()
         .sessions
         .store
-        .load(&app.state().db.request, session_id(&second_cookie))
+        .load(session_id(&second_cookie))
         .await
         .unwrap();
     let token = app.csrf_token().await;

@@ -500,3 +500,36 @@ async fn an_app_started_while_redis_is_down_serves_from_the_database_then_starts
     assert!(hooks.clean(), "{hooks:?}");
     assert_eq!(hooks.hooks[0].name, "cache_updater");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_pub_sub_connection_is_found_by_its_ping_and_replaced() {
+    use crate::faults::{FaultProxy, upstream_of, via};
+    use mes_dashboard::redis::subscribe::IDLE_PING;
+    let redis = PrivateRedis::start().await;
+    let proxy = FaultProxy::start(upstream_of(&redis.url())).await;
+    let app = TestApp::builder(Backend::Sqlite)
+        .env("REDIS_URL", &via(&redis.url(), proxy.addr))
+        .start()
+        .await;
+    subscribed(&app).await;
+
+    // Redis stops answering without closing anything: nothing tells the listener but its
+    // own PING, sent after IDLE_PING without traffic and unanswered within the command
+    // timeout (500 ms by default).
+    proxy.delay(Duration::from_secs(3_600));
+    let started = Instant::now();
+    loop {
+        if cache_status(&app).await["listener"] == "down" {
+            break;
+        }
+        assert!(
+            started.elapsed() < IDLE_PING * 4,
+            "the silent subscription was not noticed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Redis answers again: a new subscription replaces the silent one.
+    proxy.delay(Duration::ZERO);
+    subscribed(&app).await;
+}

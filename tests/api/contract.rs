@@ -33,7 +33,8 @@ impl Drop for Harness {
 async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
     let db = TestDb::new(Backend::Sqlite).await;
     let settings = Settings::for_tests(&db.url, env);
-    let state = AppState(Arc::new(App::build(settings).await.unwrap()));
+    mes_dashboard::db::prepare(&settings).await.unwrap();
+    let state = AppState(Arc::new(App::build(settings, None).unwrap()));
     let extra: Router<AppState> = Router::new()
         .route(
             "/api/test/panic",
@@ -53,7 +54,11 @@ async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
         )
         .route(
             "/test/degraded-page",
-            get(|| async { mes_dashboard::http::AppError::DbPoolExhausted { retry_after: 5 } }),
+            get(|| async {
+                mes_dashboard::http::AppError::Db(mes_dashboard::db::DbError::PoolExhausted {
+                    retry_after: 5,
+                })
+            }),
         )
         .route(
             "/test/panic-page",

@@ -1,4 +1,4 @@
-//! A TCP proxy between the app and PostgreSQL whose faults the test controls: pass traffic,
+//! A TCP proxy between the app and PostgreSQL (or Redis) whose faults the test controls: pass traffic,
 //! delay it, cut every connection (new ones are accepted and closed at once), or refuse
 //! connections outright (the port closes). It counts what reaches the database, so a test can
 //! prove that an open circuit breaker sends nothing.
@@ -194,7 +194,7 @@ pub fn via(url: &str, addr: SocketAddr) -> String {
     )
 }
 
-/// The `host:port` of a PostgreSQL URL, resolved.
+/// The `host:port` of a PostgreSQL URL (or any URL with an explicit port), resolved.
 pub fn upstream_of(url: &str) -> SocketAddr {
     use std::net::ToSocketAddrs;
     let start = url.find("://").unwrap() + 3;

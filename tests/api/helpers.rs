@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mes_dashboard::app::AppState;
+use mes_dashboard::app::{App, AppState};
 use mes_dashboard::config::Settings;
 use mes_dashboard::db::Database;
 use mes_dashboard::seed::{self, SeedOptions};
@@ -181,6 +181,16 @@ pub async fn seed_database(url: &str, opts: &SeedOptions) -> seed::Factory {
     factory
 }
 
+/// Starts the app on `listener` the way the binary does with `WORKERS=0` (see `serve.rs`):
+/// prepare the database, build the app, start it.
+pub async fn start_app(listener: TcpListener, settings: Settings) -> Running {
+    mes_dashboard::db::prepare(&settings)
+        .await
+        .expect("the database is prepared");
+    let app = App::build(settings, None).expect("the app is built");
+    serve::start(listener, app).await.expect("the app starts")
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
@@ -232,9 +242,7 @@ impl TestAppBuilder {
         };
         let settings = Settings::for_tests(&url, &extra);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let running = serve::start_on(listener, settings)
-            .await
-            .expect("the app starts");
+        let running = start_app(listener, settings).await;
         TestApp {
             addr: running.addr,
             client: client(),
@@ -395,9 +403,7 @@ impl TestApp {
         let extra: Vec<(&str, &str)> = all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let settings = Settings::for_tests(&self.db_url, &extra);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let running = serve::start_on(listener, settings)
-            .await
-            .expect("the second instance starts");
+        let running = start_app(listener, settings).await;
         TestApp {
             addr: running.addr,
             client: client(),

@@ -1,6 +1,7 @@
 //! Local users for development: `LOCAL_AUTH_USERS` holds `username:mail:argon2-hash` entries
-//! separated by `;` or new lines (`mes-dashboard hash-password` makes the hash). Refused in
-//! staging and production by the configuration.
+//! separated by `;` or new lines (`mes-dashboard hash-password` makes the hash), parsed and
+//! checked once by the configuration ([`crate::config::auth::parse_local_users`]), which refuses
+//! them in staging and production.
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Argon2, PasswordVerifier};
@@ -8,48 +9,9 @@ use futures_util::future::BoxFuture;
 
 use super::{LoginError, LoginProvider};
 use crate::auth::User;
+use crate::config::auth::LocalUser;
 
 pub const DEMO_USER: &str = "demo";
-
-#[derive(Debug, Clone)]
-pub struct LocalUser {
-    pub username: String,
-    pub mail: String,
-    /// The PHC string (`$argon2id$v=19$…`).
-    pub hash: String,
-    pub admin: bool,
-}
-
-/// Parses and checks every entry; the message names the broken entry, never a hash.
-pub fn parse_users(raw: &str) -> Result<Vec<LocalUser>, String> {
-    let mut users = Vec::new();
-    for (i, entry) in raw
-        .split([';', '\n'])
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .enumerate()
-    {
-        let mut parts = entry.splitn(3, ':');
-        let (Some(username), Some(mail), Some(hash)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(format!("entry {} is not username:mail:argon2-hash", i + 1));
-        };
-        if username.is_empty() || PasswordHash::new(hash).is_err() {
-            return Err(format!(
-                "entry {} ({username}) needs a user name and an argon2 hash from \
-                 `mes-dashboard hash-password`",
-                i + 1
-            ));
-        }
-        users.push(LocalUser {
-            username: username.to_string(),
-            mail: mail.to_string(),
-            hash: hash.to_string(),
-            admin: false,
-        });
-    }
-    Ok(users)
-}
 
 /// An argon2id PHC string for `password` (the `hash-password` role).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -86,20 +48,6 @@ impl LocalProvider {
             name: "demo",
         }
     }
-}
-
-/// A fresh random password of 16 letters and digits, for the demo login.
-pub fn random_password() -> String {
-    let mut password = String::new();
-    while password.len() < 16 {
-        password.extend(
-            crate::session::cookie::random_token()
-                .chars()
-                .filter(char::is_ascii_alphanumeric),
-        );
-    }
-    password.truncate(16);
-    password
 }
 
 impl LoginProvider for LocalProvider {
@@ -145,7 +93,7 @@ mod tests {
     #[tokio::test]
     async fn a_local_user_logs_in_with_the_right_password_only() {
         let hash = hash_password("s3cret").unwrap();
-        let users = parse_users(&format!(
+        let users = crate::config::auth::parse_local_users(&format!(
             "ann:ann@example.com:{hash}; bob:bob@example.com:{hash}"
         ))
         .unwrap();
@@ -162,13 +110,5 @@ mod tests {
             provider.authenticate("nobody", "s3cret").await,
             Err(LoginError::BadCredentials)
         ));
-    }
-
-    #[test]
-    fn malformed_entries_are_named_without_their_hash() {
-        let err = parse_users("ann:ann@example.com:not-a-hash").unwrap_err();
-        assert!(err.contains("entry 1"));
-        assert!(!err.contains("not-a-hash"));
-        assert!(parse_users("justaname").is_err());
     }
 }

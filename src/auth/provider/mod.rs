@@ -47,9 +47,7 @@ pub fn from_settings(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Login
         )?)));
     }
     if let Some(users) = &settings.auth.local_auth_users {
-        let users =
-            local::parse_users(users).map_err(|e| anyhow::anyhow!("LOCAL_AUTH_USERS: {e}"))?;
-        return Ok(Some(Arc::new(local::LocalProvider::new(users))));
+        return Ok(Some(Arc::new(local::LocalProvider::new(users.clone()))));
     }
     if let Some(demo) = &settings.auth.demo_password {
         return Ok(Some(Arc::new(local::LocalProvider::demo(

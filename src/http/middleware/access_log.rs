@@ -259,9 +259,9 @@ mod tests {
             uri: Uri::from_static("/api/%22x%22%5C%0A%01%C3%A9"),
             peer: Some("10.1.2.3".parse().unwrap()),
         };
-        let ctx = AppError::DbQuery {
+        let ctx = AppError::Db(crate::db::DbError::Query {
             detail: "relation \"lots\" does not exist".into(),
-        }
+        })
         .context();
         let line = format_line(LogFormat::Json, &info, "ab-1", 500, Some(&ctx));
         assert!(line.ends_with('\n'));

@@ -1,7 +1,10 @@
 //! A panicking handler becomes a 500 `INTERNAL_ERROR` envelope (or page), never a dropped
-//! connection. Written here rather than with tower-http's `CatchPanicLayer` because the
-//! answer depends on the request path (JSON or HTML), which that layer's callback cannot see;
-//! error rendering, run after this, makes that choice from the error context.
+//! connection; error rendering, run after this, chooses JSON or HTML from the error context.
+//!
+//! Written here rather than with tower-http's `CatchPanicLayer`: that layer (with a callback
+//! answering this same `AppError`) boxes every response body and adds a service in front of
+//! the routes, and bench/callgrind_summary.sh measured it at 38 118 instructions per
+//! logged-in summary against 36 968 for this function inside the edge (+3 %).
 
 use std::panic::AssertUnwindSafe;
 

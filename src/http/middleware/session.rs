@@ -1,8 +1,11 @@
 //! Puts the request's [`SessionHandle`] in its extensions (nothing is loaded yet), runs the CSRF
 //! check ([`super::csrf`]) in the same layer, and writes the handle's cookie decision on the
-//! response.
+//! response. The HTTP side of sessions lives here: `session/` reads cookie values and says
+//! which `Set-Cookie` value to send; this layer takes them from and puts them on the request
+//! and response.
 
 use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -10,10 +13,20 @@ use crate::app::AppState;
 use crate::session::SessionHandle;
 
 pub async fn session(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
-    let cookie = app.sessions.keys().from_headers(req.headers());
-    let handle = SessionHandle::new(app.clone(), cookie);
+    let cookies = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let cookie = app.sessions.keys().from_cookie_headers(cookies);
+    let handle = SessionHandle::new(app.sessions.clone(), cookie);
     req.extensions_mut().insert(handle.clone());
     let mut response = super::csrf::guard(&app, req, next).await;
-    handle.apply(&mut response);
+    let success = !response.status().is_client_error() && !response.status().is_server_error();
+    if let Some(value) = handle.set_cookie(success) {
+        // Base64url and ASCII attributes only (`CookiePolicy`): always a valid header value.
+        let value = HeaderValue::try_from(value).expect("a session cookie is a valid header");
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
     response
 }

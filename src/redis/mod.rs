@@ -1,16 +1,24 @@
-//! The one Redis client of the process (L2 cache, sessions, counters, locks, pub/sub).
+//! The one Redis client of the process, shared by the WIP cache (L2, lock, publications), the
+//! sessions, the login limit and the equipment status; its own module because none of them
+//! owns it.
 //!
 //! Redis is an accelerator, never a dependency: every command is bounded by
 //! `REDIS_COMMAND_TIMEOUT_MS`, and after a failure the client answers "unavailable" at once for
 //! a short back-off instead of making each request wait for the timeout again. Callers treat
-//! any error as a cache miss and carry on from L1 or the database.
+//! any error as a cache miss and carry on from L1 or the database. Pub/sub listeners run
+//! through [`Redis::listen`] ([`subscribe`]).
 
+pub mod subscribe;
+
+pub use subscribe::Subscriber;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Pipeline};
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::{Cmd, FromRedisValue, Pipeline};
+use parking_lot::{Mutex, RwLock};
 use secrecy::ExposeSecret;
 
 use crate::config::RedisSettings;
@@ -38,7 +46,7 @@ pub struct RedisStatus {
 }
 
 struct Connected {
-    client: redis::Client,
+    client: ::redis::Client,
     manager: ConnectionManager,
     timeout: Duration,
     /// Milliseconds since `epoch` until which commands fail fast; 0 when healthy.
@@ -53,6 +61,9 @@ pub struct Redis {
     enabled: bool,
     prefix: String,
     display_url: Option<String>,
+    /// Bounds of opening a connection and of one command (pub/sub uses both).
+    connect_timeout: Duration,
+    command_timeout: Duration,
 }
 
 impl Redis {
@@ -63,6 +74,8 @@ impl Redis {
             enabled: false,
             prefix: prefix.to_string(),
             display_url: None,
+            connect_timeout: Duration::ZERO,
+            command_timeout: Duration::ZERO,
         }
     }
 
@@ -72,7 +85,7 @@ impl Redis {
         let Some(url) = &settings.url else {
             return Ok(Self::disabled(&settings.key_prefix));
         };
-        let client = redis::Client::open(url.expose_secret())
+        let client = ::redis::Client::open(url.expose_secret())
             .map_err(|e| anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {e}"))?;
         let config = ConnectionManagerConfig::new()
             .set_number_of_retries(1)
@@ -92,11 +105,13 @@ impl Redis {
             enabled: true,
             prefix: settings.key_prefix.clone(),
             display_url: settings.display_url(),
+            connect_timeout: settings.connect_timeout,
+            command_timeout: settings.command_timeout,
         })
     }
 
     fn connected(&self) -> Option<Arc<Connected>> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner.read().clone()
     }
 
     /// Configured (`REDIS_URL` set), whether or not it answers.
@@ -107,7 +122,7 @@ impl Redis {
     /// Drops the client: later commands answer `Disabled`, and the connection closes once
     /// the commands in flight are done. The shutdown registry calls this.
     pub fn close(&self) {
-        self.inner.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.inner.write().take();
     }
 
     /// The URL with its password masked.
@@ -125,7 +140,7 @@ impl Redis {
     }
 
     /// The underlying client, for dedicated connections (pub/sub).
-    pub fn client(&self) -> Option<redis::Client> {
+    fn client(&self) -> Option<::redis::Client> {
         self.connected().map(|c| c.client.clone())
     }
 
@@ -138,35 +153,32 @@ impl Redis {
         RedisStatus {
             enabled: self.enabled(),
             available: self.available(),
-            last_error: self.connected().and_then(|c| {
-                c.last_error
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .clone()
-            }),
+            last_error: self.connected().and_then(|c| c.last_error.lock().clone()),
         }
     }
 
-    /// Runs one command under the timeout; fails fast while backing off.
-    pub async fn run<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, RedisError> {
+    /// The connection for a command: an error at once when disabled, closed, or backing off
+    /// after a failure.
+    fn ready(&self) -> Result<Arc<Connected>, RedisError> {
         let c = self.connected().ok_or(RedisError::Disabled)?;
         if c.backing_off() {
             return Err(RedisError::Unavailable(
                 "backing off after a failure".into(),
             ));
         }
+        Ok(c)
+    }
+
+    /// Runs one command under the timeout; fails fast while backing off.
+    pub async fn run<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, RedisError> {
+        let c = self.ready()?;
         let mut conn = c.manager.clone();
         c.outcome(tokio::time::timeout(c.timeout, cmd.query_async(&mut conn)).await)
     }
 
     /// Runs a pipeline (atomic when built with `.atomic()`) under the timeout.
     pub async fn pipe<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, RedisError> {
-        let c = self.connected().ok_or(RedisError::Disabled)?;
-        if c.backing_off() {
-            return Err(RedisError::Unavailable(
-                "backing off after a failure".into(),
-            ));
-        }
+        let c = self.ready()?;
         let mut conn = c.manager.clone();
         c.outcome(tokio::time::timeout(c.timeout, pipe.query_async(&mut conn)).await)
     }
@@ -177,7 +189,7 @@ impl Redis {
         let started = Instant::now();
         let mut conn = c.manager.clone();
         let result: Result<String, RedisError> = c.outcome(
-            tokio::time::timeout(c.timeout, redis::cmd("PING").query_async(&mut conn)).await,
+            tokio::time::timeout(c.timeout, ::redis::cmd("PING").query_async(&mut conn)).await,
         );
         result.map(|_| started.elapsed())
     }
@@ -195,7 +207,7 @@ impl Connected {
 
     fn outcome<T>(
         &self,
-        result: Result<redis::RedisResult<T>, tokio::time::error::Elapsed>,
+        result: Result<::redis::RedisResult<T>, tokio::time::error::Elapsed>,
     ) -> Result<T, RedisError> {
         let error = match result {
             Ok(Ok(value)) => {
@@ -223,7 +235,7 @@ impl Connected {
         if was_up {
             tracing::warn!(error = %error, "Redis unavailable; serving from memory and the database");
         }
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
+        *self.last_error.lock() = Some(error.clone());
         Err(RedisError::Unavailable(error))
     }
 }

@@ -7,6 +7,9 @@
 //! waits for open streams; when its session ends (a logout on any worker: the session is
 //! checked again at every keep-alive interval); and after [`LIFETIME`] in any case, so a
 //! browser reconnects through the full access check.
+//!
+//! The changes come from [`crate::equipment::EquipmentStatus::subscribe`]; this module is
+//! only their HTTP form.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,8 +22,9 @@ use futures_util::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
-use super::ChangeEvent;
 use crate::app::AppState;
+use crate::equipment::ChangeEvent;
+use crate::session::Sessions;
 
 /// How long a browser waits before reconnecting after the stream ends.
 const RECONNECT_AFTER: Duration = Duration::from_secs(5);
@@ -29,14 +33,14 @@ pub const LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// Re-reads the stream's session every `every`: a logout elsewhere ends the stream.
 pub struct SessionCheck {
-    pub app: AppState,
+    pub sessions: Arc<Sessions>,
     pub id: String,
     pub every: Duration,
 }
 
 impl SessionCheck {
     async fn alive(&self) -> bool {
-        match Box::pin(self.app.sessions.store.load(&self.app.db.request, &self.id)).await {
+        match Box::pin(self.sessions.store.load(&self.id)).await {
             Ok(found) => found.is_some(),
             // The session store is unreachable: keep serving, as every other read does.
             Err(_) => true,
@@ -52,7 +56,7 @@ pub fn open(app: &AppState, session: Option<String>) -> Response {
     let stop = app.stopping.clone();
     let every = app.config.equipment.stream_keepalive;
     let check = session.map(|id| SessionCheck {
-        app: app.clone(),
+        sessions: app.sessions.clone(),
         id,
         every,
     });
