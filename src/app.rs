@@ -21,6 +21,7 @@ use crate::health::memo::HealthState;
 use crate::http::middleware::csrf::CsrfStats;
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::redis::Redis;
+use crate::routes::resource_stream::StreamPlaces;
 use crate::session::Sessions;
 use crate::session::sweeper::SessionSweeper;
 use crate::supervisor::Supervision;
@@ -48,6 +49,8 @@ pub struct App {
     pub draining: Arc<AtomicBool>,
     /// When this process started serving.
     pub started_at: DateTime<Utc>,
+    /// The places for open event streams (`EVENT_STREAMS_MAX`).
+    pub streams: StreamPlaces,
     /// Server-side sessions: cookie keys and the cached store.
     pub sessions: Arc<Sessions>,
     /// The login provider and the per-IP attempt limit.
@@ -126,6 +129,7 @@ impl App {
             health: HealthState::default(),
             wip: Arc::new(WipCache::new(&config.cache, redis.enabled())),
             equipment: Arc::new(EquipmentStatus::new()),
+            streams: StreamPlaces::new(config.equipment.event_streams_max),
             sessions,
             login,
             csrf_stats: CsrfStats::default(),
@@ -155,6 +159,12 @@ impl App {
             Phase::EquipmentSync,
             &self.stopping,
             |stop| self.equipment_sync().run(stop),
+        );
+        registry.spawn(
+            "stream_sessions",
+            Phase::Background,
+            &self.stopping,
+            |stop| self.sessions.live.clone().run(stop),
         );
         registry.spawn(
             "session_sweeper",

@@ -68,6 +68,15 @@ pub async fn start(listener: TcpListener, app: App) -> anyhow::Result<Running> {
     state.equipment_sync().read_first_snapshot().await;
     state.start_tasks();
     {
+        let app = state.clone();
+        state.shutdown.spawn(
+            "health_watch",
+            crate::lifecycle::Phase::Background,
+            &state.stopping,
+            |stop| crate::routes::events::watch_health(app, stop),
+        );
+    }
+    {
         let state = state.clone();
         // Ends by itself within the health pool's acquire timeout.
         tokio::spawn(async move { state.db.open_health_connection().await });

@@ -274,6 +274,8 @@ pub struct WipCache {
     stale: AtomicBool,
     /// Counts finished update attempts (success or failure); first-load waiters watch it.
     attempts: watch::Sender<u64>,
+    /// Counts installed snapshots: event streams watch it and announce the new version.
+    installs: watch::Sender<u64>,
     first_load_wait: Duration,
     redis_enabled: bool,
     l2_ok: AtomicBool,
@@ -290,6 +292,7 @@ impl WipCache {
             current: RwLock::new(None),
             stale: AtomicBool::new(false),
             attempts: watch::Sender::new(0),
+            installs: watch::Sender::new(0),
             first_load_wait: settings.first_load_wait,
             redis_enabled,
             l2_ok: AtomicBool::new(redis_enabled),
@@ -299,6 +302,11 @@ impl WipCache {
             publishes: AtomicU64::new(0),
             times: Mutex::new(Times::default()),
         }
+    }
+
+    /// Changes each time a new snapshot is served (read its version with [`Self::current`]).
+    pub fn watch_installs(&self) -> watch::Receiver<u64> {
+        self.installs.subscribe()
     }
 
     pub fn current(&self) -> Option<Arc<WipSnapshot>> {
@@ -371,6 +379,7 @@ impl WipCache {
             }
             *current = Some(snapshot);
         }
+        self.installs.send_modify(|n| *n += 1);
         match source {
             Source::Database => self.db_loads.fetch_add(1, Ordering::Relaxed),
             Source::Redis => self.l2_loads.fetch_add(1, Ordering::Relaxed),

@@ -112,6 +112,8 @@ pub struct AuthSettings {
     pub admin_emails: Vec<String>,
     /// `SESSION_LIFETIME`: a session ends this long after login or its last heartbeat.
     pub session_lifetime: Duration,
+    /// `SESSION_ABSOLUTE_LIFETIME`: the longest a login lasts; heartbeats cannot extend it.
+    pub session_absolute_lifetime: Duration,
     /// `SESSION_COOKIE_SECURE`: the cookie carries `Secure` (default: staging and production).
     pub cookie_secure: bool,
     /// SameSite=Strict in staging and production, Lax otherwise.
@@ -268,6 +270,7 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
         ldap,
         admin_emails,
         session_lifetime: r.seconds("SESSION_LIFETIME", 28_800, 60, 30 * 86_400),
+        session_absolute_lifetime: r.seconds("SESSION_ABSOLUTE_LIFETIME", 86_400, 60, 90 * 86_400),
         cookie_secure: r.bool("SESSION_COOKIE_SECURE", mode.is_production_like()),
         cookie_same_site_strict: mode.is_production_like(),
         session_cache_ttl: r.millis("SESSION_CACHE_MS", 500, 0, 1_000),

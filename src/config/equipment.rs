@@ -13,6 +13,9 @@ pub struct EquipmentSettings {
     /// `EQUIPMENT_STREAM_KEEPALIVE_SECONDS`: a comment line on every open event stream this
     /// often, so proxies and browsers keep an idle stream open.
     pub stream_keepalive: Duration,
+    /// `EVENT_STREAMS_MAX`: open event streams per worker (`/api/events` and the equipment
+    /// stream together); beyond it a new one is 503 with `Retry-After`.
+    pub event_streams_max: usize,
 }
 
 pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> EquipmentSettings {
@@ -25,6 +28,7 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> EquipmentSettings {
             86_400,
         ),
         stream_keepalive: r.seconds("EQUIPMENT_STREAM_KEEPALIVE_SECONDS", 15, 1, 300),
+        event_streams_max: r.int("EVENT_STREAMS_MAX", 1_000, 1, 100_000) as usize,
     }
 }
 

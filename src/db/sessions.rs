@@ -86,3 +86,34 @@ pub async fn delete_expired(pool: &DbPool, now: DateTime<Utc>) -> Result<u64, Db
             .map(|r| r.rows_affected())
     })
 }
+
+/// Most ids asked about in one statement (well under both backends' parameter limits).
+const LIVE_IDS_CHUNK: usize = 500;
+
+/// Which of `ids` are live sessions at `now` (the others were logged out or expired): one
+/// statement per [`LIVE_IDS_CHUNK`] ids, whatever the backend.
+pub async fn live_ids(
+    pool: &DbPool,
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashSet<String>, DbError> {
+    let mut live = std::collections::HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(LIVE_IDS_CHUNK) {
+        // Only placeholders are formatted in; the ids themselves are bound.
+        let placeholders = (2..chunk.len() + 2)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql =
+            format!("SELECT id FROM sessions WHERE expires_at > $1 AND id IN ({placeholders})");
+        let found: Vec<String> = with_conn!(pool, |c| {
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(now);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.fetch_all(&mut *c)
+        })?;
+        live.extend(found);
+    }
+    Ok(live)
+}

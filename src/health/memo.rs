@@ -1,23 +1,29 @@
-//! The `/health` memo: one check in flight at a time, its answer reused for
-//! `HEALTH_MEMO_TTL_SECONDS`, and how long the app has been degraded.
+//! The `/health` memo: one check in flight at a time, its answer — report and serialized
+//! body — reused for `HEALTH_MEMO_TTL_SECONDS`; how long the app has been degraded; and the
+//! status as a watch for the event stream.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::watch;
 
-use super::HealthReport;
+use super::{HealthReport, Status};
 
 /// One value computed at a time and reused while younger than a time to live.
 pub struct Memo<T> {
+    /// The latest value: a fresh one is read under this lock alone (the probe's hot path).
+    latest: RwLock<Option<(Instant, Arc<T>)>>,
     /// Held while a check runs: concurrent callers wait for it and share its answer.
-    slot: tokio::sync::Mutex<Option<(Instant, Arc<T>)>>,
+    checking: tokio::sync::Mutex<()>,
 }
 
 impl<T> Default for Memo<T> {
     fn default() -> Self {
         Self {
-            slot: tokio::sync::Mutex::new(None),
+            latest: RwLock::new(None),
+            checking: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -31,33 +37,76 @@ impl<T> Memo<T> {
         Fut: Future<Output = T>,
     {
         let requested = Instant::now();
-        let mut slot = self.slot.lock().await;
-        if let Some((at, value)) = slot.as_ref() {
+        if let Some((at, value)) = self.latest.read().as_ref()
+            && requested.saturating_duration_since(*at) < ttl
+        {
+            return value.clone();
+        }
+        let _checking = self.checking.lock().await;
+        if let Some((at, value)) = self.latest.read().as_ref() {
             // Fresh enough, or computed while this caller waited for the lock.
             if at.elapsed() < ttl || *at >= requested {
                 return value.clone();
             }
         }
         let value = Arc::new(check().await);
-        *slot = Some((Instant::now(), value.clone()));
+        *self.latest.write() = Some((Instant::now(), value.clone()));
         value
     }
 }
 
-#[derive(Default)]
+/// One `/health` answer: the report and its JSON body, serialized once per check rather
+/// than once per request (the probe every load balancer hits at a high rate).
+#[derive(Debug)]
+pub struct HealthAnswer {
+    pub report: HealthReport,
+    pub body: Bytes,
+}
+
 pub struct HealthState {
-    memo: Memo<HealthReport>,
+    memo: Memo<HealthAnswer>,
     degraded_since: Mutex<Option<Instant>>,
+    /// The status of the latest check (`None` before the first): event streams watch it.
+    status: watch::Sender<Option<Status>>,
+}
+
+impl Default for HealthState {
+    fn default() -> Self {
+        Self {
+            memo: Memo::default(),
+            degraded_since: Mutex::new(None),
+            status: watch::Sender::new(None),
+        }
+    }
 }
 
 impl HealthState {
-    /// The `/health` report, memoized for `ttl` (see [`Memo::get_or_check`]).
-    pub async fn get_or_check<F, Fut>(&self, ttl: Duration, check: F) -> Arc<HealthReport>
+    /// The `/health` answer, memoized for `ttl` (see [`Memo::get_or_check`]). A fresh check
+    /// also updates the watched status.
+    pub async fn get_or_check<F, Fut>(&self, ttl: Duration, check: F) -> Arc<HealthAnswer>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = HealthReport>,
     {
-        self.memo.get_or_check(ttl, check).await
+        self.memo
+            .get_or_check(ttl, || async {
+                let report = check().await;
+                let body = serde_json::to_vec(&report).unwrap_or_default().into();
+                self.status
+                    .send_if_modified(|s| s.replace(report.status) != Some(report.status));
+                HealthAnswer { report, body }
+            })
+            .await
+    }
+
+    /// The status of each check from now on (changes only).
+    pub fn watch_status(&self) -> watch::Receiver<Option<Status>> {
+        self.status.subscribe()
+    }
+
+    /// How many event streams watch the status (the health watch checks only while any do).
+    pub fn status_watchers(&self) -> usize {
+        self.status.receiver_count()
     }
 
     /// Tracks how long the app has been not healthy; `None` when healthy now.

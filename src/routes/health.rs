@@ -28,8 +28,11 @@ pub fn router() -> Router<AppState> {
 }
 
 fn probe_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut response = json_response(bytes.into());
+    probe_bytes(status, serde_json::to_vec(body).unwrap_or_default().into())
+}
+
+fn probe_bytes(status: StatusCode, body: bytes::Bytes) -> Response {
+    let mut response = json_response(body);
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -37,23 +40,28 @@ fn probe_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     response
 }
 
-/// 200 healthy or degraded, 503 unhealthy (database unreachable).
-async fn health(State(app): State<AppState>) -> Response {
+/// The memoized `/health` answer (checked when older than the memo's time to live).
+pub async fn memoized(app: &AppState) -> std::sync::Arc<health::memo::HealthAnswer> {
     let ttl = if app.config.mode == Mode::Testing {
         Duration::ZERO
     } else {
         app.config.resilience.health_memo_ttl
     };
-    let report = app
-        .health
-        .get_or_check(ttl, || health::check(&app, false))
-        .await;
-    let status = if report.status == Status::Unhealthy {
+    app.health
+        .get_or_check(ttl, || health::check(app, false))
+        .await
+}
+
+/// 200 healthy or degraded, 503 unhealthy (database unreachable). The body was serialized
+/// once when the memo was filled.
+async fn health(State(app): State<AppState>) -> Response {
+    let answer = memoized(&app).await;
+    let status = if answer.report.status == Status::Unhealthy {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK
     };
-    probe_response(status, &*report)
+    probe_bytes(status, answer.body.clone())
 }
 
 /// Latencies, every pool, the whole breaker, query percentiles: administrators only.

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_pages;
 pub mod auth;
 pub mod catalog;
+pub mod events;
 pub mod health;
 pub mod hold;
 #[cfg(any(test, feature = "test-support"))]
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(health::router())
         .merge(resource_history::router())
         .merge(resource::router())
+        .merge(events::router())
         .merge(wip::router())
         .merge(wip_detail::router())
         .merge(hold::router())

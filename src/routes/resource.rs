@@ -133,12 +133,8 @@ async fn events(
     _user: CurrentUser,
     session: SessionHandle,
 ) -> Result<Response, AppError> {
-    let id = session
-        .get()
-        .await?
-        .filter(|s| !s.anonymous)
-        .map(|s| s.id.clone());
-    Ok(stream::open(&app, id))
+    let session = session.get().await?.filter(|s| !s.anonymous);
+    stream::open(&app, session.as_ref().map(|s| s.id.as_str()))
 }
 
 /// The live equipment page: the table rendered from the snapshot, then kept current by the

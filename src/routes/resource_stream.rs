@@ -4,9 +4,10 @@
 //! event when a slow client fell behind and should reload the full status.
 //!
 //! A stream ends when the process starts to stop (`App::stopping`), so the HTTP drain never
-//! waits for open streams; when its session ends (a logout on any worker: the session is
-//! checked again at every keep-alive interval); and after [`LIFETIME`] in any case, so a
-//! browser reconnects through the full access check.
+//! waits for open streams; when its session ends (a logout on any worker or instance, seen
+//! within a second through [`crate::session::live`]); and after [`LIFETIME`] in any case, so
+//! a browser reconnects through the full access check. Every stream of a worker — this one and
+//! `GET /api/events` — holds one of its `EVENT_STREAMS_MAX` places ([`StreamPlaces`]).
 //!
 //! The changes come from [`crate::equipment::EquipmentStatus::subscribe`]; this module is
 //! only their HTTP form.
@@ -20,48 +21,98 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 use crate::equipment::ChangeEvent;
-use crate::session::Sessions;
+use crate::http::AppError;
+use crate::session::live::StreamLease;
 
 /// How long a browser waits before reconnecting after the stream ends.
-const RECONNECT_AFTER: Duration = Duration::from_secs(5);
+pub const RECONNECT_AFTER: Duration = Duration::from_secs(5);
 /// Longest life of one stream; the browser then reconnects with its session cookie.
 pub const LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// `Retry-After` of a stream refused because the worker's places are taken.
+const FULL_RETRY_AFTER: u64 = 10;
 
-/// Re-reads the stream's session every `every`: a logout elsewhere ends the stream.
-pub struct SessionCheck {
-    pub sessions: Arc<Sessions>,
-    pub id: String,
-    pub every: Duration,
+/// The open-stream places of one worker (`EVENT_STREAMS_MAX`).
+pub struct StreamPlaces {
+    places: Arc<Semaphore>,
+    max: usize,
 }
 
-impl SessionCheck {
-    async fn alive(&self) -> bool {
-        match Box::pin(self.sessions.store.load(&self.id)).await {
-            Ok(found) => found.is_some(),
-            // The session store is unreachable: keep serving, as every other read does.
-            Err(_) => true,
+impl StreamPlaces {
+    pub fn new(max: usize) -> Self {
+        Self {
+            places: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+
+    /// A place for one more stream, or 503 with `Retry-After` when all are taken.
+    pub fn take(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        self.places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AppError::ServiceUnavailable {
+                message: format!(
+                    "this worker already serves {} event streams (EVENT_STREAMS_MAX)",
+                    self.max
+                ),
+                retry_after: FULL_RETRY_AFTER,
+            })
+    }
+
+    /// How many streams are open now.
+    pub fn open(&self) -> usize {
+        self.max - self.places.available_permits()
+    }
+}
+
+/// What ends a stream besides its own source: the process stopping, the lifetime, the
+/// session's end. Holds the stream's place and session lease until it is dropped.
+pub struct StreamEnd {
+    pub stop: CancellationToken,
+    pub until: tokio::time::Instant,
+    pub lease: Option<StreamLease>,
+    pub _place: OwnedSemaphorePermit,
+}
+
+impl StreamEnd {
+    /// A place for one stream of `session` (`None`: not a stored session) on `app`.
+    pub fn take(app: &AppState, session: Option<&str>) -> Result<Self, AppError> {
+        Ok(Self {
+            _place: app.streams.take()?,
+            stop: app.stopping.clone(),
+            until: tokio::time::Instant::now() + LIFETIME,
+            lease: session.map(|id| app.sessions.live.lease(id)),
+        })
+    }
+
+    /// Resolves when the stream must end.
+    pub async fn reached(&self) {
+        let session_ended = async {
+            match &self.lease {
+                Some(lease) => lease.ended.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = self.stop.cancelled() => {}
+            () = tokio::time::sleep_until(self.until) => {}
+            () = session_ended => {}
         }
     }
 }
 
-/// The event stream of one client, subscribed before the response head is sent: a change
-/// applied after the client has the head reaches it. `session`: the logged-in session it
-/// serves, checked at every keep-alive interval.
-pub fn open(app: &AppState, session: Option<String>) -> Response {
-    let receiver = app.equipment.subscribe();
-    let stop = app.stopping.clone();
-    let every = app.config.equipment.stream_keepalive;
-    let check = session.map(|id| SessionCheck {
-        sessions: app.sessions.clone(),
-        id,
-        every,
-    });
-    let sse = Sse::new(events(receiver, stop, LIFETIME, check))
-        .keep_alive(KeepAlive::new().interval(every).text("keep-alive"));
+/// An SSE response of `events`, with a keep-alive comment every `keepalive`, passed through
+/// reverse proxies as it comes.
+pub fn respond<S>(events: S, keepalive: Duration) -> Response
+where
+    S: Stream<Item = Result<Event, Infallible>> + Send + 'static,
+{
+    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive"));
     let mut response = sse.into_response();
     // Reverse proxies (nginx) must pass events through as they come.
     response.headers_mut().insert(
@@ -71,64 +122,74 @@ pub fn open(app: &AppState, session: Option<String>) -> Response {
     response
 }
 
+/// The first event of every stream: the reconnect delay and a comment.
+pub fn hello() -> Event {
+    Event::default().retry(RECONNECT_AFTER).comment("connected")
+}
+
+/// The event stream of one client, subscribed before the response head is sent: a change
+/// applied after the client has the head reaches it. `session`: the logged-in session it
+/// serves.
+pub fn open(app: &AppState, session: Option<&str>) -> Result<Response, AppError> {
+    let end = StreamEnd::take(app, session)?;
+    let receiver = app.equipment.subscribe();
+    Ok(respond(
+        events(receiver, end),
+        app.config.equipment.stream_keepalive,
+    ))
+}
+
 struct State {
     hello: bool,
     receiver: broadcast::Receiver<Arc<ChangeEvent>>,
-    stop: CancellationToken,
-    check: Option<SessionCheck>,
-    next_check: tokio::time::Instant,
+    end: StreamEnd,
 }
 
 fn events(
     receiver: broadcast::Receiver<Arc<ChangeEvent>>,
-    stop: CancellationToken,
-    lifetime: Duration,
-    check: Option<SessionCheck>,
+    end: StreamEnd,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let now = tokio::time::Instant::now();
-    let end = now + lifetime;
-    let next_check = now + check.as_ref().map_or(lifetime, |c| c.every);
     let state = State {
         hello: true,
         receiver,
-        stop,
-        check,
-        next_check,
+        end,
     };
     futures_util::stream::unfold(state, move |mut state| async move {
         if state.hello {
             state.hello = false;
-            let hello = Event::default().retry(RECONNECT_AFTER).comment("connected");
-            return Some((Ok(hello), state));
+            return Some((Ok(hello()), state));
         }
-        loop {
-            let event = tokio::select! {
-                // Stopping wins over buffered changes.
-                biased;
-                () = state.stop.cancelled() => return None,
-                () = tokio::time::sleep_until(end) => return None,
-                () = tokio::time::sleep_until(state.next_check), if state.check.is_some() => {
-                    let check = state.check.as_ref().expect("guarded by the branch condition");
-                    if !check.alive().await {
-                        return None;
-                    }
-                    state.next_check = tokio::time::Instant::now() + check.every;
-                    continue;
-                }
-                received = state.receiver.recv() => match received {
-                    Ok(change) => Event::default()
-                        .event("change")
-                        .id(change.seq.to_string())
-                        .data(&change.data),
-                    Err(RecvError::Lagged(missed)) => Event::default()
-                        .event("resync")
-                        .data(format!("{{\"missed\":{missed}}}")),
-                    Err(RecvError::Closed) => return None,
-                },
-            };
-            return Some((Ok(event), state));
-        }
+        let event = tokio::select! {
+            // Ending wins over buffered changes.
+            biased;
+            () = state.end.reached() => return None,
+            received = state.receiver.recv() => match received {
+                Ok(change) => change_event(&change),
+                Err(RecvError::Lagged(missed)) => resync_event(missed),
+                Err(RecvError::Closed) => return None,
+            },
+        };
+        Some((Ok(event), state))
     })
+}
+
+/// One applied equipment change as an event named `name`.
+pub fn change_event_named(name: &'static str, change: &ChangeEvent) -> Event {
+    Event::default()
+        .event(name)
+        .id(change.seq.to_string())
+        .data(&change.data)
+}
+
+fn change_event(change: &ChangeEvent) -> Event {
+    change_event_named("change", change)
+}
+
+/// Tells a client that fell `missed` changes behind to reload the full status.
+pub fn resync_event(missed: u64) -> Event {
+    Event::default()
+        .event("resync")
+        .data(format!("{{\"missed\":{missed}}}"))
 }
 
 #[cfg(test)]
@@ -136,6 +197,32 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use http_body_util::BodyExt;
+
+    fn end(stop: &CancellationToken, lifetime: Duration) -> StreamEnd {
+        StreamEnd {
+            stop: stop.clone(),
+            until: tokio::time::Instant::now() + lifetime,
+            lease: None,
+            _place: StreamPlaces::new(1).take().expect("a free place"),
+        }
+    }
+
+    #[test]
+    fn places_are_bounded_and_freed_when_a_stream_ends() {
+        let places = StreamPlaces::new(2);
+        let first = places.take().unwrap();
+        let _second = places.take().unwrap();
+        assert_eq!(places.open(), 2);
+        let refused = places.take().unwrap_err();
+        assert_eq!(refused.retry_after(), Some(FULL_RETRY_AFTER));
+        assert!(
+            refused.to_string().contains("EVENT_STREAMS_MAX"),
+            "{refused}"
+        );
+        drop(first);
+        assert_eq!(places.open(), 1);
+        assert!(places.take().is_ok());
+    }
 
     async fn next_text(body: &mut Body) -> Option<String> {
         let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
@@ -149,7 +236,7 @@ mod tests {
     async fn a_lagging_client_is_told_to_resync_and_the_stream_ends_at_stop() {
         let (sender, receiver) = broadcast::channel(4);
         let stop = CancellationToken::new();
-        let mut body = Sse::new(events(receiver, stop.clone(), LIFETIME, None))
+        let mut body = Sse::new(events(receiver, end(&stop, LIFETIME)))
             .into_response()
             .into_body();
         for seq in 1..=10 {
@@ -179,7 +266,7 @@ mod tests {
     async fn a_stream_ends_after_its_lifetime_so_the_session_is_checked_again() {
         let (sender, receiver) = broadcast::channel(4);
         let lifetime = Duration::from_millis(300);
-        let mut body: Body = Sse::new(events(receiver, CancellationToken::new(), lifetime, None))
+        let mut body: Body = Sse::new(events(receiver, end(&CancellationToken::new(), lifetime)))
             .into_response()
             .into_body();
         let started = tokio::time::Instant::now();

@@ -17,12 +17,13 @@
 
 pub mod cookie;
 pub mod csrf;
+pub mod live;
 pub mod store;
 pub mod sweeper;
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
@@ -32,6 +33,7 @@ use crate::config::{AuthSettings, SecretKeys};
 use crate::db::{Database, DbError};
 use crate::redis::Redis;
 use cookie::{CookieKeys, CookiePolicy, VerifiedId, random_token};
+use live::LiveSessions;
 pub use store::{Session, SessionStore};
 
 /// What a session holds.
@@ -42,6 +44,11 @@ pub struct SessionData {
     pub user: Option<Arc<User>>,
     /// The CSRF secret, base64url; only masked tokens derived from it leave the server.
     pub csrf_secret: String,
+    /// When the user logged in: the session ends `SESSION_ABSOLUTE_LIFETIME` after it, however
+    /// often it is extended. Absent in anonymous sessions (and in sessions stored before it
+    /// existed: their bound starts at their next extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logged_in_at: Option<DateTime<Utc>>,
 }
 
 /// The session machinery of one process.
@@ -50,6 +57,10 @@ pub struct Sessions {
     keys: CookieKeys,
     policy: CookiePolicy,
     lifetime: chrono::Duration,
+    /// `SESSION_ABSOLUTE_LIFETIME`: the longest a login lasts, heartbeats or not.
+    absolute: chrono::Duration,
+    /// The sessions with open event streams on this worker (ended at logout).
+    pub live: Arc<LiveSessions>,
 }
 
 impl Sessions {
@@ -60,6 +71,7 @@ impl Sessions {
         redis: Arc<Redis>,
     ) -> Self {
         Self {
+            live: Arc::new(LiveSessions::new(db.clone())),
             store: SessionStore::new(db, redis, settings.session_cache_ttl),
             keys: CookieKeys::new(secrets),
             policy: CookiePolicy {
@@ -68,6 +80,8 @@ impl Sessions {
             },
             lifetime: chrono::Duration::from_std(settings.session_lifetime)
                 .unwrap_or(chrono::Duration::hours(8)),
+            absolute: chrono::Duration::from_std(settings.session_absolute_lifetime)
+                .unwrap_or(chrono::Duration::hours(24)),
         }
     }
 
@@ -76,14 +90,27 @@ impl Sessions {
     }
 
     fn fresh(&self, user: Option<Arc<User>>) -> Session {
+        let now = Utc::now();
+        let data = SessionData {
+            user,
+            csrf_secret: random_token(),
+            logged_in_at: Some(now),
+        };
         Session {
             id: random_token(),
-            data: SessionData {
-                user,
-                csrf_secret: random_token(),
-            },
-            expires_at: Utc::now() + self.lifetime,
+            expires_at: self.expiry(&data, now),
+            data,
             anonymous: false,
+        }
+    }
+
+    /// When a session holding `data`, extended at `now`, ends: a full `SESSION_LIFETIME`
+    /// later, but never past `SESSION_ABSOLUTE_LIFETIME` after the login.
+    fn expiry(&self, data: &SessionData, now: DateTime<Utc>) -> DateTime<Utc> {
+        let idle = now + self.lifetime;
+        match data.logged_in_at {
+            Some(at) => idle.min(at + self.absolute),
+            None => idle,
         }
     }
 
@@ -93,6 +120,7 @@ impl Sessions {
             data: SessionData {
                 user: None,
                 csrf_secret: self.keys.anonymous_csrf_secret(key_index, &id),
+                logged_in_at: None,
             },
             id,
             expires_at: Utc::now() + self.lifetime,
@@ -198,6 +226,7 @@ impl SessionHandle {
         let sessions = self.sessions();
         if let Some(old) = self.get().await?.filter(|s| !s.anonymous) {
             sessions.store.delete(&old.id).await?;
+            sessions.live.end(&old.id);
         }
         let session = sessions
             .store
@@ -212,20 +241,25 @@ impl SessionHandle {
     pub async fn logout(&self) -> Result<(), DbError> {
         if let Some(session) = self.get().await?.filter(|s| !s.anonymous) {
             self.sessions().store.delete(&session.id).await?;
+            // This worker's streams of the session end now; the others' within
+            // `live::CHECK_EVERY` (they see the deletion in the database).
+            self.sessions().live.end(&session.id);
         }
         self.replace(None, CookieAction::Clear);
         Ok(())
     }
 
-    /// Extends the session by a full `SESSION_LIFETIME` from now; `None` when there is no
-    /// live session.
+    /// Extends the session by a full `SESSION_LIFETIME` from now, never past its absolute
+    /// end; `None` when there is no live session.
     pub async fn extend(&self) -> Result<Option<Arc<Session>>, DbError> {
         let Some(current) = self.get().await?.filter(|s| !s.anonymous) else {
             return Ok(None);
         };
         let sessions = self.sessions();
         let mut next = (*current).clone();
-        next.expires_at = Utc::now() + sessions.lifetime;
+        let now = Utc::now();
+        next.data.logged_in_at.get_or_insert(now);
+        next.expires_at = sessions.expiry(&next.data, now);
         let updated = sessions.store.update(next).await?;
         let action = match &updated {
             Some(s) => CookieAction::Set(s.clone()),

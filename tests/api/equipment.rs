@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use mes_dashboard::config::Settings;
 use mes_dashboard::db::Database;
 use mes_dashboard::lifecycle::Phase;
@@ -16,6 +15,7 @@ use crate::helpers::{
     Backend, TestApp, TestDb, assert_error, json, rand_u64, redis_url, seed_database, small_factory,
 };
 use crate::on_both_backends;
+use crate::sse::Events;
 
 on_both_backends!(
     the_status_apis_answer_from_the_seeded_factory_and_filter,
@@ -166,63 +166,6 @@ async fn the_status_apis_answer_from_the_seeded_factory_and_filter(backend: Back
         assert_error(status, &body, 400, "VALIDATION_ERROR");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(parameter), "{query}: {message}");
-    }
-}
-
-/// The next `event: change` (or `None` at the deadline or the stream's end); keep-alive
-/// comments seen on the way are counted.
-struct Events {
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buffer: String,
-    comments: Vec<String>,
-    ended: bool,
-}
-
-impl Events {
-    fn new(response: reqwest::Response) -> Self {
-        Self {
-            body: Box::pin(response.bytes_stream()),
-            buffer: String::new(),
-            comments: Vec::new(),
-            ended: false,
-        }
-    }
-
-    /// The next complete event block (`field: value` lines), or `None` when the stream ends
-    /// or `until` passes.
-    async fn next_block(&mut self, until: Instant) -> Option<Vec<String>> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let lines: Vec<String> = block.lines().map(str::to_string).collect();
-                self.comments
-                    .extend(lines.iter().filter(|l| l.starts_with(':')).cloned());
-                return Some(lines);
-            }
-            let left = until.checked_duration_since(Instant::now())?;
-            match tokio::time::timeout(left, self.body.next()).await {
-                Ok(Some(Ok(chunk))) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
-                Ok(_) => {
-                    self.ended = true;
-                    return None;
-                }
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// The data of the next `change` event.
-    async fn next_change(&mut self, until: Instant) -> Option<Value> {
-        while let Some(block) = self.next_block(until).await {
-            if block.iter().any(|l| l == "event: change") {
-                let data: String = block
-                    .iter()
-                    .filter_map(|l| l.strip_prefix("data: "))
-                    .collect();
-                return Some(serde_json::from_str(&data).expect("event data is JSON"));
-            }
-        }
-        None
     }
 }
 
@@ -722,71 +665,5 @@ async fn a_process_that_cannot_read_the_database_serves_the_copy_in_redis_as_sta
     assert_eq!(
         body["data"]["count"],
         a.factory.as_ref().unwrap().tools.len()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_logout_on_another_instance_ends_the_event_stream_within_a_keep_alive() {
-    use crate::helpers::{TEST_PASSWORD, USER, bare_client, set_session_cookie};
-    let app = TestApp::builder(Backend::Sqlite)
-        .env("EQUIPMENT_STREAM_KEEPALIVE_SECONDS", "1")
-        .start()
-        .await;
-    let other = app
-        .another_instance(&[("EQUIPMENT_STREAM_KEEPALIVE_SECONDS", "1")])
-        .await;
-    wait_for_snapshot(&app).await;
-
-    // Log in with an explicit cookie, usable on both instances.
-    let anonymous = bare_client()
-        .get(app.url("/api/auth/csrf"))
-        .send()
-        .await
-        .unwrap();
-    let cookie = set_session_cookie(&anonymous).unwrap();
-    let (_, body) = json(anonymous).await;
-    let login = bare_client()
-        .post(app.url("/api/auth/login"))
-        .header("cookie", &cookie)
-        .header("x-csrf-token", body["data"]["csrf_token"].as_str().unwrap())
-        .json(&serde_json::json!({"username": USER, "password": TEST_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let cookie = set_session_cookie(&login).unwrap();
-    let (status, body) = json(login).await;
-    assert_eq!(status, 200, "{body}");
-    let token = body["data"]["csrf_token"].as_str().unwrap().to_string();
-
-    let response = bare_client()
-        .get(app.url("/api/resource/status/stream"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut events = Events::new(response);
-    let until = Instant::now() + DEADLINE;
-    while !events.comments.iter().any(|c| c.contains("keep-alive")) {
-        assert!(events.next_block(until).await.is_some(), "a keep-alive");
-    }
-
-    let logout = bare_client()
-        .post(other.url("/api/auth/logout"))
-        .header("cookie", &cookie)
-        .header("x-csrf-token", &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), 200);
-    let logged_out = Instant::now();
-
-    let until = Instant::now() + Duration::from_secs(10);
-    while events.next_block(until).await.is_some() {}
-    assert!(events.ended, "the stream ended after the logout");
-    assert!(
-        logged_out.elapsed() < Duration::from_secs(5),
-        "within a few keep-alive intervals: {:?}",
-        logged_out.elapsed()
     );
 }

@@ -599,10 +599,12 @@ impl Drop for PrivateRedis {
 }
 
 /// The stop hooks of an app, in the order the shutdown registry runs them.
-pub const SHUTDOWN_ORDER: [&str; 7] = [
+pub const SHUTDOWN_ORDER: [&str; 9] = [
     "cache_updater",
     "equipment_sync",
+    "stream_sessions",
     "session_sweeper",
+    "health_watch",
     "redis",
     "pool.request",
     "pool.slow",
