@@ -88,6 +88,11 @@ pub struct EquipmentSnapshot {
 }
 
 impl EquipmentSnapshot {
+    /// The reference workcenters, in route order.
+    pub fn workcenters(&self) -> &[Workcenter] {
+        &self.workcenters
+    }
+
     pub fn build(
         mut tools: Vec<ToolStatus>,
         workcenters: Vec<Workcenter>,
