@@ -16,6 +16,7 @@ pub mod health;
 pub mod http;
 pub mod json;
 pub mod lifecycle;
+pub mod metrics;
 pub mod redis;
 pub mod routes;
 pub mod seed;
