@@ -80,7 +80,7 @@ pub async fn start(listener: TcpListener, app: App) -> anyhow::Result<Running> {
         draining: state.draining.clone(),
     };
     let router = router::build(state.clone());
-    let limits = ConnectionLimits::from_settings(&state.config.http);
+    let limits = ConnectionLimits::from_settings(&state.config);
     let task = tokio::spawn(server::serve(listener, router, stop.clone(), drain, limits));
     Ok(Running {
         state,

@@ -35,6 +35,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::Service;
 
+use super::hyper_errors::SecuredIo;
+
 /// Requests this process has answered (all servers of the process): the worker status and
 /// the `WORKER_MAX_REQUESTS` recycling read it. One relaxed increment per request.
 static REQUESTS_SERVED: AtomicU64 = AtomicU64::new(0);
@@ -62,17 +64,24 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     pub header_read_timeout: Duration,
     pub keep_alive_timeout: Duration,
+    /// hyper's own error answers carry HSTS too (staging and production).
+    pub hsts: bool,
 }
 
 impl ConnectionLimits {
-    pub fn from_settings(http: &crate::config::HttpSettings) -> Self {
+    pub fn from_settings(config: &crate::config::Settings) -> Self {
         Self {
-            max_connections: http.max_connections,
-            header_read_timeout: http.header_read_timeout,
-            keep_alive_timeout: http.keep_alive_timeout,
+            max_connections: config.http.max_connections,
+            header_read_timeout: config.http.header_read_timeout,
+            keep_alive_timeout: config.http.keep_alive_timeout,
+            hsts: config.mode.is_production_like(),
         }
     }
 }
+
+/// The largest request head (request line and headers) hyper reads; larger ones get its 431
+/// (a URI over hyper's own bound gets 414).
+pub const MAX_HEADER_BYTES: usize = 96 * 1024;
 
 /// In a request's extensions when its connection came in over `MAX_CONNECTIONS`: the edge
 /// answers it only for the health probes.
@@ -286,8 +295,9 @@ async fn connection(
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(MAX_HEADER_BYTES)
         .keep_alive(!peer.over_limit)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(SecuredIo::new(stream, limits.hsts)), service);
     let mut conn = std::pin::pin!(conn);
     let keep_alive = limits.keep_alive_timeout;
     let idle_check = tokio::time::sleep(keep_alive);

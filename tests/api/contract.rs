@@ -81,7 +81,7 @@ async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
         graceful_timeout: Duration::from_secs(10),
         draining: state.draining.clone(),
     };
-    let limits = ConnectionLimits::from_settings(&state.config.http);
+    let limits = ConnectionLimits::from_settings(&state.config);
     tokio::spawn(server::serve(listener, app, stop.clone(), drain, limits));
     Harness {
         addr,

@@ -442,3 +442,63 @@ async fn answers_before_the_body_say_whether_the_connection_goes_on() {
         );
     }
 }
+
+// --- Headers everywhere (issue 14, item 8) -----------------------------------------------------
+
+const SECURITY_HEADERS: [&str; 6] = [
+    "x-content-type-options",
+    "x-frame-options",
+    "content-security-policy",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+    "permissions-policy",
+];
+
+/// hyper's own answers to requests it cannot parse, and the answers given before routing,
+/// carry the security headers (before the fix hyper's 400/414/431 had none, and no answer had
+/// `Permissions-Policy`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_carries_the_security_headers_even_hyper_s_own() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .env("MAX_JSON_BODY_BYTES", "4096")
+        .env("MAX_ANONYMOUS_BODY_BYTES", "4096")
+        .start()
+        .await;
+    let long_uri = format!("/health?{}", "a".repeat(70_000));
+    let big_header = format!("X-Big: {}\r\n", "b".repeat(120_000));
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("malformed request line", b"GARBAGE\r\n\r\n".to_vec(), 400),
+        (
+            "malformed header",
+            b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n".to_vec(),
+            400,
+        ),
+        ("URI too long", get(&long_uri), 414),
+        (
+            "headers too large",
+            format!("GET /health HTTP/1.1\r\nHost: x\r\n{big_header}\r\n").into_bytes(),
+            431,
+        ),
+        (
+            "413 before routing",
+            post_head("/api/auth/login", "application/json", 5_000, ""),
+            413,
+        ),
+        ("404", get("/api/nothing/here"), 404),
+        ("a probe", get("/health/live"), 200),
+    ];
+    for (name, request, want) in cases {
+        let mut stream = connect(app.addr).await;
+        let answer = exchange(&mut stream, &request)
+            .await
+            .unwrap_or_else(|| panic!("{name}: an answer"));
+        assert_eq!(answer.status, want, "{name}");
+        for header in SECURITY_HEADERS {
+            assert!(
+                answer.header(header).is_some(),
+                "{name}: {header} missing from {:?}",
+                answer.headers
+            );
+        }
+    }
+}
