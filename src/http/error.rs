@@ -32,6 +32,7 @@ pub enum ErrorCode {
     CsrfOriginRejected,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -46,7 +47,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -55,6 +56,7 @@ impl ErrorCode {
         Self::CsrfOriginRejected,
         Self::NotFound,
         Self::MethodNotAllowed,
+        Self::RequestTimeout,
         Self::Conflict,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -78,6 +80,7 @@ impl ErrorCode {
             Self::CsrfOriginRejected => "CSRF_ORIGIN_REJECTED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::Conflict => "CONFLICT",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
@@ -102,6 +105,7 @@ impl ErrorCode {
             | Self::CsrfOriginRejected => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -136,6 +140,12 @@ pub enum AppError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request body did not arrive within `BODY_READ_TIMEOUT`.
+    #[error(
+        "the request body did not arrive within {seconds} seconds (BODY_READ_TIMEOUT); send it \
+         at once after the header"
+    )]
+    BodyTimeout { seconds: u64 },
     /// The request conflicts with the current state (for example a restart the policy blocks).
     #[error("{message}")]
     Conflict {
@@ -201,6 +211,7 @@ impl AppError {
             Self::Csrf { code, .. } => *code,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::BodyTimeout { .. } => ErrorCode::RequestTimeout,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
@@ -321,6 +332,7 @@ mod tests {
             (ErrorCode::CsrfOriginRejected, "CSRF_ORIGIN_REJECTED", 403),
             (ErrorCode::NotFound, "NOT_FOUND", 404),
             (ErrorCode::MethodNotAllowed, "METHOD_NOT_ALLOWED", 405),
+            (ErrorCode::RequestTimeout, "REQUEST_TIMEOUT", 408),
             (ErrorCode::Conflict, "CONFLICT", 409),
             (ErrorCode::PayloadTooLarge, "PAYLOAD_TOO_LARGE", 413),
             (

@@ -4,6 +4,7 @@ pub mod client;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod hyper_errors;
 pub mod middleware;
 pub mod pages;
 pub mod router;

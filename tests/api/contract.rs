@@ -10,7 +10,7 @@ use axum::routing::get;
 use mes_dashboard::app::{App, AppState};
 use mes_dashboard::config::Settings;
 use mes_dashboard::http::router;
-use mes_dashboard::http::server::{self, DrainSettings};
+use mes_dashboard::http::server::{self, ConnectionLimits, DrainSettings};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -81,7 +81,8 @@ async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
         graceful_timeout: Duration::from_secs(10),
         draining: state.draining.clone(),
     };
-    tokio::spawn(server::serve(listener, app, stop.clone(), drain));
+    let limits = ConnectionLimits::from_settings(&state.config);
+    tokio::spawn(server::serve(listener, app, stop.clone(), drain, limits));
     Harness {
         addr,
         stop,

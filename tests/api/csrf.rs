@@ -10,9 +10,9 @@ use crate::on_both_backends;
 
 /// A session as seen from outside: its cookie and a token the server gave for it.
 #[derive(Clone)]
-struct Principal {
-    cookie: String,
-    token: String,
+pub(crate) struct Principal {
+    pub(crate) cookie: String,
+    pub(crate) token: String,
 }
 
 /// A client that keeps no cookies: every request says exactly which session it uses.
@@ -54,7 +54,7 @@ async fn login(app: &TestApp, from: &Principal, user: &str) -> Principal {
     }
 }
 
-async fn logged_in(app: &TestApp, user: &str) -> Principal {
+pub(crate) async fn logged_in(app: &TestApp, user: &str) -> Principal {
     let anon = anonymous(app).await;
     login(app, &anon, user).await
 }

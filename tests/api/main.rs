@@ -8,6 +8,7 @@ mod cli;
 mod contract;
 mod csrf;
 mod data;
+mod edge;
 mod equipment;
 mod events;
 mod faults;

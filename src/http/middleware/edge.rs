@@ -3,29 +3,53 @@
 //! the request's future once more; on the cached-data hot path that boxing was the largest
 //! cost after the kernel's.
 //!
-//! On the way in: request id → body limit (a declared body over `MAX_JSON_BODY_BYTES` is
-//! refused unread) → timeout (`REQUEST_TIMEOUT_SECONDS`) → catch panic → the routes.
+//! On the way in: request id → connection limit (a connection over `MAX_CONNECTIONS` gets the
+//! health probes only) → body limit (a declared body over `MAX_JSON_BODY_BYTES` is refused
+//! unread) → the body watched (`BODY_READ_TIMEOUT`; read to its end or not) → timeout
+//! (`REQUEST_TIMEOUT_SECONDS`) → catch panic → the routes.
 //! On the way out: error render (HTML page for browser paths, `details` in development, the
 //! envelope for the router's bare 405) → security headers → `Connection: close` while draining
-//! → the access log line → `X-Request-Id`.
+//! or when the request's body was not read to its end → the access log line → `X-Request-Id`.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::access_log::{self, RequestId, RequestInfo, X_REQUEST_ID};
-use super::{body_limit, catch_panic, drain, error_render, security_headers, timeout};
-use crate::http::is_json_path;
+use super::{
+    body_limit, catch_panic, drain, error_render, request_body, security_headers, timeout,
+};
+use crate::http::server::OverConnectionLimit;
+use crate::http::{AppError, is_json_path};
+
+/// A connection accepted over `MAX_CONNECTIONS` is served for the health probes only.
+fn over_connection_limit(req: &Request) -> Option<Response> {
+    req.extensions().get::<OverConnectionLimit>()?;
+    let path = req.uri().path();
+    if path == "/health" || path == "/health/live" {
+        return None;
+    }
+    Some(
+        AppError::ServiceUnavailable {
+            message: "this server is at its connection limit (MAX_CONNECTIONS); try again".into(),
+            retry_after: 1,
+        }
+        .into_response(),
+    )
+}
 
 /// What the edge needs, fixed at start-up.
 #[derive(Clone)]
 pub struct Edge {
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// `BODY_READ_TIMEOUT`.
+    pub body_read_timeout: Duration,
     /// Development mode: error responses carry `details`.
     pub expose_details: bool,
     /// Staging and production: `Strict-Transport-Security`.
@@ -39,14 +63,30 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
     let info = RequestInfo::capture(&req);
     let json = is_json_path(info.uri.path());
 
-    let response = match body_limit::check(&req, edge.max_body_bytes) {
-        Some(refused) => refused,
-        None => timeout::bounded(edge.request_timeout, catch_panic::guard(next.run(req))).await,
+    let has_body = request_body::declares_body(req.headers());
+    let mut body_read = None;
+    let response = if let Some(refused) = over_connection_limit(&req) {
+        refused
+    } else if let Some(refused) = body_limit::check(&req, edge.max_body_bytes) {
+        refused
+    } else {
+        if has_body {
+            let (watched, done) = request_body::watch(req, edge.body_read_timeout);
+            req = watched;
+            body_read = Some(done);
+        }
+        timeout::bounded(edge.request_timeout, catch_panic::guard(next.run(req))).await
     };
 
     let mut response = error_render::render(response, json, edge.expose_details);
     security_headers::apply(response.headers_mut(), edge.hsts);
     drain::apply(response.headers_mut(), &edge.draining);
+    if has_body && !body_read.is_some_and(|done| done.load(Ordering::Relaxed)) {
+        // Answered without reading the body: hyper will not reuse the connection, so say so.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     access_log::record(&info, &id, &response);
     response.headers_mut().insert(X_REQUEST_ID.clone(), id);
     response
