@@ -33,6 +33,7 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    JobExpired,
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyRequests,
@@ -46,7 +47,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -56,6 +57,7 @@ impl ErrorCode {
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::Conflict,
+        Self::JobExpired,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::TooManyRequests,
@@ -79,6 +81,7 @@ impl ErrorCode {
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict => "CONFLICT",
+            Self::JobExpired => "JOB_EXPIRED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::TooManyRequests => "TOO_MANY_REQUESTS",
@@ -103,6 +106,7 @@ impl ErrorCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::JobExpired => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -143,6 +147,9 @@ pub enum AppError {
         /// A more specific stable code for clients, such as `RESTART_POLICY_BLOCKED`.
         code: Option<&'static str>,
     },
+    /// A background job's result is no longer kept (`JOB_RESULT_TTL`): run the query again.
+    #[error("{0}")]
+    JobExpired(String),
     #[error("{}", payload_message(*limit))]
     PayloadTooLarge { limit: Option<usize> },
     #[error("{0}")]
@@ -202,6 +209,7 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::JobExpired(_) => ErrorCode::JobExpired,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
@@ -322,6 +330,7 @@ mod tests {
             (ErrorCode::NotFound, "NOT_FOUND", 404),
             (ErrorCode::MethodNotAllowed, "METHOD_NOT_ALLOWED", 405),
             (ErrorCode::Conflict, "CONFLICT", 409),
+            (ErrorCode::JobExpired, "JOB_EXPIRED", 410),
             (ErrorCode::PayloadTooLarge, "PAYLOAD_TOO_LARGE", 413),
             (
                 ErrorCode::UnsupportedMediaType,
