@@ -19,6 +19,7 @@ use crate::equipment::EquipmentStatus;
 use crate::equipment::sync::EquipmentSync;
 use crate::health::memo::HealthState;
 use crate::http::middleware::csrf::CsrfStats;
+use crate::jobs::{JobStore, Jobs};
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::redis::Redis;
 use crate::routes::resource_stream::StreamPlaces;
@@ -57,6 +58,8 @@ pub struct App {
     pub login: Login,
     /// CSRF verdict counters (rejections, and what report-only mode let through).
     pub csrf_stats: CsrfStats,
+    /// Background jobs of long reports: this instance's runner and the shared store.
+    pub jobs: Arc<Jobs>,
     /// Workers and restart policy as this process sees them (its supervisor's link in a
     /// worker; the runtime directory's history in-process).
     pub supervision: Supervision,
@@ -121,6 +124,12 @@ impl App {
                 "CSRF_MODE=report-only: requests failing the CSRF check are logged and served"
             );
         }
+        let jobs = Arc::new(Jobs::new(
+            JobStore::choose(&redis, &db),
+            config.resilience.slow.max_concurrent,
+            config.reports.job_queue_max,
+            config.reports.job_result_ttl,
+        ));
         let supervision = Supervision::new(&config.supervisor);
         if let Some(link) = link {
             supervision.attach(link);
@@ -133,6 +142,7 @@ impl App {
             sessions,
             login,
             csrf_stats: CsrfStats::default(),
+            jobs,
             db,
             redis,
             shutdown,
@@ -145,7 +155,8 @@ impl App {
     }
 
     /// Starts the background tasks this state owns, each registered with its stop hook: the
-    /// WIP cache updater, the equipment-status sync and the sweep of expired sessions.
+    /// WIP cache updater, the equipment-status sync, the sweep of expired sessions, and the
+    /// job runner's stop and sweep.
     pub fn start_tasks(&self) {
         let registry = &self.shutdown;
         registry.spawn(
@@ -172,6 +183,20 @@ impl App {
             &self.stopping,
             |stop| self.session_sweeper().run(stop),
         );
+        {
+            // Running jobs end cancelled ("the server shut down") before Redis and the pools
+            // they write to close.
+            let jobs = self.jobs.clone();
+            registry.register("jobs", Phase::Background, move || async move {
+                jobs.shutdown().await;
+                Ok(())
+            });
+        }
+        registry.spawn("job_sweeper", Phase::Background, &self.stopping, |stop| {
+            self.jobs
+                .clone()
+                .run_sweeper(std::time::Duration::from_secs(300), stop)
+        });
     }
 
     /// The WIP cache updater, holding what it uses.

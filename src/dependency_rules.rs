@@ -1,5 +1,5 @@
 //! The direction of dependencies, checked on the source text: routes → domain (cache,
-//! equipment, session, health, auth) → db → config. The domain and data code never names the
+//! equipment, session, health, auth, jobs, hold_history) → db → config. The domain and data code never names the
 //! HTTP layer (`crate::http`) or the web framework (`axum`), so it can be reasoned about and
 //! tested without either; configuration never names `crate::auth` (it is read before anything
 //! else exists). A new `use` that breaks a rule fails this test, naming the file and the line.
@@ -16,6 +16,8 @@ const RULES: &[(&str, &[&str])] = &[
     ("session", &["crate::http", "axum"]),
     ("health", &["crate::http", "axum"]),
     ("redis", &["crate::http", "axum"]),
+    ("jobs", &["crate::http", "axum"]),
+    ("hold_history", &["crate::http", "axum"]),
     ("config", &["crate::http", "axum", "crate::auth"]),
 ];
 

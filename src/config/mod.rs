@@ -11,6 +11,7 @@ pub mod equipment;
 pub mod holds;
 pub mod lifecycle;
 pub mod redis;
+pub mod reports;
 pub mod resilience;
 pub mod secret;
 pub mod supervisor;
@@ -27,6 +28,7 @@ pub use equipment::EquipmentSettings;
 pub use holds::{HoldSettings, HoldType, NonQualityReasons};
 pub use lifecycle::LifecycleSettings;
 pub use redis::RedisSettings;
+pub use reports::ReportSettings;
 pub use resilience::ResilienceSettings;
 pub use secret::SecretKeys;
 pub use supervisor::SupervisorSettings;
@@ -135,6 +137,8 @@ pub struct Settings {
     pub equipment: EquipmentSettings,
     /// How holds split into quality and non-quality.
     pub holds: HoldSettings,
+    /// Background jobs of long reports and the plant's clock.
+    pub reports: ReportSettings,
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
     pub supervisor: SupervisorSettings,
@@ -221,6 +225,7 @@ impl Settings {
         };
         let equipment = equipment::read(&mut r, mode);
         let holds = holds::read(&mut r, mode.is_production_like());
+        let reports = reports::read(&mut r);
         let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
 
         let default_format = if mode == Mode::Development {
@@ -243,6 +248,7 @@ impl Settings {
             cache,
             equipment,
             holds,
+            reports,
             auth,
             lifecycle,
             supervisor,

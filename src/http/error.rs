@@ -34,6 +34,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     RequestTimeout,
     Conflict,
+    JobExpired,
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyRequests,
@@ -47,7 +48,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -58,6 +59,7 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::RequestTimeout,
         Self::Conflict,
+        Self::JobExpired,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::TooManyRequests,
@@ -82,6 +84,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::Conflict => "CONFLICT",
+            Self::JobExpired => "JOB_EXPIRED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::TooManyRequests => "TOO_MANY_REQUESTS",
@@ -107,6 +110,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::JobExpired => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
@@ -153,6 +157,9 @@ pub enum AppError {
         /// A more specific stable code for clients, such as `RESTART_POLICY_BLOCKED`.
         code: Option<&'static str>,
     },
+    /// A background job's result is no longer kept (`JOB_RESULT_TTL`): run the query again.
+    #[error("{0}")]
+    JobExpired(String),
     #[error("{}", payload_message(*limit))]
     PayloadTooLarge { limit: Option<usize> },
     #[error("{0}")]
@@ -213,6 +220,7 @@ impl AppError {
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::BodyTimeout { .. } => ErrorCode::RequestTimeout,
             Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::JobExpired(_) => ErrorCode::JobExpired,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::TooManyRequests { .. } => ErrorCode::TooManyRequests,
@@ -334,6 +342,7 @@ mod tests {
             (ErrorCode::MethodNotAllowed, "METHOD_NOT_ALLOWED", 405),
             (ErrorCode::RequestTimeout, "REQUEST_TIMEOUT", 408),
             (ErrorCode::Conflict, "CONFLICT", 409),
+            (ErrorCode::JobExpired, "JOB_EXPIRED", 410),
             (ErrorCode::PayloadTooLarge, "PAYLOAD_TOO_LARGE", 413),
             (
                 ErrorCode::UnsupportedMediaType,

@@ -7,8 +7,10 @@ pub mod catalog;
 pub mod events;
 pub mod health;
 pub mod hold;
+pub mod hold_history;
 #[cfg(any(test, feature = "test-support"))]
 pub mod inventory;
+pub mod jobs;
 pub mod login;
 pub mod metrics;
 pub mod overview;
@@ -34,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .merge(wip::router())
         .merge(wip_detail::router())
         .merge(hold::router())
+        .merge(hold_history::router())
+        .merge(jobs::router())
         .merge(metrics::router())
         .merge(overview::router())
         .merge(admin::router())

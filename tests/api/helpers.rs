@@ -599,11 +599,13 @@ impl Drop for PrivateRedis {
 }
 
 /// The stop hooks of an app, in the order the shutdown registry runs them.
-pub const SHUTDOWN_ORDER: [&str; 9] = [
+pub const SHUTDOWN_ORDER: [&str; 11] = [
     "cache_updater",
     "equipment_sync",
     "stream_sessions",
     "session_sweeper",
+    "jobs",
+    "job_sweeper",
     "health_watch",
     "redis",
     "pool.request",

@@ -1,0 +1,168 @@
+//! The hold history's aggregates, computed in SQL so a year of events comes back as a few
+//! thousand rows: new holds and releases per day and reason, the holds open at an instant
+//! per reason, and the repeated holds of a window.
+//!
+//! Days are counted from an origin the caller gives (the start of its first shift day, in
+//! epoch seconds): `(epoch(t) − origin) / 86400`. The caller only passes windows whose days
+//! are all 24 h long (or a single day), so the index is the shift day; how shift days fall in
+//! the plant's time zone stays out of SQL.
+
+use chrono::{DateTime, Utc};
+
+use super::hold_events::Reasons;
+use super::maintenance::in_list;
+use super::{Backend, DbError, DbPool};
+use crate::with_conn;
+
+/// New holds of one day and reason.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct NewRow {
+    pub day: i64,
+    pub hold_reason: Option<String>,
+    pub count: i64,
+    pub quantity: i64,
+    /// Of them, future holds.
+    pub future: i64,
+}
+
+/// Releases of one day and reason, with their hold durations (milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReleasedRow {
+    pub day: i64,
+    pub hold_reason: Option<String>,
+    pub count: i64,
+    pub quantity: i64,
+    pub duration_ms_sum: i64,
+    pub duration_ms_max: i64,
+    /// Durations < 4 h, 4–24 h, 1–3 d, ≥ 3 d (a duration on a boundary goes up).
+    pub under_4h: i64,
+    pub under_24h: i64,
+    pub under_3d: i64,
+    pub over_3d: i64,
+}
+
+/// Holds open at an instant, per reason.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OpenRow {
+    pub hold_reason: Option<String>,
+    pub count: i64,
+    pub lots: i64,
+    pub quantity: i64,
+}
+
+/// Whole seconds since the epoch of a timestamp column.
+fn epoch(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Postgres => format!("CAST(floor(EXTRACT(EPOCH FROM {column})) AS BIGINT)"),
+        Backend::Sqlite => format!("CAST(strftime('%s', {column}) AS INTEGER)"),
+    }
+}
+
+/// Release minus hold, in whole milliseconds.
+fn duration_ms(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => {
+            "CAST(round(EXTRACT(EPOCH FROM (release_at - hold_at)) * 1000) AS BIGINT)"
+        }
+        Backend::Sqlite => {
+            "CAST(round((julianday(release_at) - julianday(hold_at)) * 86400000.0) AS INTEGER)"
+        }
+    }
+}
+
+/// New holds in `[from, to)` per day (from `origin`, epoch seconds) and reason.
+pub async fn new_by_day(
+    pool: &DbPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    origin: i64,
+) -> Result<Vec<NewRow>, DbError> {
+    let day = epoch(pool.backend(), "hold_at");
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT ({day} - $3) / 86400 AS day, hold_reason, CAST(count(*) AS BIGINT) AS count, \
+         CAST(sum(quantity) AS BIGINT) AS quantity, \
+         CAST(sum(CASE WHEN future_hold THEN 1 ELSE 0 END) AS BIGINT) AS future \
+         FROM hold_events WHERE hold_at >= $1 AND hold_at < $2 GROUP BY 1, 2"
+    ));
+    with_conn!(pool, |c| sqlx::query_as::<_, NewRow>(sql)
+        .bind(from)
+        .bind(to)
+        .bind(origin)
+        .fetch_all(&mut *c))
+}
+
+/// Releases in `[from, to)` per day (from `origin`) and reason, with their durations.
+pub async fn released_by_day(
+    pool: &DbPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    origin: i64,
+) -> Result<Vec<ReleasedRow>, DbError> {
+    let day = epoch(pool.backend(), "release_at");
+    let d = duration_ms(pool.backend());
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT ({day} - $3) / 86400 AS day, hold_reason, CAST(count(*) AS BIGINT) AS count, \
+         CAST(sum(quantity) AS BIGINT) AS quantity, \
+         CAST(sum({d}) AS BIGINT) AS duration_ms_sum, CAST(max({d}) AS BIGINT) AS duration_ms_max, \
+         CAST(sum(CASE WHEN {d} < 14400000 THEN 1 ELSE 0 END) AS BIGINT) AS under_4h, \
+         CAST(sum(CASE WHEN {d} >= 14400000 AND {d} < 86400000 THEN 1 ELSE 0 END) AS BIGINT) \
+         AS under_24h, \
+         CAST(sum(CASE WHEN {d} >= 86400000 AND {d} < 259200000 THEN 1 ELSE 0 END) AS BIGINT) \
+         AS under_3d, \
+         CAST(sum(CASE WHEN {d} >= 259200000 THEN 1 ELSE 0 END) AS BIGINT) AS over_3d \
+         FROM hold_events WHERE release_at >= $1 AND release_at < $2 GROUP BY 1, 2"
+    ));
+    with_conn!(pool, |c| sqlx::query_as::<_, ReleasedRow>(sql)
+        .bind(from)
+        .bind(to)
+        .bind(origin)
+        .fetch_all(&mut *c))
+}
+
+/// Holds open at `at` (held before it, not released by then), per reason.
+pub async fn open_at(pool: &DbPool, at: DateTime<Utc>) -> Result<Vec<OpenRow>, DbError> {
+    with_conn!(pool, |c| sqlx::query_as::<_, OpenRow>(
+        "SELECT hold_reason, CAST(count(*) AS BIGINT) AS count, \
+         CAST(count(DISTINCT lot_id) AS BIGINT) AS lots, \
+         CAST(sum(quantity) AS BIGINT) AS quantity FROM hold_events \
+         WHERE hold_at < $1 AND (release_at IS NULL OR release_at >= $1) GROUP BY hold_reason"
+    )
+    .bind(at)
+    .fetch_all(&mut *c))
+}
+
+/// Holds in `[from, to)` with `reasons` on a lot that already had one of them earlier in the
+/// window: all of them minus one per lot.
+pub async fn repeated(
+    pool: &DbPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    reasons: Reasons<'_>,
+) -> Result<i64, DbError> {
+    let (filter, list): (String, &[String]) = match reasons {
+        Reasons::All | Reasons::Except([]) => (String::new(), &[]),
+        Reasons::Only([]) => return Ok(0),
+        Reasons::Only(list) => (
+            format!(" AND {}", in_list("hold_reason", 3, list.len())),
+            list,
+        ),
+        Reasons::Except(list) => (
+            format!(
+                " AND (hold_reason IS NULL OR NOT {})",
+                in_list("hold_reason", 3, list.len())
+            ),
+            list,
+        ),
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT CAST(count(*) - count(DISTINCT lot_id) AS BIGINT) FROM hold_events \
+         WHERE hold_at >= $1 AND hold_at < $2{filter}"
+    ));
+    with_conn!(pool, |c| {
+        let mut query = sqlx::query_scalar::<_, i64>(sql).bind(from).bind(to);
+        for reason in list {
+            query = query.bind(reason.as_str());
+        }
+        query.fetch_one(&mut *c)
+    })
+}
