@@ -181,6 +181,18 @@ pub const FAMILIES: &[Family] = &[
         Total::Sum,
         "Log lines the writer dropped under load (its buffer was full).",
     ),
+    family(
+        "mes_connection_limit_total",
+        Counter,
+        Total::Sum,
+        "MAX_CONNECTIONS at work: connections closed at accept, requests refused on a probe-reserve connection, silent connections evicted.",
+    ),
+    family(
+        "mes_jobs",
+        Gauge,
+        Total::Sum,
+        "Background report jobs of this worker by state (waiting for a turn, running).",
+    ),
 ];
 
 /// One sample: its family, its labels (`key="value",…`, our own fixed words: no escaping
@@ -278,6 +290,25 @@ pub fn collect(app: &App) -> Vec<Sample> {
         "",
         crate::telemetry::dropped_log_lines() as f64,
     );
+    let (closed, refused, evicted) = crate::http::server::connection_limit_counts();
+    s.add(
+        "mes_connection_limit_total",
+        "action=\"closed\"",
+        closed as f64,
+    );
+    s.add(
+        "mes_connection_limit_total",
+        "action=\"refused\"",
+        refused as f64,
+    );
+    s.add(
+        "mes_connection_limit_total",
+        "action=\"evicted\"",
+        evicted as f64,
+    );
+    let (waiting, running) = app.jobs.load();
+    s.add("mes_jobs", "state=\"waiting\"", waiting);
+    s.add("mes_jobs", "state=\"running\"", running as f64);
     s.0
 }
 

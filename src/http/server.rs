@@ -45,6 +45,22 @@ pub fn requests_served() -> u64 {
     REQUESTS_SERVED.load(Ordering::Relaxed)
 }
 
+/// What `MAX_CONNECTIONS` did in this process: connections closed at accept (past the probe
+/// reserve), requests refused on a reserve connection (not a probe), and silent connections
+/// evicted to make room. For `/metrics`.
+static CONNECTIONS_CLOSED_AT_LIMIT: AtomicU64 = AtomicU64::new(0);
+pub static REQUESTS_REFUSED_AT_LIMIT: AtomicU64 = AtomicU64::new(0);
+static SILENT_CONNECTIONS_EVICTED: AtomicU64 = AtomicU64::new(0);
+
+/// (closed at accept, requests refused, silent connections evicted) so far.
+pub fn connection_limit_counts() -> (u64, u64, u64) {
+    (
+        CONNECTIONS_CLOSED_AT_LIMIT.load(Ordering::Relaxed),
+        REQUESTS_REFUSED_AT_LIMIT.load(Ordering::Relaxed),
+        SILENT_CONNECTIONS_EVICTED.load(Ordering::Relaxed),
+    )
+}
+
 /// How a server drains when asked to stop.
 #[derive(Debug, Clone)]
 pub struct DrainSettings {
@@ -111,7 +127,11 @@ impl Silent {
     /// Drops the oldest silent connection; false when there is none.
     fn evict_oldest(&self) -> bool {
         let oldest = self.waiting.lock().pop_first();
-        oldest.map(|(_, token)| token.cancel()).is_some()
+        let evicted = oldest.map(|(_, token)| token.cancel()).is_some();
+        if evicted {
+            SILENT_CONNECTIONS_EVICTED.fetch_add(1, Ordering::Relaxed);
+        }
+        evicted
     }
 }
 
@@ -150,6 +170,7 @@ pub async fn serve(
                         && !silent.evict_oldest();
                     if over_limit && now_open >= limits.max_connections + PROBE_RESERVE {
                         tracing::debug!(%peer, "connection limit reached; connection closed");
+                        CONNECTIONS_CLOSED_AT_LIMIT.fetch_add(1, Ordering::Relaxed);
                         drop(stream);
                         continue;
                     }

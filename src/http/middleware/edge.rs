@@ -34,6 +34,8 @@ fn over_connection_limit(req: &Request) -> Option<Response> {
     if path == "/health" || path == "/health/live" {
         return None;
     }
+    crate::http::server::REQUESTS_REFUSED_AT_LIMIT
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Some(
         AppError::ServiceUnavailable {
             message: "this server is at its connection limit (MAX_CONNECTIONS); try again".into(),
