@@ -227,6 +227,20 @@ async fn every_state_changing_route_refuses_forged_requests(backend: Backend) {
                 expect: Some("CSRF_TOKEN_MISSING"),
             },
             Case {
+                name: "an empty X-CSRF-Token header (missing, not invalid)",
+                cookie: Some(v),
+                token: Token::Header(""),
+                extra_headers: vec![],
+                expect: Some("CSRF_TOKEN_MISSING"),
+            },
+            Case {
+                name: "an empty csrf_token field (missing, not invalid)",
+                cookie: Some(v),
+                token: Token::Field(""),
+                extra_headers: vec![],
+                expect: Some("CSRF_TOKEN_MISSING"),
+            },
+            Case {
                 name: "wrong token",
                 cookie: Some(v),
                 token: Token::Header(&wrong),

@@ -284,6 +284,8 @@ fn single_header_token(headers: &HeaderMap) -> Result<Option<String>, Failure> {
         (None, _) => Ok(None),
         (Some(_), Some(_)) => Err(Failure::invalid("two X-CSRF-Token headers")),
         (Some(value), None) => match value.to_str() {
+            // Empty (or blank) is no token at all: CSRF_TOKEN_MISSING, not INVALID.
+            Ok(v) if v.trim().is_empty() => Ok(None),
             Ok(v) if v.len() <= csrf::TOKEN_CHARS * 2 => Ok(Some(v.trim().to_string())),
             _ => Err(Failure::invalid("malformed or oversized token")),
         },
@@ -348,7 +350,10 @@ async fn field_token(
         0 => Ok(None),
         1 => {
             let token = found.pop().unwrap_or_default();
-            if token.len() > csrf::TOKEN_CHARS * 2 {
+            if token.trim().is_empty() {
+                // An empty field is no token at all, as an empty header is.
+                Ok(None)
+            } else if token.len() > csrf::TOKEN_CHARS * 2 {
                 Err(Failure::invalid("malformed or oversized token"))
             } else {
                 Ok(Some(token.trim().to_string()))
