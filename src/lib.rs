@@ -5,6 +5,7 @@
 //! [`http::router::build`] for the request path.
 
 pub mod app;
+pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod charts;
@@ -14,6 +15,7 @@ pub mod db;
 pub mod equipment;
 pub mod health;
 pub mod http;
+pub mod i18n;
 pub mod json;
 pub mod lifecycle;
 pub mod redis;

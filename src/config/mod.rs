@@ -10,6 +10,7 @@ pub mod env;
 pub mod equipment;
 pub mod holds;
 pub mod lifecycle;
+pub mod pages;
 pub mod redis;
 pub mod resilience;
 pub mod secret;
@@ -26,6 +27,7 @@ pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
 pub use equipment::EquipmentSettings;
 pub use holds::{HoldSettings, HoldType, NonQualityReasons};
 pub use lifecycle::LifecycleSettings;
+pub use pages::PageSettings;
 pub use redis::RedisSettings;
 pub use resilience::ResilienceSettings;
 pub use secret::SecretKeys;
@@ -122,6 +124,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
     pub supervisor: SupervisorSettings,
+    /// Language, time zone and CSV export of the pages.
+    pub pages: PageSettings,
     /// `SECRET_KEY` and `SECRET_KEY_FALLBACKS`.
     pub secrets: SecretKeys,
     /// `LOG_FORMAT` (text in development, JSON elsewhere by default).
@@ -184,6 +188,7 @@ impl Settings {
         };
         let equipment = equipment::read(&mut r, mode);
         let holds = holds::read(&mut r, mode.is_production_like());
+        let pages = pages::read(&mut r);
         let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
 
         let default_format = if mode == Mode::Development {
@@ -209,6 +214,7 @@ impl Settings {
             auth,
             lifecycle,
             supervisor,
+            pages,
             secrets,
             log_format,
             log_filter,

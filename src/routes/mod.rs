@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_pages;
+pub mod assets;
 pub mod auth;
 pub mod catalog;
 pub mod health;
@@ -26,6 +27,7 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(portal::router())
+        .merge(assets::router())
         .merge(health::router())
         .merge(resource_history::router())
         .merge(resource::router())

@@ -17,6 +17,7 @@ use crate::equipment::query::LoadError;
 use crate::equipment::{E10_STATES, EquipmentSnapshot, StatusFilter};
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
+use crate::i18n::Lang;
 use crate::routes::catalog;
 use crate::routes::resource_history::validate_workcenter;
 use crate::routes::resource_stream as stream;
@@ -147,8 +148,9 @@ async fn page(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: SessionHandle,
+    lang: Lang,
 ) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/resource").await?;
+    let layout = catalog::open_page(&app, &session, &user, "/resource", lang).await?;
     let snapshot = snapshot(&app).await?;
     let summary: serde_json::Value =
         serde_json::from_slice(&snapshot.summary.0).map_err(AppError::internal)?;

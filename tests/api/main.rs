@@ -17,6 +17,7 @@ mod html_pages;
 mod ldap;
 mod metrics;
 mod pages;
+mod platform;
 mod resilience;
 mod shutdown;
 mod supervisor;

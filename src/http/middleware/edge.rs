@@ -3,10 +3,11 @@
 //! the request's future once more; on the cached-data hot path that boxing was the largest
 //! cost after the kernel's.
 //!
-//! On the way in: request id → body limit (a declared body over `MAX_JSON_BODY_BYTES` is
+//! On the way in: request id → language (`?lang=`, cookie, `Accept-Language`) → body limit (a declared body over `MAX_JSON_BODY_BYTES` is
 //! refused unread) → timeout (`REQUEST_TIMEOUT_SECONDS`) → catch panic → the routes.
 //! On the way out: error render (HTML page for browser paths, `details` in development, the
-//! envelope for the router's bare 405) → security headers → `Connection: close` while draining
+//! envelope for the router's bare 405; messages in the request's language) → the `lang`
+//! cookie when `?lang=` chose it → security headers → `Connection: close` while draining
 //! → the access log line → `X-Request-Id`.
 
 use std::sync::Arc;
@@ -18,8 +19,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::access_log::{self, RequestId, RequestInfo, X_REQUEST_ID};
-use super::{body_limit, catch_panic, drain, error_render, security_headers, timeout};
+use super::{body_limit, catch_panic, drain, error_render, language, security_headers, timeout};
 use crate::http::is_json_path;
+use crate::i18n::Lang;
 
 /// What the edge needs, fixed at start-up.
 #[derive(Clone)]
@@ -31,6 +33,10 @@ pub struct Edge {
     /// Staging and production: `Strict-Transport-Security`.
     pub hsts: bool,
     pub draining: Arc<AtomicBool>,
+    /// `DEFAULT_LANGUAGE`.
+    pub default_language: Lang,
+    /// `PLANT_TIME_ZONE` (IANA name), for error pages.
+    pub time_zone: &'static str,
 }
 
 pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
@@ -38,13 +44,24 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
     req.extensions_mut().insert(RequestId(id.clone()));
     let info = RequestInfo::capture(&req);
     let json = is_json_path(info.uri.path());
+    let language = language::choose(req.uri(), req.headers(), edge.default_language);
+    req.extensions_mut().insert(language.lang);
 
     let response = match body_limit::check(&req, edge.max_body_bytes) {
         Some(refused) => refused,
         None => timeout::bounded(edge.request_timeout, catch_panic::guard(next.run(req))).await,
     };
 
-    let mut response = error_render::render(response, json, edge.expose_details);
+    let mut response = error_render::render(
+        response,
+        json,
+        edge.expose_details,
+        language.lang,
+        edge.time_zone,
+    );
+    if language.remember {
+        language::remember(response.headers_mut(), language.lang);
+    }
     security_headers::apply(response.headers_mut(), edge.hsts);
     drain::apply(response.headers_mut(), &edge.draining);
     access_log::record(&info, &id, &response);
