@@ -14,6 +14,8 @@ col-model = Model
 col-state = State
 col-since = Since
 col-total = Total
+col-priority = Priority
+col-track-in = Track-in time
 
 wip-lots-in-process = Lots in process
 wip-quantity = quantity { $qty } pcs

@@ -14,6 +14,8 @@ col-model = 機型
 col-state = 狀態
 col-since = 起始時間
 col-total = 合計
+col-priority = 優先度
+col-track-in = 進站時間
 
 wip-lots-in-process = 在製批數
 wip-quantity = 數量 { $qty } pcs

@@ -5,6 +5,7 @@ pub mod admin_pages;
 pub mod assets;
 pub mod auth;
 pub mod catalog;
+pub mod exports;
 pub mod health;
 pub mod hold;
 #[cfg(any(test, feature = "test-support"))]

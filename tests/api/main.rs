@@ -9,6 +9,7 @@ mod contract;
 mod csrf;
 mod data;
 mod equipment;
+mod exports;
 mod faults;
 mod health;
 mod helpers;

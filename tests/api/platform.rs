@@ -218,6 +218,21 @@ async fn error_messages_follow_the_language_and_keep_codes_and_names() {
             .starts_with("log in first")
     );
 
+    // ?lang= works on an API too: the routes' strict query parsers never see it.
+    let (status, body) = json(
+        ask("zh-TW", "/api/hold-overview/lots?lang=en")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_error(status, &body, 401, "UNAUTHORIZED");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("log in first")
+    );
+
     // A refused state change names the header to send, in both languages.
     for (lang, words) in [("zh-TW", "權杖"), ("en", "CSRF token")] {
         let response = bare_client()

@@ -56,6 +56,27 @@ fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
         .and_then(Lang::parse)
 }
 
+/// `uri` without its `lang=` parameter: the language is the edge's business, so the routes'
+/// own query parsers (which refuse unknown parameters) never see it.
+pub fn without_lang(uri: &Uri) -> Option<Uri> {
+    let query = uri.query()?;
+    if !query.split('&').any(|p| p.starts_with("lang=")) {
+        return None;
+    }
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.starts_with("lang="))
+        .collect();
+    let path_and_query = if kept.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{}", uri.path(), kept.join("&"))
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    Uri::from_parts(parts).ok()
+}
+
 /// `Set-Cookie` for a language chosen with `?lang=`: a year, the whole site, not for scripts.
 pub fn remember(headers: &mut HeaderMap, lang: Lang) {
     let value = match lang {
@@ -113,6 +134,10 @@ mod tests {
         let c = choose(&"/".parse().unwrap(), &headers, Lang::En);
         assert_eq!((c.lang, c.remember), (Lang::En, false));
         remember(&mut headers, Lang::En);
+        let uri: Uri = "/api/x?a=1&lang=en&b=2".parse().unwrap();
+        assert_eq!(without_lang(&uri).unwrap(), "/api/x?a=1&b=2");
+        assert_eq!(without_lang(&"/x?lang=en".parse().unwrap()).unwrap(), "/x");
+        assert!(without_lang(&"/x?a=1".parse().unwrap()).is_none());
         assert!(
             headers[header::SET_COOKIE]
                 .to_str()
