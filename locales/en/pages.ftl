@@ -14,6 +14,7 @@ col-model = Model
 col-state = State
 col-since = Since
 col-total = Total
+export-csv = Export CSV
 col-priority = Priority
 col-track-in = Track-in time
 

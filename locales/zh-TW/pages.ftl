@@ -14,6 +14,7 @@ col-model = 機型
 col-state = 狀態
 col-since = 起始時間
 col-total = 合計
+export-csv = 匯出 CSV
 col-priority = 優先度
 col-track-in = 進站時間
 
