@@ -10,6 +10,7 @@ pub mod env;
 pub mod equipment;
 pub mod holds;
 pub mod lifecycle;
+pub mod pages;
 pub mod redis;
 pub mod reports;
 pub mod resilience;
@@ -27,6 +28,7 @@ pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
 pub use equipment::EquipmentSettings;
 pub use holds::{HoldSettings, HoldType, NonQualityReasons};
 pub use lifecycle::LifecycleSettings;
+pub use pages::PageSettings;
 pub use redis::RedisSettings;
 pub use reports::ReportSettings;
 pub use resilience::ResilienceSettings;
@@ -142,6 +144,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
     pub supervisor: SupervisorSettings,
+    /// Language, time zone and CSV export of the pages.
+    pub pages: PageSettings,
     /// `SECRET_KEY` and `SECRET_KEY_FALLBACKS`.
     pub secrets: SecretKeys,
     /// `LOG_FORMAT` (text in development, JSON elsewhere by default).
@@ -226,6 +230,7 @@ impl Settings {
         let equipment = equipment::read(&mut r, mode);
         let holds = holds::read(&mut r, mode.is_production_like());
         let reports = reports::read(&mut r);
+        let pages = pages::read(&mut r);
         let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
 
         let default_format = if mode == Mode::Development {
@@ -252,6 +257,7 @@ impl Settings {
             auth,
             lifecycle,
             supervisor,
+            pages,
             secrets,
             log_format,
             log_filter,

@@ -11,6 +11,7 @@
 //!   response's extensions as [`ErrorContext`] so the access log can record it and, in
 //!   development only, the error-render middleware can show it as `error.details`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use super::envelope::{self, Meta};
 use crate::db::DbError;
+use crate::i18n::{self, FluentValue, Lang};
 
 /// Stable error codes of the JSON contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -195,6 +197,51 @@ pub struct ErrorContext {
     /// Internal text for the log, and for `details` in development only.
     pub detail: Option<Arc<str>>,
     pub retry_after: Option<u64>,
+}
+
+impl ErrorContext {
+    /// Whether `error.message` differs in `lang` from the English text written by the handler.
+    pub fn needs_translation(&self, lang: Lang) -> bool {
+        lang != Lang::En
+    }
+
+    /// The client-facing message in `lang`. The handlers write English; the catalogue
+    /// (`locales/*/errors.ftl`) has, for each code, a sentence of its own (with the retry
+    /// seconds where the code has them), and for codes whose English names a field, parameter
+    /// or header, the English specifics follow it so the name stays literal (`page_size`,
+    /// `X-CSRF-Token`). Runs only on error responses, never on the success path.
+    pub fn localized(&self, lang: Lang) -> Cow<'_, str> {
+        if !self.needs_translation(lang) {
+            return Cow::Borrowed(&self.message);
+        }
+        let specific = format!(
+            "err-{}",
+            self.code_str.to_ascii_lowercase().replace('_', "-")
+        );
+        let key = if i18n::has(lang, &specific) {
+            specific
+        } else {
+            format!(
+                "err-{}",
+                self.code.as_str().to_ascii_lowercase().replace('_', "-")
+            )
+        };
+        let seconds = FluentValue::from(self.retry_after.unwrap_or(1) as i64);
+        let message = FluentValue::from(self.message.to_string());
+        Cow::Owned(i18n::t_args(
+            lang,
+            &key,
+            &i18n::args([("seconds", seconds), ("detail", message)]),
+        ))
+    }
+
+    /// This context with its message in `lang`.
+    pub fn localized_context(&self, lang: Lang) -> ErrorContext {
+        ErrorContext {
+            message: Arc::from(self.localized(lang).as_ref()),
+            ..self.clone()
+        }
+    }
 }
 
 impl AppError {

@@ -1,6 +1,7 @@
 //! HTTP: the server loop, the router and its middleware, the error contract and envelope.
 
 pub mod client;
+pub mod csv;
 pub mod envelope;
 pub mod error;
 pub mod extract;

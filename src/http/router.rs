@@ -42,6 +42,8 @@ pub fn with_middleware(routes: Router, state: &AppState) -> Router {
         expose_details: config.mode.exposes_error_details(),
         hsts: config.mode.is_production_like(),
         draining: state.draining.clone(),
+        default_language: config.pages.default_language,
+        time_zone: config.pages.time_zone.name(),
     });
     routes
         .layer(from_fn_with_state(state.clone(), session::session))

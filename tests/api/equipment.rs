@@ -519,9 +519,9 @@ async fn the_resource_page_shows_every_tool_and_keeps_values_out_of_markup() {
     assert!(!html.contains(tricky), "the tool id is text, never markup");
     assert!(html.contains("&lt;script&gt;alert(1)"), "escaped as text");
     let config = html
-        .split("window.MES_RESOURCE = ")
+        .split("<script type=\"application/json\" id=\"mes-resource\">")
         .nth(1)
-        .and_then(|rest| rest.split(";\n").next())
+        .and_then(|rest| rest.split("</script>").next())
         .expect("the page's configuration");
     let config: Value = serde_json::from_str(config).expect("tojson wrote JSON");
     assert_eq!(config["stream_url"], "/api/resource/status/stream");

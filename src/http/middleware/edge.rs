@@ -3,13 +3,15 @@
 //! the request's future once more; on the cached-data hot path that boxing was the largest
 //! cost after the kernel's.
 //!
-//! On the way in: request id → connection limit (a connection over `MAX_CONNECTIONS` gets the
-//! health probes only) → body limit (a declared body over `MAX_JSON_BODY_BYTES` is refused
-//! unread) → the body watched (`BODY_READ_TIMEOUT`; read to its end or not) → timeout
-//! (`REQUEST_TIMEOUT_SECONDS`) → catch panic → the routes.
+//! On the way in: request id → language (`?lang=`, cookie, `Accept-Language`) → connection
+//! limit (a connection over `MAX_CONNECTIONS` gets the health probes only) → body limit (a
+//! declared body over `MAX_JSON_BODY_BYTES` is refused unread) → the body watched
+//! (`BODY_READ_TIMEOUT`; read to its end or not) → timeout (`REQUEST_TIMEOUT_SECONDS`) → catch
+//! panic → the routes.
 //! On the way out: error render (HTML page for browser paths, `details` in development, the
-//! envelope for the router's bare 405) → security headers → `Connection: close` while draining
-//! or when the request's body was not read to its end → the access log line → `X-Request-Id`.
+//! envelope for the router's bare 405; messages in the request's language) → the `lang` cookie
+//! when `?lang=` chose it → security headers → `Connection: close` while draining or when the
+//! request's body was not read to its end → the access log line → `X-Request-Id`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,10 +24,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::access_log::{self, RequestId, RequestInfo, X_REQUEST_ID};
 use super::{
-    body_limit, catch_panic, drain, error_render, request_body, security_headers, timeout,
+    body_limit, catch_panic, drain, error_render, language, request_body, security_headers, timeout,
 };
 use crate::http::server::OverConnectionLimit;
 use crate::http::{AppError, is_json_path};
+use crate::i18n::Lang;
 
 /// A connection accepted over `MAX_CONNECTIONS` is served for the health probes only.
 fn over_connection_limit(req: &Request) -> Option<Response> {
@@ -57,6 +60,10 @@ pub struct Edge {
     /// Staging and production: `Strict-Transport-Security`.
     pub hsts: bool,
     pub draining: Arc<AtomicBool>,
+    /// `DEFAULT_LANGUAGE`.
+    pub default_language: Lang,
+    /// `PLANT_TIME_ZONE` (IANA name), for error pages.
+    pub time_zone: &'static str,
 }
 
 pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
@@ -64,6 +71,13 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
     req.extensions_mut().insert(RequestId(id.clone()));
     let info = RequestInfo::capture(&req);
     let json = is_json_path(info.uri.path());
+    let language = language::choose(req.uri(), req.headers(), edge.default_language);
+    req.extensions_mut().insert(language.lang);
+    if language.remember
+        && let Some(uri) = language::without_lang(req.uri())
+    {
+        *req.uri_mut() = uri;
+    }
 
     let has_body = request_body::declares_body(req.headers());
     let mut body_read = None;
@@ -80,7 +94,16 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
         timeout::bounded(edge.request_timeout, catch_panic::guard(next.run(req))).await
     };
 
-    let mut response = error_render::render(response, json, edge.expose_details);
+    let mut response = error_render::render(
+        response,
+        json,
+        edge.expose_details,
+        language.lang,
+        edge.time_zone,
+    );
+    if language.remember {
+        language::remember(response.headers_mut(), language.lang);
+    }
     security_headers::apply(response.headers_mut(), edge.hsts);
     drain::apply(response.headers_mut(), &edge.draining);
     if has_body && !body_read.is_some_and(|done| done.load(Ordering::Relaxed)) {
