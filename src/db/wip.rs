@@ -1,4 +1,5 @@
-//! Queries behind the WIP reports: the freshness stamp, every active lot, reference data.
+//! Queries behind the WIP reports: the freshness stamp, the route (workcenters, their groups
+//! and steps) and the packages. The lots themselves are read by [`super::lots`].
 //!
 //! Only the cache updater calls these (once per changed stamp); no WIP request queries the
 //! database.
@@ -16,25 +17,29 @@ pub struct Workcenter {
     pub sequence: i64,
 }
 
-/// Everything about one lot.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
-pub struct LotDetail {
-    pub lot_id: String,
-    pub product: String,
-    pub package_id: String,
+/// A workcenter of the route with its group, as the WIP snapshot orders and filters them.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, serde::Deserialize)]
+pub struct RouteWorkcenter {
     pub workcenter_id: String,
-    pub workcenter_name: Option<String>,
+    pub name: String,
+    pub sequence: i64,
+    pub workcenter_group: Option<String>,
+    pub group_sequence: Option<i64>,
+}
+
+/// One step of a workcenter (`workcenter_steps`), in route order.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, serde::Deserialize)]
+pub struct RouteStep {
+    pub workcenter_id: String,
     pub step: String,
-    pub status: String,
-    pub quantity: i64,
-    pub priority: i64,
-    pub equipment_id: Option<String>,
-    pub track_in_at: Option<DateTime<Utc>>,
-    pub hold_reason: Option<String>,
-    pub hold_at: Option<DateTime<Utc>>,
-    pub hold_by: Option<String>,
-    pub started_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub name: Option<String>,
+}
+
+/// A package and its family (the product line the WIP pages group by).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, serde::Deserialize)]
+pub struct Package {
+    pub package_id: String,
+    pub family: String,
 }
 
 /// What tells whether the WIP data changed: the latest change to any lot and how many lots
@@ -62,22 +67,29 @@ pub async fn workcenters(pool: &DbPool) -> Result<Vec<Workcenter>, DbError> {
     .fetch_all(&mut *c))
 }
 
-pub async fn packages(pool: &DbPool) -> Result<Vec<String>, DbError> {
-    with_conn!(pool, |c| sqlx::query_scalar::<_, String>(
-        "SELECT package_id FROM packages ORDER BY family, package_id"
+/// The workcenters in route order, with their groups.
+pub async fn route(pool: &DbPool) -> Result<Vec<RouteWorkcenter>, DbError> {
+    with_conn!(pool, |c| sqlx::query_as::<_, RouteWorkcenter>(
+        "SELECT workcenter_id, name, CAST(sequence AS BIGINT) AS sequence, workcenter_group, \
+         CAST(group_sequence AS BIGINT) AS group_sequence FROM workcenters \
+         ORDER BY sequence, workcenter_id"
     )
     .fetch_all(&mut *c))
 }
 
-const LOT_DETAIL: &str = "SELECT l.lot_id, l.product, l.package_id, l.workcenter_id, \
-     w.name AS workcenter_name, l.step, l.status, CAST(l.quantity AS BIGINT) AS quantity, \
-     CAST(l.priority AS BIGINT) AS priority, l.equipment_id, l.track_in_at, l.hold_reason, \
-     l.hold_at, l.hold_by, l.started_at, l.updated_at \
-     FROM lots l LEFT JOIN workcenters w ON w.workcenter_id = l.workcenter_id";
+/// Every workcenter's steps, in route order within each workcenter.
+pub async fn steps(pool: &DbPool) -> Result<Vec<RouteStep>, DbError> {
+    with_conn!(pool, |c| sqlx::query_as::<_, RouteStep>(
+        "SELECT workcenter_id, step, name FROM workcenter_steps \
+         ORDER BY workcenter_id, sequence, step"
+    )
+    .fetch_all(&mut *c))
+}
 
-/// Every lot in process with its detail, ordered by id.
-pub async fn load_lots(pool: &DbPool) -> Result<Vec<LotDetail>, DbError> {
-    let sql = sqlx::AssertSqlSafe(format!("{LOT_DETAIL} ORDER BY l.lot_id"));
-    with_conn!(pool, |c| sqlx::query_as::<_, LotDetail>(sql)
-        .fetch_all(&mut *c))
+/// The packages in matrix-column order (by family, then id).
+pub async fn packages(pool: &DbPool) -> Result<Vec<Package>, DbError> {
+    with_conn!(pool, |c| sqlx::query_as::<_, Package>(
+        "SELECT package_id, family FROM packages ORDER BY family, package_id"
+    )
+    .fetch_all(&mut *c))
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::aggregate::NO_REASON;
-use crate::db::wip::LotDetail;
+use crate::cache::lots::{Field, LotTable};
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::json::RawJson;
@@ -108,13 +108,17 @@ fn parse_page(q: &LotsQuery) -> Result<Page<'_>, AppError> {
 }
 
 impl Page<'_> {
-    fn admits(&self, lot: &LotDetail) -> bool {
+    fn admits(&self, table: &LotTable, pos: u32) -> bool {
+        let reason = table.text(pos, Field::HoldReason);
         let reason_ok = match self.reason {
             None => true,
-            Some(NO_REASON) => lot.hold_reason.is_none(),
-            Some(r) => lot.hold_reason.as_deref() == Some(r),
+            Some(NO_REASON) => reason.is_none(),
+            Some(r) => reason == Some(r),
         };
-        reason_ok && self.workcenter.is_none_or(|w| lot.workcenter_id == w)
+        reason_ok
+            && self
+                .workcenter
+                .is_none_or(|w| table.workcenter_of(pos).workcenter_id == w)
     }
 }
 
@@ -133,19 +137,21 @@ struct HeldRow<'a> {
     hold_by: Option<&'a str>,
 }
 
-impl<'a> From<&'a LotDetail> for HeldRow<'a> {
-    fn from(l: &'a LotDetail) -> Self {
+impl<'a> HeldRow<'a> {
+    fn new(table: &'a LotTable, pos: u32) -> Self {
+        let lot = &table.lots[pos as usize];
+        let text = |f| table.text(pos, f);
         Self {
-            lot_id: &l.lot_id,
-            product: &l.product,
-            package_id: &l.package_id,
-            workcenter_id: &l.workcenter_id,
-            step: &l.step,
-            quantity: l.quantity,
-            priority: l.priority,
-            hold_reason: l.hold_reason.as_deref(),
-            hold_at: l.hold_at,
-            hold_by: l.hold_by.as_deref(),
+            lot_id: table.lot_id(pos),
+            product: text(Field::Product).unwrap_or_default(),
+            package_id: text(Field::Package).unwrap_or_default(),
+            workcenter_id: &table.workcenter_of(pos).workcenter_id,
+            step: text(Field::Step).unwrap_or_default(),
+            quantity: lot.quantity,
+            priority: i64::from(lot.priority),
+            hold_reason: text(Field::HoldReason),
+            hold_at: lot.hold_at.get(),
+            hold_by: text(Field::HoldBy),
         }
     }
 }
@@ -172,17 +178,13 @@ async fn lots(
     let snapshot = &served.snapshot;
     let mut total = 0;
     let mut rows = Vec::with_capacity(page.limit.min(snapshot.index.held.len()));
-    for lot in snapshot
-        .index
-        .held
-        .iter()
-        .map(|&p| &snapshot.lots[p as usize])
-    {
-        if !page.admits(lot) {
+    let table = &snapshot.table;
+    for &pos in &snapshot.index.held {
+        if !page.admits(table, pos) {
             continue;
         }
         if total >= page.offset && rows.len() < page.limit {
-            rows.push(HeldRow::from(lot));
+            rows.push(HeldRow::new(table, pos));
         }
         total += 1;
     }

@@ -17,6 +17,8 @@ pub mod resource_history;
 pub mod resource_stream;
 pub mod wip;
 pub mod wip_detail;
+pub mod wip_meta;
+pub mod wip_params;
 
 use axum::Router;
 
@@ -31,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(resource::router())
         .merge(wip::router())
         .merge(wip_detail::router())
+        .merge(wip_meta::router())
         .merge(hold::router())
         .merge(metrics::router())
         .merge(overview::router())
