@@ -22,3 +22,4 @@ mod shutdown;
 mod supervisor;
 mod templates;
 mod wip;
+mod wip_filters;
