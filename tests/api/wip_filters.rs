@@ -582,7 +582,7 @@ async fn the_hold_split_follows_the_configured_reasons() {
         .await;
     app.login_as_user().await;
     let rows = Rows::read(&app).await;
-    assert_eq!(rows.reasons.names(), [reason.clone()]);
+    assert_eq!(rows.reasons.names(), std::slice::from_ref(&reason));
     let held = |non_quality: bool| {
         rows.lots
             .iter()
