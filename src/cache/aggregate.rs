@@ -282,7 +282,7 @@ mod tests {
     use crate::cache::lots::LotTableBuilder;
     use crate::cache::wip_index::WipIndex;
     use crate::db::lots::LotRecord;
-    use crate::db::wip::{Package, RouteWorkcenter};
+    use crate::db::reference::{PackageInfo, WorkcenterInfo};
 
     fn lot(wc: &str, pkg: &str, status: &str, qty: i64) -> LotRecord {
         let now = chrono::Utc::now();
@@ -315,8 +315,8 @@ mod tests {
         }
     }
 
-    fn wc(id: &str, seq: i64) -> RouteWorkcenter {
-        RouteWorkcenter {
+    fn wc(id: &str, seq: i64) -> WorkcenterInfo {
+        WorkcenterInfo {
             workcenter_id: id.into(),
             name: format!("{id} name"),
             sequence: seq,
@@ -325,10 +325,10 @@ mod tests {
         }
     }
 
-    fn table(lots: Vec<LotRecord>, route: &[RouteWorkcenter], packages: &[&str]) -> LotTable {
+    fn table(lots: Vec<LotRecord>, route: &[WorkcenterInfo], packages: &[&str]) -> LotTable {
         let packages = packages
             .iter()
-            .map(|p| Package {
+            .map(|p| PackageInfo {
                 package_id: p.to_string(),
                 family: "F".into(),
             })

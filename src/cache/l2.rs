@@ -19,10 +19,11 @@ use bytes::{BufMut, Bytes};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::lots::{Dict, Field, Lot, LotTable, Micros, NONE, Status, WorkcenterInfo};
+use super::lots::{Dict, Field, Lot, LotTable, Micros, NONE, Status, WorkcenterMeta};
 use super::wip::{Assembly, Source, WipSnapshot};
 use crate::config::NonQualityReasons;
-use crate::db::wip::{Freshness, Package};
+use crate::db::reference::PackageInfo;
+use crate::db::wip::Freshness;
 use crate::json::RawJson;
 use crate::redis::{Redis, RedisError};
 
@@ -66,9 +67,9 @@ struct Header {
     /// The answers exactly as served (JSON text).
     summary: String,
     matrix: String,
-    workcenters: Vec<WorkcenterInfo>,
+    workcenters: Vec<WorkcenterMeta>,
     groups: Vec<String>,
-    packages: Vec<Package>,
+    packages: Vec<PackageInfo>,
     lots: u32,
     /// Per dictionary (the lot ids first, then one per [`Field`]): text bytes, values.
     dicts: Vec<(u32, u32)>,
@@ -401,7 +402,7 @@ mod tests {
     use super::*;
     use crate::cache::lots::LotTableBuilder;
     use crate::db::lots::LotRecord;
-    use crate::db::wip::{RouteStep, RouteWorkcenter};
+    use crate::db::reference::{WorkcenterInfo, WorkcenterStep};
 
     fn snapshot() -> WipSnapshot {
         let now = Utc::now();
@@ -432,19 +433,20 @@ mod tests {
             hold_comment: None,
             future_hold_comment: None,
         };
-        let route = [RouteWorkcenter {
+        let route = [WorkcenterInfo {
             workcenter_id: "DB".into(),
             name: "Die bond".into(),
             sequence: 1,
             workcenter_group: Some("前段".into()),
             group_sequence: Some(1),
         }];
-        let steps = [RouteStep {
+        let steps = [WorkcenterStep {
             workcenter_id: "DB".into(),
             step: "S1".into(),
             name: Some("黏晶".into()),
+            sequence: 1,
         }];
-        let packages = vec![Package {
+        let packages = vec![PackageInfo {
             package_id: "QFN".into(),
             family: "QFN".into(),
         }];

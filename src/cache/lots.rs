@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::db::lots::{LotRecord, wip_status};
-use crate::db::wip::{Package, RouteStep, RouteWorkcenter};
+use crate::db::reference::{PackageInfo, WorkcenterInfo, WorkcenterStep};
 
 /// The text columns of a lot other than its id, each held as codes into its own dictionary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -239,7 +239,7 @@ impl Lot {
 
 /// A workcenter as the snapshot knows it: from the route table, or met only in lots.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct WorkcenterInfo {
+pub struct WorkcenterMeta {
     pub workcenter_id: String,
     pub name: String,
     /// Index into [`LotTable::groups`].
@@ -263,11 +263,11 @@ pub struct LotTable {
     pub ids: Dict,
     pub dicts: [Dict; Field::COUNT],
     /// In route order: the reference workcenters, then any met only in lots.
-    pub workcenters: Vec<WorkcenterInfo>,
+    pub workcenters: Vec<WorkcenterMeta>,
     /// Workcenter groups in route order.
     pub groups: Vec<String>,
     /// Packages in matrix-column order (family, then id) as the reference table lists them.
-    pub packages: Vec<Package>,
+    pub packages: Vec<PackageInfo>,
 }
 
 impl LotTable {
@@ -297,11 +297,11 @@ impl LotTable {
         self.ids.find(lot_id)
     }
 
-    pub fn workcenter_of(&self, pos: u32) -> &WorkcenterInfo {
+    pub fn workcenter_of(&self, pos: u32) -> &WorkcenterMeta {
         &self.workcenters[self.lots[pos as usize].workcenter as usize]
     }
 
-    pub fn group_name(&self, wc: &WorkcenterInfo) -> Option<&str> {
+    pub fn group_name(&self, wc: &WorkcenterMeta) -> Option<&str> {
         wc.group.map(|g| self.groups[g as usize].as_str())
     }
 
@@ -328,17 +328,21 @@ pub struct LotTableBuilder {
     ids: String,
     id_ends: Vec<u32>,
     interned: Vec<HashMap<Box<str>, u32>>,
-    workcenters: Vec<WorkcenterInfo>,
+    workcenters: Vec<WorkcenterMeta>,
     workcenter_index: HashMap<String, u16>,
     groups: Vec<String>,
-    packages: Vec<Package>,
+    packages: Vec<PackageInfo>,
 }
 
 impl LotTableBuilder {
     /// `route` in route order; `steps` in route order within each workcenter.
-    pub fn new(route: &[RouteWorkcenter], steps: &[RouteStep], packages: Vec<Package>) -> Self {
+    pub fn new(
+        route: &[WorkcenterInfo],
+        steps: &[WorkcenterStep],
+        packages: Vec<PackageInfo>,
+    ) -> Self {
         // Groups by their sequence, then by first appearance along the route.
-        let mut ordered: Vec<(&RouteWorkcenter, usize)> =
+        let mut ordered: Vec<(&WorkcenterInfo, usize)> =
             route.iter().enumerate().map(|(i, w)| (w, i)).collect();
         ordered.sort_by_key(|(w, i)| (w.group_sequence.unwrap_or(i64::MAX), *i));
         let mut groups: Vec<String> = Vec::new();
@@ -349,9 +353,9 @@ impl LotTableBuilder {
                 groups.push(g.clone());
             }
         }
-        let workcenters: Vec<WorkcenterInfo> = route
+        let workcenters: Vec<WorkcenterMeta> = route
             .iter()
-            .map(|w| WorkcenterInfo {
+            .map(|w| WorkcenterMeta {
                 workcenter_id: w.workcenter_id.clone(),
                 name: w.name.clone(),
                 group: w
@@ -403,7 +407,7 @@ impl LotTableBuilder {
         }
         // A workcenter missing from the route table still counts, after the route's.
         let i = u16::try_from(self.workcenters.len()).unwrap_or(u16::MAX);
-        self.workcenters.push(WorkcenterInfo {
+        self.workcenters.push(WorkcenterMeta {
             workcenter_id: id.clone(),
             name: id.clone(),
             group: None,
@@ -577,7 +581,7 @@ mod tests {
 
     #[test]
     fn texts_are_interned_into_sorted_dictionaries_and_lots_sorted_by_id() {
-        let route = [RouteWorkcenter {
+        let route = [WorkcenterInfo {
             workcenter_id: "DB".into(),
             name: "Die bond".into(),
             sequence: 1,

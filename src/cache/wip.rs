@@ -23,6 +23,7 @@ use super::wip_index::WipIndex;
 use super::{CacheFreshness, CacheState};
 use crate::config::{CacheSettings, HoldType, NonQualityReasons};
 use crate::db::lots::for_each_lot_record;
+use crate::db::reference;
 use crate::db::wip::{self as q, Freshness};
 use crate::db::{DbError, DbPool};
 use crate::json::RawJson;
@@ -131,9 +132,9 @@ impl WipSnapshot {
     /// the next check loads again rather than missing it. Lots are interned as they stream in.
     pub async fn load(pool: &DbPool, reasons: &NonQualityReasons) -> Result<Self, LoadError> {
         let stamp = q::freshness_stamp(pool).await?;
-        let route = q::route(pool).await?;
-        let steps = q::steps(pool).await?;
-        let packages = q::packages(pool).await?;
+        let route = reference::workcenter_infos(pool).await?;
+        let steps = reference::workcenter_steps(pool).await?;
+        let packages = reference::package_infos(pool).await?;
         let mut builder = LotTableBuilder::new(&route, &steps, packages);
         for_each_lot_record(pool, |row| builder.push(row)).await?;
         Self::build(builder.finish(), reasons, stamp).map_err(LoadError::Serialize)

@@ -253,7 +253,7 @@ mod tests {
     use super::*;
     use crate::cache::lots::LotTableBuilder;
     use crate::db::lots::LotRecord;
-    use crate::db::wip::{RouteStep, RouteWorkcenter};
+    use crate::db::reference::{WorkcenterInfo, WorkcenterStep};
 
     fn lot(id: &str, wc: &str, status: &str, qty: i64, hold_h: Option<i64>) -> LotRecord {
         let now = chrono::Utc::now();
@@ -286,8 +286,8 @@ mod tests {
         }
     }
 
-    fn wc(id: &str, seq: i64) -> RouteWorkcenter {
-        RouteWorkcenter {
+    fn wc(id: &str, seq: i64) -> WorkcenterInfo {
+        WorkcenterInfo {
             workcenter_id: id.into(),
             name: format!("{id} name"),
             sequence: seq,
@@ -299,15 +299,17 @@ mod tests {
     #[test]
     fn workcenters_keep_route_order_and_held_lots_are_oldest_first() {
         let steps = [
-            RouteStep {
+            WorkcenterStep {
                 workcenter_id: "WB".into(),
                 step: "WB-S".into(),
                 name: None,
+                sequence: 1,
             },
-            RouteStep {
+            WorkcenterStep {
                 workcenter_id: "DB".into(),
                 step: "DB-S".into(),
                 name: None,
+                sequence: 1,
             },
         ];
         let mut b = LotTableBuilder::new(

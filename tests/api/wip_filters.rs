@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use mes_dashboard::config::{HoldType, NonQualityReasons};
 use mes_dashboard::db::lots::{LotRecord, load_lot_records};
-use mes_dashboard::db::wip::{route, steps};
+use mes_dashboard::db::reference::{workcenter_infos as route, workcenter_steps as steps};
 use serde_json::Value;
 
 use crate::helpers::{Backend, TestApp, assert_error, json};
