@@ -74,12 +74,15 @@ for N in $SIZES; do
     sleep 0.5
   done
   WORKER=$(pgrep -P "$SUP" | head -1)
+  # The worker's CPU since it started: start-up and the load (wall time on a busy machine
+  # says more about the machine than about the load).
+  cpu_ms=$(awk -v t="$(cpu_ticks "$WORKER")" -v hz="$TICK" 'BEGIN {printf "%.0f", t / hz * 1000}')
   sleep 2 # let the allocator return what the load freed
   load_ms=$(grep -o '"load_ms":[0-9]*' "$LOG" | head -1 | cut -d: -f2)
   heap=$(grep -o '"heap_bytes":[0-9]*' "$LOG" | head -1 | cut -d: -f2)
-  printf '%8s lots: seeded in %ss; worker RSS %s MiB (peak %s MiB), snapshot %s MiB, loaded in %s ms\n' \
+  printf '%8s lots: seeded in %ss; worker RSS %s MiB (peak %s MiB), snapshot %s MiB, loaded in %s ms (worker CPU by then %s ms)\n' \
     "$N" "$seeded" "$(($(rss_kib "$WORKER") / 1024))" "$(($(hwm_kib "$WORKER") / 1024))" \
-    "$(awk -v b="${heap:-0}" 'BEGIN {printf "%.1f", b / 1048576}')" "${load_ms:-?}"
+    "$(awk -v b="${heap:-0}" 'BEGIN {printf "%.1f", b / 1048576}')" "${load_ms:-?}" "$cpu_ms"
   wrk_latency "  summary" "$BASE/api/wip/overview/summary" -t1 -c8 -d"${DURATION}s" -H "Cookie: $COOKIE"
 
   if [ "$first" = 1 ]; then

@@ -208,6 +208,56 @@ impl Micros {
     }
 }
 
+/// Written as chrono writes a `DateTime<Utc>` (RFC 3339, `Z`, as many fraction digits as
+/// needed: 0, 3 or 6), or `null`. By hand because a page of lots writes hundreds of these and
+/// chrono's formatter costs several times more than these few digit writes.
+impl serde::Serialize for Micros {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use chrono::{Datelike, Timelike};
+        let Some(t) = self.get() else {
+            return s.serialize_none();
+        };
+        let mut buf = [0u8; 27];
+        let mut put = |at: usize, value: u32, width: usize| {
+            let mut v = value;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        let year = t.year();
+        if !(0..=9999).contains(&year) {
+            return s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        }
+        put(0, year as u32, 4);
+        put(5, t.month(), 2);
+        put(8, t.day(), 2);
+        put(11, t.hour(), 2);
+        put(14, t.minute(), 2);
+        put(17, t.second(), 2);
+        let micros = t.timestamp_subsec_micros();
+        let len = match (micros, micros % 1000) {
+            (0, _) => 19,
+            (m, 0) => {
+                put(20, m / 1000, 3);
+                23
+            }
+            (m, _) => {
+                put(20, m, 6);
+                26
+            }
+        };
+        buf[4] = b'-';
+        buf[7] = b'-';
+        buf[10] = b'T';
+        buf[13] = b':';
+        buf[16] = b':';
+        buf[19] = b'.';
+        buf[len] = b'Z';
+        s.serialize_str(std::str::from_utf8(&buf[..=len]).unwrap_or_default())
+    }
+}
+
 /// One lot, fixed width (120 bytes).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lot {
@@ -388,6 +438,13 @@ impl LotTableBuilder {
             groups,
             packages,
         }
+    }
+
+    /// Reserves room for `lots` lots (the freshness stamp's count): the table is then never
+    /// copied while it grows, which would briefly hold it twice.
+    pub fn reserve(&mut self, lots: usize) {
+        self.lots.reserve_exact(lots);
+        self.id_ends.reserve_exact(lots);
     }
 
     fn intern(&mut self, field: Field, value: Option<String>) -> u32 {
@@ -572,6 +629,25 @@ mod tests {
             hold_comment: None,
             future_hold_comment: None,
         }
+    }
+
+    #[test]
+    fn times_are_written_as_chrono_writes_them() {
+        for micros in [
+            0,
+            1_764_979_200_000_000,
+            1_764_979_200_123_000,
+            1_764_979_200_123_456,
+            1_764_979_200_000_001,
+            -86_400_000_000,
+        ] {
+            let t = DateTime::from_timestamp_micros(micros).unwrap();
+            assert_eq!(
+                serde_json::to_string(&Micros(micros)).unwrap(),
+                serde_json::to_string(&t).unwrap()
+            );
+        }
+        assert_eq!(serde_json::to_string(&Micros::NONE).unwrap(), "null");
     }
 
     #[test]

@@ -136,6 +136,7 @@ impl WipSnapshot {
         let steps = reference::workcenter_steps(pool).await?;
         let packages = reference::package_infos(pool).await?;
         let mut builder = LotTableBuilder::new(&route, &steps, packages);
+        builder.reserve(usize::try_from(stamp.lots).unwrap_or(0));
         for_each_lot_record(pool, |row| builder.push(row)).await?;
         Self::build(builder.finish(), reasons, stamp).map_err(LoadError::Serialize)
     }

@@ -9,14 +9,13 @@
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::wip_params::Params;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::filter::WipFilter;
-use crate::cache::lots::{Field, LotTable};
+use crate::cache::lots::{Field, LotTable, Micros};
 use crate::cache::wip::{NotLoaded, Served, WipSnapshot};
 use crate::config::HoldType;
 use crate::http::extract::{ApiJson, ApiPath};
@@ -162,12 +161,12 @@ pub struct LotView<'a> {
     workcenter_group: Option<&'a str>,
     step: &'a str,
     equipment_id: Option<&'a str>,
-    track_in_at: Option<DateTime<Utc>>,
-    move_in_at: Option<DateTime<Utc>>,
-    started_at: Option<DateTime<Utc>>,
-    updated_at: Option<DateTime<Utc>>,
+    track_in_at: Micros,
+    move_in_at: Micros,
+    started_at: Micros,
+    updated_at: Micros,
     hold_reason: Option<&'a str>,
-    hold_at: Option<DateTime<Utc>>,
+    hold_at: Micros,
     hold_by: Option<&'a str>,
     hold_department: Option<&'a str>,
     hold_comment: Option<&'a str>,
@@ -206,12 +205,12 @@ impl<'a> LotView<'a> {
             workcenter_group: table.group_name(wc),
             step: text(Field::Step).unwrap_or_default(),
             equipment_id: text(Field::Equipment),
-            track_in_at: lot.track_in_at.get(),
-            move_in_at: lot.move_in_at.get(),
-            started_at: lot.started_at.get(),
-            updated_at: lot.updated_at.get(),
+            track_in_at: lot.track_in_at,
+            move_in_at: lot.move_in_at,
+            started_at: lot.started_at,
+            updated_at: lot.updated_at,
             hold_reason: text(Field::HoldReason),
-            hold_at: lot.hold_at.get(),
+            hold_at: lot.hold_at,
             hold_by: text(Field::HoldBy),
             hold_department: text(Field::HoldDepartment),
             hold_comment: text(Field::HoldComment),

@@ -9,7 +9,6 @@
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
@@ -18,7 +17,7 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::aggregate::Tally;
 use crate::cache::filter::{FilterField, WipFilter};
-use crate::cache::lots::{Field, LotTable};
+use crate::cache::lots::{Field, LotTable, Micros};
 use crate::cache::query::Cards;
 use crate::cache::wip_index::WorkcenterTotals;
 use crate::config::HoldType;
@@ -51,8 +50,8 @@ pub struct DetailLot<'a> {
     step: &'a str,
     quantity: i64,
     priority: i64,
-    move_in_at: Option<DateTime<Utc>>,
-    track_in_at: Option<DateTime<Utc>>,
+    move_in_at: Micros,
+    track_in_at: Micros,
     hold_reason: Option<&'a str>,
 }
 
@@ -76,8 +75,8 @@ impl<'a> DetailLot<'a> {
             step: text(Field::Step).unwrap_or_default(),
             quantity: lot.quantity,
             priority: i64::from(lot.priority),
-            move_in_at: lot.move_in_at.get(),
-            track_in_at: lot.track_in_at.get(),
+            move_in_at: lot.move_in_at,
+            track_in_at: lot.track_in_at,
             hold_reason: text(Field::HoldReason),
         }
     }
