@@ -206,6 +206,7 @@ impl App {
             redis: self.redis.clone(),
             db: self.db.clone(),
             check_interval: self.config.cache.check_interval,
+            reasons: self.config.holds.non_quality_reasons.clone(),
         }
     }
 

@@ -1,11 +1,11 @@
 //! The aggregates the WIP APIs serve, computed once per refresh from every lot in process.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::db::wip::{LotDetail, Workcenter};
+use super::lots::{Field, LotTable, Status};
 use crate::json::RawJson;
 
 /// The statuses a lot in process can have, in report order.
@@ -28,6 +28,8 @@ impl Tally {
 pub struct Summary {
     pub total: Tally,
     pub by_status: BTreeMap<&'static str, Tally>,
+    /// The held lots split by type (`NON_QUALITY_HOLD_REASONS`): `quality`, `non-quality`.
+    pub by_hold_type: BTreeMap<&'static str, Tally>,
     /// Lots with priority 1 (hot lots).
     pub hot_lots: u64,
 }
@@ -48,16 +50,18 @@ pub struct Matrix {
     pub total: Tally,
 }
 
-/// Aggregates lots into the summary answer.
-pub fn summarize(lots: &[LotDetail]) -> Summary {
-    let mut by_status: BTreeMap<&'static str, Tally> =
-        STATUSES.iter().map(|s| (*s, Tally::default())).collect();
+/// Aggregates the lots at `positions` into the summary answer.
+pub fn summarize(table: &LotTable, positions: impl Iterator<Item = u32>) -> Summary {
+    let mut by_status = [Tally::default(); 3];
+    let mut by_hold_type = [Tally::default(); 2];
     let mut total = Tally::default();
     let mut hot_lots = 0;
-    for lot in lots {
+    for pos in positions {
+        let lot = &table.lots[pos as usize];
         total.add(lot.quantity);
-        if let Some(status) = STATUSES.iter().find(|s| **s == lot.status) {
-            by_status.entry(status).or_default().add(lot.quantity);
+        by_status[lot.status as usize].add(lot.quantity);
+        if lot.held() {
+            by_hold_type[usize::from(lot.non_quality)].add(lot.quantity);
         }
         if lot.priority == 1 {
             hot_lots += 1;
@@ -65,66 +69,74 @@ pub fn summarize(lots: &[LotDetail]) -> Summary {
     }
     Summary {
         total,
-        by_status,
+        by_status: Status::ALL
+            .iter()
+            .map(|s| (s.as_str(), by_status[*s as usize]))
+            .collect(),
+        by_hold_type: [
+            ("quality", by_hold_type[0]),
+            ("non-quality", by_hold_type[1]),
+        ]
+        .into_iter()
+        .collect(),
         hot_lots,
     }
 }
 
-/// Aggregates lots into the workcenter × package matrix, rows in route order.
-pub fn matrix(lots: &[LotDetail], workcenters: &[Workcenter], packages: &[String]) -> Matrix {
-    let mut rows: Vec<MatrixRow> = workcenters
-        .iter()
-        .map(|w| MatrixRow {
-            workcenter: w.workcenter_id.clone(),
-            name: w.name.clone(),
-            cells: BTreeMap::new(),
-            total: Tally::default(),
-        })
-        .collect();
-    let mut index: HashMap<&str, usize> = workcenters
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (w.workcenter_id.as_str(), i))
-        .collect();
-    let mut package_totals: BTreeMap<String, Tally> = BTreeMap::new();
+/// Aggregates the lots at `positions` into the workcenter × package matrix: a row for every
+/// workcenter in route order, the reference packages' columns then any other met in lots.
+pub fn matrix(table: &LotTable, positions: impl Iterator<Item = u32>) -> Matrix {
+    let package_dict = table.dict(Field::Package);
+    let columns = package_dict.len();
+    let mut cells = vec![Tally::default(); table.workcenters.len() * columns];
+    let mut rows: Vec<Tally> = vec![Tally::default(); table.workcenters.len()];
+    let mut by_package = vec![Tally::default(); columns];
     let mut total = Tally::default();
-    for lot in lots {
-        let row = match index.get(lot.workcenter_id.as_str()) {
-            Some(i) => *i,
-            None => {
-                // A lot at a workcenter missing from the reference table still counts.
-                rows.push(MatrixRow {
-                    workcenter: lot.workcenter_id.clone(),
-                    name: lot.workcenter_id.clone(),
-                    cells: BTreeMap::new(),
-                    total: Tally::default(),
-                });
-                index.insert(lot.workcenter_id.as_str(), rows.len() - 1);
-                rows.len() - 1
-            }
-        };
-        let row = &mut rows[row];
-        row.cells
-            .entry(lot.package_id.clone())
-            .or_default()
-            .add(lot.quantity);
-        row.total.add(lot.quantity);
-        package_totals
-            .entry(lot.package_id.clone())
-            .or_default()
-            .add(lot.quantity);
+    for pos in positions {
+        let lot = &table.lots[pos as usize];
+        let (w, p) = (lot.workcenter as usize, lot.code(Field::Package) as usize);
+        cells[w * columns + p].add(lot.quantity);
+        rows[w].add(lot.quantity);
+        by_package[p].add(lot.quantity);
         total.add(lot.quantity);
     }
-    let mut all_packages: Vec<String> = packages.to_vec();
-    for p in package_totals.keys() {
-        if !all_packages.contains(p) {
-            all_packages.push(p.clone());
+    let named = |tallies: &[Tally]| -> BTreeMap<String, Tally> {
+        tallies
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.lots > 0)
+            .map(|(p, t)| {
+                (
+                    package_dict.get(p as u32).unwrap_or_default().to_string(),
+                    *t,
+                )
+            })
+            .collect()
+    };
+    let mut packages: Vec<String> = table
+        .packages
+        .iter()
+        .map(|p| p.package_id.clone())
+        .collect();
+    for p in package_dict.iter() {
+        if !packages.iter().any(|x| x == p) {
+            packages.push(p.to_string());
         }
     }
     Matrix {
-        packages: all_packages,
-        rows,
-        package_totals,
+        packages,
+        rows: table
+            .workcenters
+            .iter()
+            .enumerate()
+            .map(|(w, wc)| MatrixRow {
+                workcenter: wc.workcenter_id.clone(),
+                name: wc.name.clone(),
+                cells: named(&cells[w * columns..(w + 1) * columns]),
+                total: rows[w],
+            })
+            .collect(),
+        package_totals: named(&by_package),
         total,
     }
 }
@@ -207,32 +219,23 @@ impl HoldOverview {
 /// The label of a hold that has no reason recorded.
 pub const NO_REASON: &str = "(no reason)";
 
-/// Aggregates the lots on hold.
-pub fn hold_overview(lots: &[LotDetail]) -> HoldOverview {
+/// Aggregates the lots on hold; `held` are their positions, oldest hold first.
+pub fn hold_overview(table: &LotTable, held: &[u32]) -> HoldOverview {
     let mut total = Tally::default();
     let mut by_reason: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut by_workcenter: BTreeMap<&str, Tally> = BTreeMap::new();
-    let mut held: Vec<&LotDetail> = Vec::new();
-    for lot in lots.iter().filter(|l| l.status == "HOLD") {
+    for &pos in held {
+        let lot = &table.lots[pos as usize];
         total.add(lot.quantity);
         by_reason
-            .entry(lot.hold_reason.as_deref().unwrap_or(NO_REASON))
+            .entry(table.text(pos, Field::HoldReason).unwrap_or(NO_REASON))
             .or_default()
             .add(lot.quantity);
         by_workcenter
-            .entry(lot.workcenter_id.as_str())
+            .entry(table.workcenter_of(pos).workcenter_id.as_str())
             .or_default()
             .add(lot.quantity);
-        held.push(lot);
     }
-    // Oldest first; no time last; the lot id breaks ties so the order is stable.
-    held.sort_by(|a, b| {
-        (a.hold_at.is_none(), a.hold_at, &a.lot_id).cmp(&(
-            b.hold_at.is_none(),
-            b.hold_at,
-            &b.lot_id,
-        ))
-    });
     let groups = |map: BTreeMap<&str, Tally>| {
         let mut groups: Vec<HoldGroup> = map
             .into_iter()
@@ -250,17 +253,24 @@ pub fn hold_overview(lots: &[LotDetail]) -> HoldOverview {
         by_reason: groups(by_reason),
         by_workcenter: groups(by_workcenter),
         lots: held
-            .into_iter()
+            .iter()
             .take(MAX_HELD_LOTS_LISTED)
-            .map(|l| HeldLot {
-                lot_id: l.lot_id.clone(),
-                product: l.product.clone(),
-                workcenter_id: l.workcenter_id.clone(),
-                quantity: l.quantity,
-                hold_reason: l.hold_reason.clone(),
-                hold_at: l.hold_at,
-                hold_since: l.hold_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
-                hold_by: l.hold_by.clone(),
+            .map(|&pos| {
+                let lot = &table.lots[pos as usize];
+                let text = |f| table.text(pos, f).map(str::to_string);
+                HeldLot {
+                    lot_id: table.lot_id(pos).to_string(),
+                    product: text(Field::Product).unwrap_or_default(),
+                    workcenter_id: table.workcenter_of(pos).workcenter_id.clone(),
+                    quantity: lot.quantity,
+                    hold_reason: text(Field::HoldReason),
+                    hold_at: lot.hold_at.get(),
+                    hold_since: lot
+                        .hold_at
+                        .get()
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string()),
+                    hold_by: text(Field::HoldBy),
+                }
             })
             .collect(),
     }
@@ -269,50 +279,92 @@ pub fn hold_overview(lots: &[LotDetail]) -> HoldOverview {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::lots::LotTableBuilder;
+    use crate::cache::wip_index::WipIndex;
+    use crate::db::lots::LotRecord;
+    use crate::db::reference::{PackageInfo, WorkcenterInfo};
 
-    fn lot(wc: &str, pkg: &str, status: &str, qty: i64) -> LotDetail {
-        LotDetail {
+    fn lot(wc: &str, pkg: &str, status: &str, qty: i64) -> LotRecord {
+        let now = chrono::Utc::now();
+        LotRecord {
             lot_id: format!("L{wc}{pkg}{status}{qty}"),
-            workcenter_id: wc.into(),
+            product: "P".into(),
             package_id: pkg.into(),
+            workcenter_id: wc.into(),
+            step: "S".into(),
             status: status.into(),
             quantity: qty,
             priority: 3,
-            hold_reason: None,
-            product: "P".into(),
-            workcenter_name: None,
-            step: "S".into(),
             equipment_id: None,
             track_in_at: None,
+            hold_reason: None,
             hold_at: None,
             hold_by: None,
-            started_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
+            started_at: now,
+            updated_at: now,
+            work_order: None,
+            lot_type: None,
+            bop: None,
+            workflow: None,
+            function: None,
+            wafer_lot: None,
+            move_in_at: None,
+            hold_department: None,
+            hold_comment: None,
+            future_hold_comment: None,
         }
     }
 
-    fn wc(id: &str, seq: i64) -> Workcenter {
-        Workcenter {
+    fn wc(id: &str, seq: i64) -> WorkcenterInfo {
+        WorkcenterInfo {
             workcenter_id: id.into(),
             name: format!("{id} name"),
             sequence: seq,
+            workcenter_group: None,
+            group_sequence: None,
         }
     }
 
+    fn table(lots: Vec<LotRecord>, route: &[WorkcenterInfo], packages: &[&str]) -> LotTable {
+        let packages = packages
+            .iter()
+            .map(|p| PackageInfo {
+                package_id: p.to_string(),
+                family: "F".into(),
+            })
+            .collect();
+        let mut b = LotTableBuilder::new(route, &[], packages);
+        for l in lots {
+            b.push(l);
+        }
+        b.finish()
+    }
+
+    fn all(t: &LotTable) -> impl Iterator<Item = u32> {
+        0..t.len() as u32
+    }
+
     #[test]
-    fn summary_counts_lots_and_quantity_by_status() {
-        let lots = [
-            lot("DB", "QFN", "RUN", 100),
-            lot("DB", "QFN", "HOLD", 50),
-            lot("WB", "SOP", "QUEUE", 25),
-            lot("WB", "SOP", "QUEUE", 5),
-        ];
-        let s = summarize(&lots);
+    fn summary_counts_lots_and_quantity_by_status_and_hold_type() {
+        let mut t = table(
+            vec![
+                lot("DB", "QFN", "RUN", 100),
+                lot("DB", "QFN", "HOLD", 50),
+                lot("DB", "SOP", "HOLD", 7),
+                lot("WB", "SOP", "QUEUE", 25),
+                lot("WB", "SOP", "QUEUE", 5),
+            ],
+            &[],
+            &[],
+        );
+        let held = t.position("LDBSOPHOLD7").unwrap();
+        t.lots[held as usize].non_quality = true;
+        let s = summarize(&t, all(&t));
         assert_eq!(
             s.total,
             Tally {
-                lots: 4,
-                quantity: 180
+                lots: 5,
+                quantity: 187
             }
         );
         assert_eq!(
@@ -332,26 +384,41 @@ mod tests {
         assert_eq!(
             s.by_status["HOLD"],
             Tally {
+                lots: 2,
+                quantity: 57
+            }
+        );
+        assert_eq!(
+            s.by_hold_type["quality"],
+            Tally {
                 lots: 1,
                 quantity: 50
+            }
+        );
+        assert_eq!(
+            s.by_hold_type["non-quality"],
+            Tally {
+                lots: 1,
+                quantity: 7
             }
         );
     }
 
     #[test]
     fn matrix_keeps_route_order_and_counts_unknown_workcenters() {
-        let lots = [
-            lot("WB", "SOP", "RUN", 10),
-            lot("DB", "QFN", "RUN", 7),
-            lot("XX", "QFN", "QUEUE", 1),
-        ];
-        let m = matrix(
-            &lots,
+        let t = table(
+            vec![
+                lot("WB", "SOP", "RUN", 10),
+                lot("DB", "QFN", "RUN", 7),
+                lot("XX", "QFN", "QUEUE", 1),
+            ],
             &[wc("DB", 1), wc("WB", 2)],
-            &["QFN".into(), "SOP".into()],
+            &["SOP", "QFN", "BGA"],
         );
+        let m = matrix(&t, all(&t));
         let order: Vec<_> = m.rows.iter().map(|r| r.workcenter.as_str()).collect();
         assert_eq!(order, ["DB", "WB", "XX"]);
+        assert_eq!(m.packages, ["SOP", "QFN", "BGA"]);
         assert_eq!(
             m.rows[1].cells["SOP"],
             Tally {
@@ -359,6 +426,7 @@ mod tests {
                 quantity: 10
             }
         );
+        assert!(!m.rows[1].cells.contains_key("QFN"));
         assert_eq!(
             m.package_totals["QFN"],
             Tally {
@@ -371,6 +439,15 @@ mod tests {
             Tally {
                 lots: 3,
                 quantity: 18
+            }
+        );
+        let only_db = matrix(&t, std::iter::once(t.position("LDBQFNRUN7").unwrap()));
+        assert_eq!(only_db.rows.len(), 3, "every row, empty ones too");
+        assert_eq!(
+            only_db.total,
+            Tally {
+                lots: 1,
+                quantity: 7
             }
         );
     }
@@ -387,7 +464,10 @@ mod tests {
         let mut c = lot("WB", "QFN", "HOLD", 5);
         c.hold_at = None;
         let d = lot("WB", "QFN", "RUN", 99);
-        let h = hold_overview(&[a.clone(), b.clone(), c.clone(), d]);
+        let ids = [b.lot_id.clone(), a.lot_id.clone(), c.lot_id.clone()];
+        let t = table(vec![a, b, c, d], &[], &[]);
+        let index = WipIndex::build(&t);
+        let h = hold_overview(&t, &index.held);
         assert_eq!(
             h.total,
             Tally {
@@ -408,6 +488,6 @@ mod tests {
             .collect();
         assert_eq!(wcs, [("WB", 35), ("DB", 10)]);
         let order: Vec<_> = h.lots.iter().map(|l| l.lot_id.clone()).collect();
-        assert_eq!(order, [b.lot_id, a.lot_id, c.lot_id]);
+        assert_eq!(order, ids);
     }
 }

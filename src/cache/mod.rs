@@ -1,12 +1,15 @@
-//! Caches of report data. The WIP dataset lives in process memory (L1) as pre-serialized
-//! answers, so serving it costs no database call and no serialization; Redis (L2) shares one
+//! Caches of report data. The WIP dataset lives in process memory (L1) as a compact lot table
+//! with its indexes and pre-serialized answers, so serving it costs no database call and no serialization; Redis (L2) shares one
 //! load between every worker and instance, and the cache updater keeps both current.
 //!
 //! A cache says how fresh what it serves is with a [`CacheFreshness`]; the HTTP layer writes
 //! it as the envelope's `meta` (the caches know nothing of the envelope).
 
 pub mod aggregate;
+pub mod filter;
 pub mod l2;
+pub mod lots;
+pub mod query;
 pub mod updater;
 pub mod wip;
 pub mod wip_index;

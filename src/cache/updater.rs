@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::l2::{self, Keys};
 use super::wip::{LoadError, WipCache, WipSnapshot};
+use crate::config::NonQualityReasons;
 use crate::db::wip::{self as q, Freshness};
 use crate::db::{Database, DbPool};
 use crate::redis::{Redis, Subscriber};
@@ -45,6 +46,8 @@ pub struct WipUpdater {
     pub db: Arc<Database>,
     /// `CACHE_CHECK_INTERVAL`.
     pub check_interval: Duration,
+    /// `NON_QUALITY_HOLD_REASONS`: each snapshot classifies its holds with them.
+    pub reasons: NonQualityReasons,
 }
 
 impl WipUpdater {
@@ -146,11 +149,14 @@ impl WipUpdater {
 
     /// Loads from the database into this process's L1 only.
     async fn load_local(&self) -> Result<Arc<WipSnapshot>, LoadError> {
-        let snapshot = Arc::new(Box::pin(WipSnapshot::load(self.pool())).await?);
+        let started = std::time::Instant::now();
+        let snapshot = Arc::new(Box::pin(WipSnapshot::load(self.pool(), &self.reasons)).await?);
         self.wip.install(snapshot.clone());
         tracing::info!(
             version = %snapshot.version,
             lots = snapshot.lot_count(),
+            heap_bytes = snapshot.heap_bytes(),
+            load_ms = started.elapsed().as_millis() as u64,
             "WIP data loaded from the database"
         );
         Ok(snapshot)
@@ -158,7 +164,7 @@ impl WipUpdater {
 
     /// Installs the published snapshot; false when Redis failed or holds nothing readable.
     async fn install_from_l2(&self, keys: &Keys) -> bool {
-        match l2::load(&self.redis, keys).await {
+        match l2::load(&self.redis, keys, &self.reasons).await {
             Ok(Some(snapshot)) => {
                 let (version, lots) = (snapshot.version.clone(), snapshot.lot_count());
                 if self.wip.install(Arc::new(snapshot)) {

@@ -17,10 +17,14 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use super::aggregate::{HoldOverview, hold_overview, matrix, summarize};
+use super::filter::WipFilter;
+use super::lots::{Field, LotTable, LotTableBuilder, NONE};
 use super::wip_index::WipIndex;
 use super::{CacheFreshness, CacheState};
-use crate::config::CacheSettings;
-use crate::db::wip::{self as q, Freshness, LotDetail};
+use crate::config::{CacheSettings, HoldType, NonQualityReasons};
+use crate::db::lots::for_each_lot_record;
+use crate::db::reference;
+use crate::db::wip::{self as q, Freshness};
 use crate::db::{DbError, DbPool};
 use crate::json::RawJson;
 use crate::timefmt::iso8601;
@@ -37,22 +41,23 @@ pub enum Source {
     Redis,
 }
 
-/// One computed state of the WIP dataset, with its answers serialized once.
+/// One computed state of the WIP dataset: every lot in a compact table, its indexes, and the
+/// unfiltered answers serialized once.
 #[derive(Debug)]
 pub struct WipSnapshot {
     pub summary: RawJson,
     pub matrix: RawJson,
+    /// `GET /api/wip/meta/filter-options` without filters, serialized once.
+    pub filter_options: RawJson,
     /// Lots on hold, for the `/hold-overview` page (computed here, never per request).
     pub hold: HoldOverview,
     /// `GET /api/wip/overview/hold` and `GET /api/hold-overview/summary`, serialized once.
     pub hold_figures: RawJson,
     pub hold_summary: RawJson,
-    /// Positions of each workcenter's lots and of the held lots (oldest first).
+    /// Every lot in process, sorted by id, with the route and packages.
+    pub table: LotTable,
+    /// Positions by workcenter, status, value; held lots oldest first.
     pub index: WipIndex,
-    /// The reference workcenters, in route order (L2 carries them to rebuild the index).
-    pub workcenters: Vec<q::Workcenter>,
-    /// Every lot in process, sorted by id (lot detail and lookups search it).
-    pub lots: Vec<LotDetail>,
     /// The data's freshness stamp when it was loaded.
     pub stamp: Freshness,
     /// Names this computation; the same in every process that holds it (L2 carries it).
@@ -67,79 +72,115 @@ pub struct WipSnapshot {
 }
 
 impl WipSnapshot {
-    /// Computes the answers from the lots (sorted here by id).
+    /// Computes the answers from a freshly loaded table.
     pub fn build(
-        mut lots: Vec<LotDetail>,
-        workcenters: &[q::Workcenter],
-        packages: &[String],
+        mut table: LotTable,
+        reasons: &NonQualityReasons,
         stamp: Freshness,
     ) -> serde_json::Result<Self> {
-        lots.sort_unstable_by(|a, b| a.lot_id.cmp(&b.lot_id));
+        classify_holds(&mut table, reasons);
         let computed_at = Utc::now();
-        let summary = RawJson::from_value(&summarize(&lots))?;
-        let matrix = RawJson::from_value(&matrix(&lots, workcenters, packages))?;
-        Self::assemble(Assembly {
-            summary,
-            matrix,
-            lots,
-            workcenters: workcenters.to_vec(),
-            stamp,
-            version: new_version(computed_at),
-            computed_at,
-            computed_instant: Instant::now(),
-            source: Source::Database,
-        })
+        let all = 0..table.len() as u32;
+        let summary = RawJson::from_value(&summarize(&table, all.clone()))?;
+        let matrix = RawJson::from_value(&matrix(&table, all))?;
+        Self::assemble(
+            Assembly {
+                summary,
+                matrix,
+                table,
+                stamp,
+                version: new_version(computed_at),
+                computed_at,
+                computed_instant: Instant::now(),
+                source: Source::Database,
+            },
+            reasons,
+        )
     }
 
-    /// A snapshot from its parts, computing what is derived from the lots (the hold
-    /// overview, its answers, the indexes). `lots` must be sorted by id.
-    pub fn assemble(parts: Assembly) -> serde_json::Result<Self> {
-        let hold = hold_overview(&parts.lots);
+    /// A snapshot from its parts, computing what is derived from the lots (hold types, the
+    /// indexes, the hold overview, the filter options).
+    pub fn assemble(parts: Assembly, reasons: &NonQualityReasons) -> serde_json::Result<Self> {
+        let mut table = parts.table;
+        classify_holds(&mut table, reasons);
+        let index = WipIndex::build(&table);
+        let hold = hold_overview(&table, &index.held);
         let (hold_figures, hold_summary) = hold.answers()?;
-        let index = WipIndex::build(&parts.lots, &parts.workcenters);
-        Ok(Self {
+        let mut snapshot = Self {
             summary: parts.summary,
             matrix: parts.matrix,
+            filter_options: RawJson(bytes::Bytes::new()),
             hold,
             hold_figures,
             hold_summary,
+            table,
             index,
-            workcenters: parts.workcenters,
-            lots: parts.lots,
             stamp: parts.stamp,
             version: parts.version,
             computed_at: parts.computed_at,
             updated_at: iso8601(parts.computed_at),
             computed_instant: parts.computed_instant,
             source: parts.source,
-        })
+        };
+        snapshot.filter_options =
+            RawJson::from_value(&snapshot.filter_options(&WipFilter::default()))?;
+        Ok(snapshot)
     }
 
     /// Loads the whole dataset from the database and computes the answers. The stamp is read
     /// first: a change racing the load makes the stamp older than the data, never newer, so
-    /// the next check loads again rather than missing it.
-    pub async fn load(pool: &DbPool) -> Result<Self, LoadError> {
+    /// the next check loads again rather than missing it. Lots are interned as they stream in.
+    pub async fn load(pool: &DbPool, reasons: &NonQualityReasons) -> Result<Self, LoadError> {
         let stamp = q::freshness_stamp(pool).await?;
-        let lots = q::load_lots(pool).await?;
-        let workcenters = q::workcenters(pool).await?;
-        let packages = q::packages(pool).await?;
-        Self::build(lots, &workcenters, &packages, stamp).map_err(LoadError::Serialize)
+        let route = reference::workcenter_infos(pool).await?;
+        let steps = reference::workcenter_steps(pool).await?;
+        let packages = reference::package_infos(pool).await?;
+        let mut builder = LotTableBuilder::new(&route, &steps, packages);
+        builder.reserve(usize::try_from(stamp.lots).unwrap_or(0));
+        for_each_lot_record(pool, |row| builder.push(row)).await?;
+        Self::build(builder.finish(), reasons, stamp).map_err(LoadError::Serialize)
     }
 
     pub fn age(&self) -> Duration {
         self.computed_instant.elapsed()
     }
 
-    /// One lot by id.
-    pub fn lot(&self, lot_id: &str) -> Option<&LotDetail> {
-        self.lots
-            .binary_search_by(|l| l.lot_id.as_str().cmp(lot_id))
-            .ok()
-            .map(|i| &self.lots[i])
+    /// The position of a lot by id.
+    pub fn lot(&self, lot_id: &str) -> Option<u32> {
+        self.table.position(lot_id)
     }
 
     pub fn lot_count(&self) -> usize {
-        self.lots.len()
+        self.table.len()
+    }
+
+    /// A workcenter's index in the table, by id (a few dozen exist: a linear search is as fast
+    /// as a map).
+    pub fn workcenter(&self, id: &str) -> Option<u16> {
+        self.table
+            .workcenters
+            .iter()
+            .position(|w| w.workcenter_id == id)
+            .map(|i| i as u16)
+    }
+
+    /// Approximate bytes held by the lots and their indexes.
+    pub fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes() + self.index.heap_bytes()
+    }
+}
+
+/// Marks each held lot quality or not by its reason (`NON_QUALITY_HOLD_REASONS`): decided
+/// once per distinct reason, then copied to the lots.
+fn classify_holds(table: &mut LotTable, reasons: &NonQualityReasons) {
+    let non_quality: Vec<bool> = table
+        .dict(Field::HoldReason)
+        .iter()
+        .map(|r| reasons.hold_type(Some(r)) == HoldType::NonQuality)
+        .collect();
+    for lot in &mut table.lots {
+        let code = lot.code(Field::HoldReason);
+        lot.non_quality = code != NONE && non_quality[code as usize];
     }
 }
 
@@ -147,9 +188,7 @@ impl WipSnapshot {
 pub struct Assembly {
     pub summary: RawJson,
     pub matrix: RawJson,
-    /// Sorted by id.
-    pub lots: Vec<LotDetail>,
-    pub workcenters: Vec<q::Workcenter>,
+    pub table: LotTable,
     pub stamp: Freshness,
     pub version: String,
     pub computed_at: DateTime<Utc>,
@@ -274,8 +313,8 @@ pub struct WipCache {
     stale: AtomicBool,
     /// Counts finished update attempts (success or failure); first-load waiters watch it.
     attempts: watch::Sender<u64>,
-    /// Counts installed snapshots: event streams watch it and announce the new version.
-    installs: watch::Sender<u64>,
+    /// The version served, announced on each change (the `wip` live event follows it).
+    versions: watch::Sender<Option<String>>,
     first_load_wait: Duration,
     redis_enabled: bool,
     l2_ok: AtomicBool,
@@ -292,7 +331,7 @@ impl WipCache {
             current: RwLock::new(None),
             stale: AtomicBool::new(false),
             attempts: watch::Sender::new(0),
-            installs: watch::Sender::new(0),
+            versions: watch::Sender::new(None),
             first_load_wait: settings.first_load_wait,
             redis_enabled,
             l2_ok: AtomicBool::new(redis_enabled),
@@ -302,11 +341,6 @@ impl WipCache {
             publishes: AtomicU64::new(0),
             times: Mutex::new(Times::default()),
         }
-    }
-
-    /// Changes each time a new snapshot is served (read its version with [`Self::current`]).
-    pub fn watch_installs(&self) -> watch::Receiver<u64> {
-        self.installs.subscribe()
     }
 
     pub fn current(&self) -> Option<Arc<WipSnapshot>> {
@@ -377,15 +411,22 @@ impl WipCache {
             {
                 return false;
             }
+            let version = snapshot.version.clone();
             *current = Some(snapshot);
+            self.versions.send_replace(Some(version));
         }
-        self.installs.send_modify(|n| *n += 1);
         match source {
             Source::Database => self.db_loads.fetch_add(1, Ordering::Relaxed),
             Source::Redis => self.l2_loads.fetch_add(1, Ordering::Relaxed),
         };
         self.stale.store(false, Ordering::Relaxed);
         true
+    }
+
+    /// Follows the version served: `changed()` resolves after each new snapshot is installed
+    /// (`None` before the first). Live updates subscribe here.
+    pub fn versions(&self) -> watch::Receiver<Option<String>> {
+        self.versions.subscribe()
     }
 
     /// The end of one successful check (whether or not it changed the snapshot).
@@ -495,7 +536,9 @@ mod tests {
             latest: None,
             lots: 0,
         };
-        Arc::new(WipSnapshot::build(Vec::new(), &[], &[], stamp).unwrap())
+        Arc::new(
+            WipSnapshot::build(LotTable::default(), &NonQualityReasons::demo(), stamp).unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -537,5 +580,31 @@ mod tests {
         cache.check_succeeded();
         assert_eq!(cache.get().await.unwrap().state, CacheState::Fresh);
         assert_eq!(cache.status().db_loads, 1);
+    }
+
+    #[tokio::test]
+    async fn each_new_version_is_announced_once() {
+        let cache = cache(0);
+        let mut versions = cache.versions();
+        assert_eq!(*versions.borrow_and_update(), None);
+        let first = snapshot();
+        cache.install(first.clone());
+        versions.changed().await.unwrap();
+        assert_eq!(
+            versions.borrow_and_update().as_deref(),
+            Some(first.version.as_str())
+        );
+        cache.install(first);
+        assert!(
+            !versions.has_changed().unwrap(),
+            "the same version is not announced again"
+        );
+        let second = snapshot();
+        cache.install(second.clone());
+        assert!(versions.has_changed().unwrap());
+        assert_eq!(
+            versions.borrow_and_update().as_deref(),
+            Some(second.version.as_str())
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! and the WIP status rule in its two forms: Rust for generated data, SQL for writes and for a
 //! site's view.
 //!
-//! [`LotRecord`] stands beside [`super::wip::LotDetail`] (whose shape the current WIP snapshot
-//! and its Redis wire format depend on) until the snapshot moves to it.
+//! [`LotRecord`] is the one lot type read from the database: the WIP snapshot streams these
+//! rows into its compact table (`cache::lots`), and tests read them to check the APIs.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -71,6 +71,25 @@ pub async fn load_lot_records(pool: &DbPool) -> Result<Vec<LotRecord>, DbError> 
     let sql = sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY lot_id"));
     with_conn!(pool, |c| sqlx::query_as::<_, LotRecord>(sql)
         .fetch_all(&mut *c))
+}
+
+/// Every lot in process, one row at a time (no list of every row is held: the WIP snapshot
+/// interns each row as it arrives). Returns how many rows were read.
+pub async fn for_each_lot_record(
+    pool: &DbPool,
+    mut each: impl FnMut(LotRecord) + Send,
+) -> Result<u64, DbError> {
+    use futures_util::TryStreamExt;
+    let each = &mut each;
+    with_conn!(pool, |c| async move {
+        let mut rows = sqlx::query_as::<_, LotRecord>(SELECT).fetch(&mut *c);
+        let mut n = 0;
+        while let Some(row) = rows.try_next().await? {
+            each(row);
+            n += 1;
+        }
+        Ok(n)
+    })
 }
 
 /// One lot, if it is in process.

@@ -29,7 +29,7 @@ pub struct WorkcenterStep {
     pub sequence: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, Serialize, serde::Deserialize)]
 pub struct PackageInfo {
     pub package_id: String,
     /// The package family, which the pages call the product line.

@@ -54,7 +54,7 @@ async fn open(
     let end = StreamEnd::take(&app, session.as_ref().map(|s| s.id.as_str()))?;
     let sources = Sources {
         wip: app.wip.clone(),
-        installs: app.wip.watch_installs(),
+        installs: app.wip.versions(),
         equipment: app.equipment.subscribe(),
         health: app.health.watch_status(),
     };
@@ -67,7 +67,7 @@ async fn open(
 /// What one stream listens to.
 struct Sources {
     wip: Arc<WipCache>,
-    installs: watch::Receiver<u64>,
+    installs: watch::Receiver<Option<String>>,
     equipment: broadcast::Receiver<Arc<ChangeEvent>>,
     health: watch::Receiver<Option<Status>>,
 }

@@ -1,7 +1,6 @@
 //! Lots on hold as JSON: `GET /api/wip/overview/hold` (figures by reason and workcenter),
 //! `GET /api/hold-overview/summary` (what the `/hold-overview` page shows) and
-//! `GET /api/hold-overview/lots` (every held lot, oldest hold first, a page at a time; or all
-//! of them as CSV with `?format=csv`).
+//! `GET /api/hold-overview/lots` (every held lot, oldest hold first, a page at a time).
 //!
 //! The figures are serialized once per snapshot; the list walks the snapshot's index of held
 //! lots (already in oldest-first order). No database call per request.
@@ -17,9 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::aggregate::NO_REASON;
-use crate::cache::wip::Served;
-use crate::db::wip::LotDetail;
-use crate::http::csv::{self, Cell, CsvFile, Export};
+use crate::cache::lots::{Field, LotTable};
+use crate::http::csv::{self, Export};
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::Lang;
@@ -117,13 +115,17 @@ fn parse_page(q: &LotsQuery) -> Result<Page<'_>, AppError> {
 }
 
 impl Page<'_> {
-    fn admits(&self, lot: &LotDetail) -> bool {
+    fn admits(&self, table: &LotTable, pos: u32) -> bool {
+        let reason = table.text(pos, Field::HoldReason);
         let reason_ok = match self.reason {
             None => true,
-            Some(NO_REASON) => lot.hold_reason.is_none(),
-            Some(r) => lot.hold_reason.as_deref() == Some(r),
+            Some(NO_REASON) => reason.is_none(),
+            Some(r) => reason == Some(r),
         };
-        reason_ok && self.workcenter.is_none_or(|w| lot.workcenter_id == w)
+        reason_ok
+            && self
+                .workcenter
+                .is_none_or(|w| table.workcenter_of(pos).workcenter_id == w)
     }
 }
 
@@ -142,19 +144,21 @@ struct HeldRow<'a> {
     hold_by: Option<&'a str>,
 }
 
-impl<'a> From<&'a LotDetail> for HeldRow<'a> {
-    fn from(l: &'a LotDetail) -> Self {
+impl<'a> HeldRow<'a> {
+    fn new(table: &'a LotTable, pos: u32) -> Self {
+        let lot = &table.lots[pos as usize];
+        let text = |f| table.text(pos, f);
         Self {
-            lot_id: &l.lot_id,
-            product: &l.product,
-            package_id: &l.package_id,
-            workcenter_id: &l.workcenter_id,
-            step: &l.step,
-            quantity: l.quantity,
-            priority: l.priority,
-            hold_reason: l.hold_reason.as_deref(),
-            hold_at: l.hold_at,
-            hold_by: l.hold_by.as_deref(),
+            lot_id: table.lot_id(pos),
+            product: text(Field::Product).unwrap_or_default(),
+            package_id: text(Field::Package).unwrap_or_default(),
+            workcenter_id: &table.workcenter_of(pos).workcenter_id,
+            step: text(Field::Step).unwrap_or_default(),
+            quantity: lot.quantity,
+            priority: i64::from(lot.priority),
+            hold_reason: text(Field::HoldReason),
+            hold_at: lot.hold_at.get(),
+            hold_by: text(Field::HoldBy),
         }
     }
 }
@@ -174,29 +178,33 @@ struct LotsPage<'a> {
 async fn lots(
     State(app): State<AppState>,
     _user: CurrentUser,
+    ApiQuery(query): ApiQuery<LotsQuery>,
     export: Export,
     lang: Lang,
-    ApiQuery(query): ApiQuery<LotsQuery>,
 ) -> Result<Response, AppError> {
     let page = parse_page(&query)?;
     let served = served(&app).await?;
-    if export == Export::Csv {
-        return Ok(lots_csv(&app, lang, &served, &page));
-    }
     let snapshot = &served.snapshot;
+    if export == Export::Csv {
+        // Every held lot the filters admit (paging does not apply), oldest hold first.
+        let positions = snapshot
+            .index
+            .held
+            .iter()
+            .copied()
+            .filter(|&p| page.admits(&snapshot.table, p))
+            .collect();
+        return Ok(super::exports::hold_lots(&app, lang, &served, positions));
+    }
     let mut total = 0;
     let mut rows = Vec::with_capacity(page.limit.min(snapshot.index.held.len()));
-    for lot in snapshot
-        .index
-        .held
-        .iter()
-        .map(|&p| &snapshot.lots[p as usize])
-    {
-        if !page.admits(lot) {
+    let table = &snapshot.table;
+    for &pos in &snapshot.index.held {
+        if !page.admits(table, pos) {
             continue;
         }
         if total >= page.offset && rows.len() < page.limit {
-            rows.push(HeldRow::from(lot));
+            rows.push(HeldRow::new(table, pos));
         }
         total += 1;
     }
@@ -214,54 +222,6 @@ async fn lots(
         meta: Meta::cached(served.freshness()),
     }
     .into_response())
-}
-
-/// Every held lot the filters admit (paging does not apply), oldest hold first, as CSV.
-fn lots_csv(app: &AppState, lang: Lang, served: &Served, page: &Page<'_>) -> Response {
-    let snapshot = served.snapshot.clone();
-    let positions: Vec<u32> = snapshot
-        .index
-        .held
-        .iter()
-        .copied()
-        .filter(|&p| page.admits(&snapshot.lots[p as usize]))
-        .collect();
-    let mut next = positions.into_iter();
-    let file = CsvFile {
-        report: "hold_lots".into(),
-        lang,
-        time_zone: app.config.pages.time_zone,
-        max_rows: app.config.pages.csv_export_max_rows,
-        columns: &[
-            "col-lot",
-            "col-product",
-            "col-package",
-            "col-workcenter",
-            "col-step",
-            "col-quantity",
-            "col-priority",
-            "col-reason",
-            "hold-col-since",
-            "hold-col-by",
-        ],
-    };
-    csv::respond(file, move |write: &mut dyn FnMut(&[Cell<'_>])| {
-        let Some(p) = next.next() else { return false };
-        let l = &snapshot.lots[p as usize];
-        write(&[
-            l.lot_id.as_str().into(),
-            l.product.as_str().into(),
-            l.package_id.as_str().into(),
-            l.workcenter_id.as_str().into(),
-            l.step.as_str().into(),
-            l.quantity.into(),
-            l.priority.into(),
-            l.hold_reason.as_deref().into(),
-            l.hold_at.into(),
-            l.hold_by.as_deref().into(),
-        ]);
-        true
-    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub mod resource_history;
 pub mod resource_stream;
 pub mod wip;
 pub mod wip_detail;
+pub mod wip_meta;
+pub mod wip_params;
 
 use axum::Router;
 
@@ -38,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(wip::router())
         .merge(wip_detail::router())
+        .merge(wip_meta::router())
         .merge(hold::router())
         .merge(hold_history::router())
         .merge(jobs::router())

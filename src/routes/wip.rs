@@ -2,18 +2,24 @@
 //! L1 snapshot (never a database or Redis call per request), with `meta.cache_state` and
 //! `meta.updated_at`. Every handler takes [`CurrentUser`]: the WIP data is for logged-in users
 //! only.
+//!
+//! Without filters the summary and matrix are the snapshot's ready bytes; with filters
+//! ([`super::wip_params::FILTERS`]) they are computed from its indexes for the request.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+use super::wip_params::Params;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
+use crate::cache::filter::WipFilter;
+use crate::cache::lots::{Field, LotTable, Micros};
 use crate::cache::wip::{NotLoaded, Served, WipSnapshot};
-use crate::db::wip as q;
+use crate::config::HoldType;
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::http::{ApiResponse, AppError, Meta, RawApiResponse};
+use crate::http::{AppError, Meta, RawApiResponse};
 use crate::json::RawJson;
 
 pub fn router() -> Router<AppState> {
@@ -54,20 +60,53 @@ pub(crate) async fn precomputed(
     })
 }
 
-/// Lots and quantity in process, by status.
+/// The unfiltered answer as ready bytes, or `compute` over the filters given.
+pub(crate) async fn filtered(
+    app: &AppState,
+    query: Option<&str>,
+    ready: fn(&WipSnapshot) -> &RawJson,
+    compute: impl FnOnce(&WipSnapshot, &WipFilter) -> serde_json::Result<RawJson>,
+) -> Result<RawApiResponse, AppError> {
+    let filter = Params::parse(query, true, &[])?.filter()?;
+    if filter.is_empty() {
+        return precomputed(app, ready).await;
+    }
+    let served = served(app).await?;
+    let data = compute(&served.snapshot, &filter).map_err(AppError::internal)?;
+    Ok(RawApiResponse {
+        data,
+        meta: Meta::cached(served.freshness()),
+    })
+}
+
+/// Lots and quantity in process, by status and hold type.
 async fn summary(
     State(app): State<AppState>,
     _user: CurrentUser,
+    RawQuery(query): RawQuery,
 ) -> Result<RawApiResponse, AppError> {
-    precomputed(&app, |s| &s.summary).await
+    filtered(
+        &app,
+        query.as_deref(),
+        |s| &s.summary,
+        |s, f| RawJson::from_value(&s.filtered_summary(f)),
+    )
+    .await
 }
 
 /// Lots and quantity by workcenter (rows, in route order) and package (columns).
 async fn matrix(
     State(app): State<AppState>,
     _user: CurrentUser,
+    RawQuery(query): RawQuery,
 ) -> Result<RawApiResponse, AppError> {
-    precomputed(&app, |s| &s.matrix).await
+    filtered(
+        &app,
+        query.as_deref(),
+        |s| &s.matrix,
+        |s, f| RawJson::from_value(&s.filtered_matrix(f)),
+    )
+    .await
 }
 
 /// The longest lot id accepted; real ids are about a dozen characters.
@@ -97,16 +136,101 @@ pub fn validate_id(name: &str, id: &str) -> Result<(), AppError> {
     }
 }
 
+/// Everything about one lot, borrowed from the snapshot (the lot panel's sections: basic,
+/// product, process, hold, remarks).
+#[derive(Serialize)]
+pub struct LotView<'a> {
+    lot_id: &'a str,
+    status: &'a str,
+    /// `quality` or `non-quality` while held, else `null`.
+    hold_type: Option<&'static str>,
+    quantity: i64,
+    priority: i64,
+    lot_type: Option<&'a str>,
+    work_order: Option<&'a str>,
+    wafer_lot: Option<&'a str>,
+    product: &'a str,
+    package_id: &'a str,
+    /// The package's family.
+    product_line: Option<&'a str>,
+    function: Option<&'a str>,
+    bop: Option<&'a str>,
+    workflow: Option<&'a str>,
+    workcenter_id: &'a str,
+    workcenter_name: Option<&'a str>,
+    workcenter_group: Option<&'a str>,
+    step: &'a str,
+    equipment_id: Option<&'a str>,
+    track_in_at: Micros,
+    move_in_at: Micros,
+    started_at: Micros,
+    updated_at: Micros,
+    hold_reason: Option<&'a str>,
+    hold_at: Micros,
+    hold_by: Option<&'a str>,
+    hold_department: Option<&'a str>,
+    hold_comment: Option<&'a str>,
+    future_hold_comment: Option<&'a str>,
+}
+
+impl<'a> LotView<'a> {
+    pub fn new(table: &'a LotTable, pos: u32) -> Self {
+        let lot = &table.lots[pos as usize];
+        let text = |f| table.text(pos, f);
+        let wc = table.workcenter_of(pos);
+        let package = text(Field::Package).unwrap_or_default();
+        Self {
+            lot_id: table.lot_id(pos),
+            status: lot.status.as_str(),
+            hold_type: lot.held().then(|| {
+                if lot.non_quality {
+                    HoldType::NonQuality.as_str()
+                } else {
+                    HoldType::Quality.as_str()
+                }
+            }),
+            quantity: lot.quantity,
+            priority: i64::from(lot.priority),
+            lot_type: text(Field::LotType),
+            work_order: text(Field::WorkOrder),
+            wafer_lot: text(Field::WaferLot),
+            product: text(Field::Product).unwrap_or_default(),
+            package_id: package,
+            product_line: table.family(package),
+            function: text(Field::Function),
+            bop: text(Field::Bop),
+            workflow: text(Field::Workflow),
+            workcenter_id: &wc.workcenter_id,
+            workcenter_name: Some(&wc.name),
+            workcenter_group: table.group_name(wc),
+            step: text(Field::Step).unwrap_or_default(),
+            equipment_id: text(Field::Equipment),
+            track_in_at: lot.track_in_at,
+            move_in_at: lot.move_in_at,
+            started_at: lot.started_at,
+            updated_at: lot.updated_at,
+            hold_reason: text(Field::HoldReason),
+            hold_at: lot.hold_at,
+            hold_by: text(Field::HoldBy),
+            hold_department: text(Field::HoldDepartment),
+            hold_comment: text(Field::HoldComment),
+            future_hold_comment: text(Field::FutureHoldComment),
+        }
+    }
+}
+
 async fn lot(
     State(app): State<AppState>,
     _user: CurrentUser,
     ApiPath(lotid): ApiPath<String>,
-) -> Result<ApiResponse<q::LotDetail>, AppError> {
+) -> Result<RawApiResponse, AppError> {
     validate_lot_id(&lotid)?;
     let served = served(&app).await?;
-    match served.snapshot.lot(&lotid) {
-        Some(detail) => Ok(ApiResponse {
-            data: detail.clone(),
+    let snapshot = &served.snapshot;
+    match snapshot.lot(&lotid) {
+        Some(pos) => Ok(RawApiResponse {
+            data: RawJson::from_value(&LotView::new(&snapshot.table, pos))
+                .map_err(AppError::internal)?,
             meta: Meta::cached(served.freshness()),
         }),
         None => Err(AppError::not_found(format!("no lot {lotid} is in process"))),
@@ -122,9 +246,9 @@ struct LookupRequest {
     lot_ids: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct LookupAnswer {
-    lots: Vec<q::LotDetail>,
+#[derive(Serialize)]
+struct LookupAnswer<'a> {
+    lots: Vec<LotView<'a>>,
     not_found: Vec<String>,
 }
 
@@ -133,7 +257,7 @@ async fn lookup(
     State(app): State<AppState>,
     _user: CurrentUser,
     ApiJson(request): ApiJson<LookupRequest>,
-) -> Result<ApiResponse<LookupAnswer>, AppError> {
+) -> Result<RawApiResponse, AppError> {
     if request.lot_ids.is_empty() {
         return Err(AppError::validation("lot_ids: give at least one lot id"));
     }
@@ -150,16 +274,19 @@ async fn lookup(
     ids.sort_unstable();
     ids.dedup();
     let served = served(&app).await?;
+    let table = &served.snapshot.table;
     let mut lots = Vec::with_capacity(ids.len());
     let mut not_found = Vec::new();
     for id in ids {
-        match served.snapshot.lot(&id) {
-            Some(detail) => lots.push(detail.clone()),
+        match table.position(&id) {
+            Some(pos) => lots.push(LotView::new(table, pos)),
             None => not_found.push(id),
         }
     }
-    Ok(ApiResponse {
-        data: LookupAnswer { lots, not_found },
+    let data =
+        RawJson::from_value(&LookupAnswer { lots, not_found }).map_err(AppError::internal)?;
+    Ok(RawApiResponse {
+        data,
         meta: Meta::cached(served.freshness()),
     })
 }

@@ -1,25 +1,33 @@
-//! `GET /api/wip/detail/{workcenter}`: one workcenter's lots and totals, read from the WIP
-//! snapshot through its per-workcenter index (no scan of every lot, no database call).
+//! `GET /api/wip/detail/{workcenter}`: one workcenter's lots — filtered, sorted and paged on
+//! the server — with its status cards, its steps in route order and its totals, read from the
+//! WIP snapshot through its per-workcenter index (no scan of every lot, no database call).
+//!
+//! Parameters: the WIP filters ([`super::wip_params::FILTERS`]), `page` (from 1),
+//! `page_size` (1–500, default 100), `sort` (a [`SortKey`]) and `dir` (`asc`, `desc`). A
+//! page past the end is an empty list with the total.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::ser::SerializeMap;
 
+use super::wip_params::Params;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::cache::aggregate::STATUSES;
+use crate::cache::aggregate::Tally;
+use crate::cache::filter::{FilterField, WipFilter};
+use crate::cache::lots::{Field, LotTable, Micros};
+use crate::cache::query::Cards;
 use crate::cache::wip_index::WorkcenterTotals;
-use crate::db::wip::LotDetail;
+use crate::config::HoldType;
 use crate::http::csv::{self, Export};
-
-use crate::http::extract::{ApiPath, ApiQuery};
+use crate::http::extract::ApiPath;
 use crate::http::{AppError, Meta, RawApiResponse};
+use crate::i18n::Lang;
 use crate::json::RawJson;
-use crate::routes::exports;
 use crate::routes::wip::{served, validate_id};
 
 pub fn router() -> Router<AppState> {
@@ -29,44 +37,86 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DetailQuery {
-    /// RUN, QUEUE or HOLD.
-    status: Option<String>,
-    /// A package id.
-    package: Option<String>,
-}
+/// Lots one page holds at most, and by default.
+pub const MAX_PAGE_SIZE: usize = 500;
+pub const DEFAULT_PAGE_SIZE: usize = 100;
 
 /// One lot as the workcenter detail lists it (borrowed from the snapshot, never cloned).
 #[derive(Serialize)]
-struct DetailLot<'a> {
+pub struct DetailLot<'a> {
     lot_id: &'a str,
-    product: &'a str,
+    lot_type: Option<&'a str>,
+    equipment_id: Option<&'a str>,
+    status: &'static str,
+    /// `quality` or `non-quality` while held, else `null`.
+    hold_type: Option<&'static str>,
     package_id: &'a str,
+    product: &'a str,
+    work_order: Option<&'a str>,
+    /// The step holding the lot's quantity (one of the answer's `steps`).
     step: &'a str,
-    status: &'a str,
     quantity: i64,
     priority: i64,
-    equipment_id: Option<&'a str>,
-    track_in_at: Option<DateTime<Utc>>,
+    move_in_at: Micros,
+    track_in_at: Micros,
     hold_reason: Option<&'a str>,
 }
 
-impl<'a> From<&'a LotDetail> for DetailLot<'a> {
-    fn from(l: &'a LotDetail) -> Self {
+impl<'a> DetailLot<'a> {
+    pub fn new(table: &'a LotTable, pos: u32) -> Self {
+        let lot = &table.lots[pos as usize];
+        let text = |f| table.text(pos, f);
         Self {
-            lot_id: &l.lot_id,
-            product: &l.product,
-            package_id: &l.package_id,
-            step: &l.step,
-            status: &l.status,
-            quantity: l.quantity,
-            priority: l.priority,
-            equipment_id: l.equipment_id.as_deref(),
-            track_in_at: l.track_in_at,
-            hold_reason: l.hold_reason.as_deref(),
+            lot_id: table.lot_id(pos),
+            lot_type: text(Field::LotType),
+            equipment_id: text(Field::Equipment),
+            status: lot.status.as_str(),
+            hold_type: lot.held().then_some(if lot.non_quality {
+                HoldType::NonQuality.as_str()
+            } else {
+                HoldType::Quality.as_str()
+            }),
+            package_id: text(Field::Package).unwrap_or_default(),
+            product: text(Field::Product).unwrap_or_default(),
+            work_order: text(Field::WorkOrder),
+            step: text(Field::Step).unwrap_or_default(),
+            quantity: lot.quantity,
+            priority: i64::from(lot.priority),
+            move_in_at: lot.move_in_at,
+            track_in_at: lot.track_in_at,
+            hold_reason: text(Field::HoldReason),
         }
+    }
+}
+
+#[derive(Serialize)]
+struct StepColumn<'a> {
+    step: &'a str,
+    name: Option<&'a str>,
+    /// The matching lots at this step (over every page).
+    lots: u64,
+    quantity: i64,
+}
+
+/// The filters applied, every one named (`null` when absent).
+struct Echo<'a>(&'a WipFilter);
+
+impl Serialize for Echo<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let f = self.0;
+        let mut map = s.serialize_map(None)?;
+        for field in FilterField::ALL {
+            match field {
+                FilterField::WorkOrder => map.serialize_entry("workorder", &f.workorder)?,
+                FilterField::LotId => map.serialize_entry("lotid", &f.lotid)?,
+                other => map.serialize_entry(other.param(), &f.values(other))?,
+            }
+        }
+        let statuses: Option<Vec<&str>> =
+            (!f.statuses.is_empty()).then(|| f.statuses.iter().map(|s| s.as_str()).collect());
+        map.serialize_entry("status", &statuses)?;
+        map.serialize_entry("hold_type", &f.hold_type.map(HoldType::as_str))?;
+        map.end()
     }
 }
 
@@ -74,75 +124,98 @@ impl<'a> From<&'a LotDetail> for DetailLot<'a> {
 struct Detail<'a> {
     workcenter: &'a str,
     name: &'a str,
+    workcenter_group: Option<&'a str>,
     /// Every lot of the workcenter counted, whatever the filters.
     totals: &'a WorkcenterTotals,
-    /// The filters applied to `lots` (`null` when absent).
-    filters: Filters<'a>,
+    filters: Echo<'a>,
+    /// RUN, QUEUE, quality hold, non-quality hold under every filter but the status ones.
+    cards: Cards,
+    /// The workcenter's steps in route order, with the matching lots at each.
+    steps: Vec<StepColumn<'a>>,
+    /// Lots matching the filters, over every page.
+    total: usize,
+    page: usize,
+    page_size: usize,
+    pages: usize,
+    sort: &'static str,
+    dir: &'static str,
     /// How many lots `lots` holds.
     count: usize,
-    /// In lot-id order.
     lots: Vec<DetailLot<'a>>,
-}
-
-#[derive(Serialize)]
-struct Filters<'a> {
-    status: Option<&'a str>,
-    package: Option<&'a str>,
-}
-
-/// The status filter: one of [`STATUSES`], case-insensitive.
-fn parse_status(status: Option<&str>) -> Result<Option<&'static str>, AppError> {
-    let Some(status) = status else {
-        return Ok(None);
-    };
-    STATUSES
-        .iter()
-        .find(|s| s.eq_ignore_ascii_case(status.trim()))
-        .map(|s| Some(*s))
-        .ok_or_else(|| AppError::validation("status must be one of RUN, QUEUE or HOLD"))
 }
 
 async fn detail(
     State(app): State<AppState>,
     _user: CurrentUser,
     ApiPath(workcenter): ApiPath<String>,
-    ApiQuery(query): ApiQuery<DetailQuery>,
+    RawQuery(query): RawQuery,
     export: Export,
-    lang: crate::i18n::Lang,
+    lang: Lang,
 ) -> Result<Response, AppError> {
     validate_id("workcenter", &workcenter)?;
-    let status = parse_status(query.status.as_deref())?;
-    if let Some(package) = &query.package {
-        validate_id("package", package)?;
-    }
+    let params = Params::parse(
+        query.as_deref(),
+        true,
+        &["page", "page_size", "sort", "dir"],
+    )?;
+    let filter = params.filter()?;
+    let page = params.number("page", 1..=1_000_000, 1)?;
+    let page_size = params.number("page_size", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
+    let sort = params.sort()?;
     let served = served(&app).await?;
     let snapshot = &served.snapshot;
-    let Some(wc) = snapshot.index.workcenter(&workcenter) else {
+    let Some(wc) = snapshot.workcenter(&workcenter) else {
         return Err(AppError::not_found(format!(
             "no workcenter {workcenter}: GET /api/wip/overview/matrix lists them"
         )));
     };
-    let lots: Vec<DetailLot<'_>> = wc
-        .lots
-        .iter()
-        .map(|&pos| &snapshot.lots[pos as usize])
-        .filter(|l| status.is_none_or(|s| l.status == s))
-        .filter(|l| query.package.as_ref().is_none_or(|p| &l.package_id == p))
-        .map(DetailLot::from)
-        .collect();
+    let table = &snapshot.table;
+    let info = &table.workcenters[wc as usize];
+    // Every matching lot, sorted: a page is a slice of it (and a CSV export the whole).
+    let found = snapshot.detail(wc, &filter, sort);
     if export == Export::Csv {
-        let ids = lots.iter().map(|l| l.lot_id);
-        return Ok(exports::wip_detail(&app, lang, &served, &workcenter, ids));
+        return Ok(super::exports::wip_detail(
+            &app,
+            lang,
+            &served,
+            &info.workcenter_id,
+            found.positions,
+        ));
     }
-    // Serialized straight from the snapshot's lots: no copy of a lot is made.
+    let total = found.positions.len();
+    let lots: Vec<DetailLot<'_>> = found
+        .positions
+        .iter()
+        .skip((page - 1).saturating_mul(page_size))
+        .take(page_size)
+        .map(|&pos| DetailLot::new(table, pos))
+        .collect();
+    let steps = info
+        .steps
+        .iter()
+        .zip(&found.step_tallies)
+        .map(|(s, t): (_, &Tally)| StepColumn {
+            step: &s.step,
+            name: s.name.as_deref(),
+            lots: t.lots,
+            quantity: t.quantity,
+        })
+        .collect();
+    // Serialized straight from the snapshot: no copy of a lot is made.
     let data = RawJson::from_value(&Detail {
-        workcenter: &wc.workcenter_id,
-        name: &wc.name,
-        totals: &wc.totals,
-        filters: Filters {
-            status,
-            package: query.package.as_deref(),
-        },
+        workcenter: &info.workcenter_id,
+        name: &info.name,
+        workcenter_group: table.group_name(info),
+        totals: &snapshot.index.workcenters[wc as usize].totals,
+        filters: Echo(&filter),
+        cards: found.cards,
+        steps,
+        total,
+        page,
+        page_size,
+        pages: total.div_ceil(page_size),
+        sort: sort.key.as_str(),
+        dir: if sort.descending { "desc" } else { "asc" },
         count: lots.len(),
         lots,
     })
@@ -152,19 +225,4 @@ async fn detail(
         meta: Meta::cached(served.freshness()),
     }
     .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_status;
-
-    #[test]
-    fn the_status_filter_accepts_the_three_statuses_only() {
-        assert_eq!(parse_status(None).unwrap(), None);
-        assert_eq!(parse_status(Some("hold")).unwrap(), Some("HOLD"));
-        assert_eq!(parse_status(Some("RUN")).unwrap(), Some("RUN"));
-        for bad in ["", "DONE", "RUN,HOLD"] {
-            assert!(parse_status(Some(bad)).is_err(), "{bad}");
-        }
-    }
 }

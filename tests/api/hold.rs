@@ -123,7 +123,10 @@ async fn a_workcenter_detail_lists_its_lots_with_totals_and_filters(backend: Bac
     let (status, body) = json(app.get(&format!("/api/wip/detail/{wc}?status=hold")).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["count"], held_here);
-    assert_eq!(body["data"]["filters"]["status"], "HOLD");
+    assert_eq!(
+        body["data"]["filters"]["status"],
+        serde_json::json!(["HOLD"])
+    );
     assert_eq!(body["data"]["totals"]["total"]["lots"], lots.len());
     for lot in body["data"]["lots"].as_array().unwrap() {
         assert_eq!(lot["status"], "HOLD");

@@ -29,3 +29,4 @@ mod sse;
 mod supervisor;
 mod templates;
 mod wip;
+mod wip_filters;
