@@ -99,7 +99,7 @@ async fn status(
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
         data: snapshot.status_for(&filter),
-        meta: Meta::cached(app.equipment.freshness(&snapshot)),
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
     })
 }
 
@@ -111,7 +111,7 @@ async fn summary(
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
         data: snapshot.summary.clone(),
-        meta: Meta::cached(app.equipment.freshness(&snapshot)),
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
     })
 }
 
@@ -123,7 +123,7 @@ async fn matrix(
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
         data: snapshot.matrix.clone(),
-        meta: Meta::cached(app.equipment.freshness(&snapshot)),
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
     })
 }
 

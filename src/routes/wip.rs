@@ -50,7 +50,7 @@ pub(crate) async fn precomputed(
     let served = served(app).await?;
     Ok(RawApiResponse {
         data: answer(&served.snapshot).clone(),
-        meta: Meta::cached(served.freshness()),
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
     })
 }
 
@@ -107,7 +107,7 @@ async fn lot(
     match served.snapshot.lot(&lotid) {
         Some(detail) => Ok(ApiResponse {
             data: detail.clone(),
-            meta: Meta::cached(served.freshness()),
+            meta: Meta::cached(served.freshness(), &app.db.breaker),
         }),
         None => Err(AppError::not_found(format!("no lot {lotid} is in process"))),
     }
@@ -160,7 +160,7 @@ async fn lookup(
     }
     Ok(ApiResponse {
         data: LookupAnswer { lots, not_found },
-        meta: Meta::cached(served.freshness()),
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
     })
 }
 

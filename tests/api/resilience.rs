@@ -405,3 +405,42 @@ async fn a_full_slow_query_limit_answers_503_with_retry_after() {
     assert_eq!(status, 200, "the query in its slot completes: {body}");
     assert!(!body["data"]["rows"].as_array().unwrap().is_empty());
 }
+
+/// The breaker open means the database is known to be failing: every cached answer says
+/// `stale` at once, before the cache's own refresh has noticed anything (before the fix they
+/// said `fresh` until the next refresh failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_answers_say_stale_as_soon_as_the_breaker_opens() {
+    let Some((app, proxy)) = behind_proxy(&[
+        ("CACHE_CHECK_INTERVAL", "3600"),
+        ("EQUIPMENT_STATUS_SYNC_INTERVAL", "3600"),
+        ("DB_POOL_TIMEOUT", "1"),
+        ("CIRCUIT_BREAKER_FAILURE_THRESHOLD", "2"),
+        ("CIRCUIT_BREAKER_RECOVERY_TIMEOUT", "60"),
+    ])
+    .await
+    else {
+        return;
+    };
+    let cached = [
+        "/api/wip/overview/summary",
+        "/api/hold-overview/summary",
+        "/api/resource/status/summary",
+    ];
+    for path in cached {
+        let (status, body) = json(app.get(path).await).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["meta"]["cache_state"], "fresh", "{path}");
+    }
+
+    proxy.set(Fault::Cut).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while db_answer(&app).await.1["error"]["code"] != "CIRCUIT_BREAKER_OPEN" {
+        assert!(Instant::now() < deadline, "the breaker opens");
+    }
+    for path in cached {
+        let (status, body) = json(app.get(path).await).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["meta"]["cache_state"], "stale", "{path}: {body}");
+    }
+}
