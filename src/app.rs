@@ -116,6 +116,7 @@ impl App {
             limiter: Arc::new(LoginLimiter::new(
                 redis.clone(),
                 config.auth.login_rate_limit,
+                config.auth.login_failure_limit_per_user,
                 config.auth.login_rate_window,
             )),
         };

@@ -1,5 +1,5 @@
 //! One login attempt, shared by `POST /api/auth/login` and the login form: empty fields,
-//! the per-IP limit, the provider, and the session rotation on success.
+//! the per-IP limit, the per-user failure limit, the provider, and the session rotation on success.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -51,6 +51,15 @@ pub async fn attempt(
             retry_after,
         });
     }
+    if let Err(retry_after) = app.login.limiter.check_user(username).await {
+        tracing::warn!(user = %username, client.ip = %ip, retry_after_s = retry_after, "login failure limit reached for the user");
+        return Err(AppError::TooManyRequests {
+            message: format!(
+                "too many failed logins for this user name; try again in {retry_after} seconds"
+            ),
+            retry_after,
+        });
+    }
     let Some(provider) = &app.login.provider else {
         return Err(AppError::ServiceUnavailable {
             message: "no login provider is configured (LDAP_API_URL); ask the administrator".into(),
@@ -64,6 +73,7 @@ pub async fn attempt(
             Ok(user)
         }
         Err(LoginError::BadCredentials) => {
+            app.login.limiter.failed(username).await;
             tracing::info!(user = %username, provider = provider.name(), client.ip = %ip, "login refused");
             Err(AppError::Unauthorized("wrong username or password".into()))
         }

@@ -133,6 +133,8 @@ pub struct AuthSettings {
     pub trusted_proxy_ips: Vec<IpAddr>,
     /// `LOGIN_RATE_LIMIT`: login attempts per client IP per window.
     pub login_rate_limit: u32,
+    /// `LOGIN_FAILURE_LIMIT_PER_USER`: failed attempts per user name per window (any address).
+    pub login_failure_limit_per_user: u32,
     /// `LOGIN_RATE_WINDOW`: the window of the login limit.
     pub login_rate_window: Duration,
 }
@@ -279,6 +281,7 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
         trust_proxy_headers,
         trusted_proxy_ips,
         login_rate_limit: r.int("LOGIN_RATE_LIMIT", 5, 1, 10_000) as u32,
+        login_failure_limit_per_user: r.int("LOGIN_FAILURE_LIMIT_PER_USER", 10, 1, 10_000) as u32,
         login_rate_window: r.seconds("LOGIN_RATE_WINDOW", 300, 1, 86_400),
     }
 }

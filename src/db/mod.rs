@@ -99,30 +99,76 @@ pub struct DbPool {
     /// Acquires that waited (1 ms or more) for a connection, and their total wait.
     waits: AtomicU64,
     waited_us: AtomicU64,
+    /// The health probe's connection between probes, outside the sqlx pool (see
+    /// [`health_ping`]).
+    kept: parking_lot::Mutex<Option<KeptConn>>,
 }
 
-/// A connection on loan from a [`DbPool`]; returns itself to the pool on drop.
+/// A connection detached from its pool and kept by [`health_ping`].
+enum KeptConn {
+    Postgres(sqlx::PgConnection),
+    Sqlite(sqlx::SqliteConnection),
+}
+
+/// A connection on loan from a [`DbPool`]; returns itself to the pool on drop — unless a call
+/// on it did not finish cleanly (timed out, lost its connection, or was cancelled because the
+/// caller went away). Such a connection is detached and its socket closed at once: returned,
+/// sqlx would first ping it, and on a connection whose server went silent that ping hangs while
+/// holding the pool's slot (the health pool has one), so every later probe timed out at acquire
+/// until TCP gave up.
 pub struct Held<'a, DB: sqlx::Database> {
-    conn: PoolConnection<DB>,
+    conn: Option<PoolConnection<DB>>,
     in_use: &'a AtomicU32,
+    /// False from the start of a call until it ends without a timeout or connection error.
+    clean: bool,
+}
+
+impl<DB: sqlx::Database> Held<'_, DB> {
+    /// A call starts: until [`Held::finished`] says otherwise, the connection is not reusable.
+    pub fn calling(&mut self) -> &mut DB::Connection {
+        self.clean = false;
+        self
+    }
+
+    /// The call ended with `result`: reusable unless it timed out or lost its connection.
+    pub fn finished<T>(&mut self, result: &Result<T, DbError>) {
+        self.clean = !matches!(
+            result,
+            Err(DbError::Timeout { .. } | DbError::Connection { .. })
+        );
+    }
+}
+
+impl<DB: sqlx::Database> Held<'_, DB> {
+    /// Takes the connection out of the pool for good (its slot is free at once).
+    fn detach(mut self) -> DB::Connection {
+        self.clean = true;
+        self.conn.take().expect("held until dropped").detach()
+    }
 }
 
 impl<DB: sqlx::Database> Deref for Held<'_, DB> {
     type Target = DB::Connection;
     fn deref(&self) -> &Self::Target {
-        &self.conn
+        self.conn.as_ref().expect("held until dropped")
     }
 }
 
 impl<DB: sqlx::Database> DerefMut for Held<'_, DB> {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.conn
+        self.conn.as_mut().expect("held until dropped")
     }
 }
 
 impl<DB: sqlx::Database> Drop for Held<'_, DB> {
     fn drop(&mut self) {
         self.in_use.fetch_sub(1, Ordering::Relaxed);
+        if !self.clean
+            && let Some(conn) = self.conn.take()
+        {
+            // Leaves the pool (its slot is free at once); dropping it closes the socket.
+            drop(conn.detach());
+        }
     }
 }
 
@@ -142,19 +188,25 @@ impl DbPool {
         self.in_use.load(Ordering::Relaxed)
     }
 
-    /// Connections open right now (in use or idle).
+    /// Connections open right now (in use or idle; the health probe's kept one counts).
     pub fn size(&self) -> u32 {
-        match &self.kind {
+        let pooled = match &self.kind {
             PoolKind::Postgres(p) => p.size(),
             PoolKind::Sqlite(p) => p.size(),
-        }
+        };
+        pooled + self.kept()
     }
 
     pub fn idle(&self) -> u32 {
-        match &self.kind {
+        let pooled = match &self.kind {
             PoolKind::Postgres(p) => p.num_idle() as u32,
             PoolKind::Sqlite(p) => p.num_idle() as u32,
-        }
+        };
+        pooled + self.kept()
+    }
+
+    fn kept(&self) -> u32 {
+        u32::from(self.kept.lock().is_some())
     }
 
     pub fn call_timeout(&self) -> Duration {
@@ -183,8 +235,9 @@ impl DbPool {
             Ok(conn) => {
                 self.in_use.fetch_add(1, Ordering::Relaxed);
                 Ok(Held {
-                    conn,
+                    conn: Some(conn),
                     in_use: &self.in_use,
+                    clean: true,
                 })
             }
             Err(sqlx::Error::PoolTimedOut) if self.in_use() < self.max => {
@@ -284,6 +337,16 @@ impl DbPool {
     }
 
     pub async fn close(&self) {
+        let kept = self.kept.lock().take();
+        match kept {
+            Some(KeptConn::Postgres(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Some(KeptConn::Sqlite(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            None => {}
+        }
         self.kind.close().await;
     }
 }
@@ -291,7 +354,8 @@ impl DbPool {
 /// Runs one call on a connection of `$pool`, written once and compiled for both backends:
 /// `with_conn!(pool, |conn| sqlx::query("…").fetch_all(&mut *conn))`. The whole operation
 /// runs under [`DbPool::guard`] (breaker, concurrency limit) and the call under
-/// [`DbPool::bounded`] (call timeout); errors arrive classified as [`DbError`].
+/// [`DbPool::bounded`] (call timeout); errors arrive classified as [`DbError`]. A connection
+/// whose call timed out, failed on the connection or was cancelled is discarded ([`Held`]).
 #[macro_export]
 macro_rules! with_conn {
     ($pool:expr, |$conn:ident| $call:expr) => {{
@@ -300,13 +364,21 @@ macro_rules! with_conn {
             match &pool.kind {
                 $crate::db::PoolKind::Postgres(p) => {
                     let mut held = pool.acquire(p).await?;
-                    let $conn: &mut ::sqlx::PgConnection = &mut *held;
-                    pool.bounded($call).await
+                    let result = {
+                        let $conn: &mut ::sqlx::PgConnection = held.calling();
+                        pool.bounded($call).await
+                    };
+                    held.finished(&result);
+                    result
                 }
                 $crate::db::PoolKind::Sqlite(p) => {
                     let mut held = pool.acquire(p).await?;
-                    let $conn: &mut ::sqlx::SqliteConnection = &mut *held;
-                    pool.bounded($call).await
+                    let result = {
+                        let $conn: &mut ::sqlx::SqliteConnection = held.calling();
+                        pool.bounded($call).await
+                    };
+                    held.finished(&result);
+                    result
                 }
             }
         })
@@ -499,13 +571,50 @@ pub fn open_pool(target: &DatabaseTarget, spec: &PoolSpec) -> anyhow::Result<DbP
         calls: CallStats::default(),
         waits: AtomicU64::new(0),
         waited_us: AtomicU64::new(0),
+        kept: parking_lot::Mutex::new(None),
     })
 }
 
 /// `SELECT 1` on `pool`; the round trip time.
+///
+/// The probe keeps its connection itself between probes instead of returning it to the sqlx
+/// pool: sqlx pings every connection it takes back, without a time limit, and while the
+/// database is silent that ping held the health pool's only slot, so every probe timed out at
+/// acquire until TCP gave up (tens of seconds after the database was back). Here a connection
+/// that answered is kept for the next probe, and one whose call failed, timed out or was
+/// cancelled is dropped (its socket closed); the pool only opens new connections.
 pub async fn health_ping(pool: &DbPool) -> Result<Duration, DbError> {
+    macro_rules! select_one {
+        ($conn:expr) => {
+            pool.bounded(sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one($conn))
+                .await?
+        };
+    }
     let started = Instant::now();
-    with_conn!(pool, |c| sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&mut *c))?;
+    pool.guard(async {
+        let kept = pool.kept.lock().take();
+        match (&pool.kind, kept) {
+            (PoolKind::Postgres(_), Some(KeptConn::Postgres(mut conn))) => {
+                select_one!(&mut conn);
+                *pool.kept.lock() = Some(KeptConn::Postgres(conn));
+            }
+            (PoolKind::Postgres(p), _) => {
+                let mut conn = pool.acquire(p).await?.detach();
+                select_one!(&mut conn);
+                *pool.kept.lock() = Some(KeptConn::Postgres(conn));
+            }
+            (PoolKind::Sqlite(_), Some(KeptConn::Sqlite(mut conn))) => {
+                select_one!(&mut conn);
+                *pool.kept.lock() = Some(KeptConn::Sqlite(conn));
+            }
+            (PoolKind::Sqlite(p), _) => {
+                let mut conn = pool.acquire(p).await?.detach();
+                select_one!(&mut conn);
+                *pool.kept.lock() = Some(KeptConn::Sqlite(conn));
+            }
+        }
+        Ok(())
+    })
+    .await?;
     Ok(started.elapsed())
 }

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 
-use crate::cache::CacheFreshness;
+use crate::cache::{CacheFreshness, CacheState};
 use crate::config::APP_VERSION;
+use crate::db::breaker::{Breaker, BreakerState};
 pub use crate::json::RawJson;
 
 /// `meta` of the envelope. Optional fields are omitted when unset.
@@ -48,10 +49,17 @@ impl Meta {
 
 impl Meta {
     /// The meta of an answer served from a cache: its state, when the data was computed, and
-    /// its age in whole seconds.
-    pub fn cached(freshness: CacheFreshness) -> Self {
+    /// its age in whole seconds. While the database's breaker is not closed (the database is
+    /// known to be failing) the answer is `stale` whatever the cache thinks: nothing can
+    /// confirm the data any more.
+    pub fn cached(freshness: CacheFreshness, breaker: &Breaker) -> Self {
         let mut meta = Self::now();
-        meta.cache_state = Some(freshness.state.as_str());
+        let state = if breaker.state() == BreakerState::Closed {
+            freshness.state
+        } else {
+            CacheState::Stale
+        };
+        meta.cache_state = Some(state.as_str());
         meta.updated_at = Some(freshness.updated_at);
         meta.age_seconds = Some(freshness.age.as_secs());
         meta

@@ -3,30 +3,113 @@
 //! `BODY_READ_TIMEOUT` → 408, malformed or mistyped JSON,
 //! query or path parameter → 400 `VALIDATION_ERROR` naming the problem.
 //!
-//! Each is axum's own extractor, derived with our rejection: the `From` impls below are the
-//! whole of the translation.
+//! Each wraps axum's own extractor: the text checks of [`super::text`] first (no NUL, valid
+//! UTF-8: 400 naming the parameter), then axum's parse, whose rejections the `From` impls
+//! below translate.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::StatusCode;
+use axum::extract::rejection::{
+    JsonRejection, MissingJsonContentType, PathRejection, QueryRejection,
+};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
 
-use super::AppError;
 use super::middleware::request_body::timeout_in;
+use super::{AppError, text};
 
-/// A JSON body.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// A JSON body; no string in it may hold a NUL ([`super::text`]).
 pub struct ApiJson<T>(pub T);
 
-/// Query-string parameters.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(req.headers()) {
+            return Err(JsonRejection::from(MissingJsonContentType::default()).into());
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::from(JsonRejection::from(e)))?;
+        text::check_json(&bytes)?;
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Self(value))
+    }
+}
+
+/// `application/json` or `application/<anything>+json`, as axum's `Json` accepts.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(essence) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .map(|e| e.trim().to_ascii_lowercase())
+    else {
+        return false;
+    };
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+}
+
+/// Query-string parameters; each name and value UTF-8 without NUL.
 pub struct ApiQuery<T>(pub T);
 
-/// Path parameters.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let raw = parts.uri.query().unwrap_or_default();
+        text::check_urlencoded(raw.as_bytes(), "query parameter")?;
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// Path parameters; none may hold a NUL (axum already refuses invalid UTF-8).
 pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if let Ok(params) = RawPathParams::from_request_parts(parts, state).await
+            && let Some((name, _)) = params.iter().find(|(_, v)| v.contains('\0'))
+        {
+            return Err(AppError::validation(format!(
+                "path parameter `{name}`: contains a NUL character, which no text accepts"
+            )));
+        }
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body; each name and value UTF-8 without NUL.
+pub struct ApiForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let (parts, body) = req.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|e| AppError::from(JsonRejection::from(e)))?;
+        text::check_urlencoded(&bytes, "form field")?;
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let axum::Form(value) = axum::Form::<T>::from_request(req, state)
+            .await
+            .map_err(|e| {
+                AppError::validation(format!("the form could not be read: {}", e.body_text()))
+            })?;
+        Ok(Self(value))
+    }
+}
 
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {

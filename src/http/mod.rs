@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod pages;
 pub mod router;
 pub mod server;
+pub mod text;
 
 pub use envelope::{ApiResponse, Meta, RawApiResponse, RawJson};
 pub use error::{AppError, ErrorCode, ErrorContext};

@@ -1,10 +1,8 @@
 //! The page registry from both sides: `GET /admin/api/pages`, `PUT /admin/api/pages/{route}`
 //! (JSON, `X-CSRF-Token`) and the `/admin/pages` page whose forms post `csrf_token`.
 
-use axum::Form;
 use axum::Router;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, put};
 use chrono::Utc;
@@ -15,6 +13,7 @@ use crate::app::AppState;
 use crate::auth::{AdminUser, User};
 use crate::db::{self, audit, pages::PageRow};
 use crate::http::client::ClientIp;
+use crate::http::extract::ApiForm;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiResponse, AppError};
 use crate::i18n::Lang;
@@ -154,11 +153,9 @@ async fn page_form(
     State(app): State<AppState>,
     AdminUser(user): AdminUser,
     ClientIp(ip): ClientIp,
-    form: Result<Form<StatusForm>, FormRejection>,
+    form: ApiForm<StatusForm>,
 ) -> Result<Response, AppError> {
-    let Form(form) = form.map_err(|e| {
-        AppError::validation(format!("the form could not be read: {}", e.body_text()))
-    })?;
+    let ApiForm(form) = form;
     change(&app, &user, ip, &form.route, &form.status).await?;
     Ok(Redirect::to("/admin/pages").into_response())
 }

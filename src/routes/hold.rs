@@ -219,7 +219,7 @@ async fn lots(
     .map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
-        meta: Meta::cached(served.freshness()),
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
     }
     .into_response())
 }

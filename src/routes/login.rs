@@ -4,9 +4,8 @@
 //! the form with a message; a successful one rotates the session and redirects to `next`,
 //! which is accepted only as a local path.
 
-use axum::Form;
 use axum::Router;
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,6 +16,7 @@ use crate::app::AppState;
 use crate::auth::{MaybeUser, login};
 use crate::http::AppError;
 use crate::http::client::ClientIp;
+use crate::http::extract::ApiForm;
 use crate::i18n::{self, Lang};
 use crate::session::SessionHandle;
 use crate::templates::{self, Layout};
@@ -115,14 +115,9 @@ async fn login_form(
     session: SessionHandle,
     ClientIp(ip): ClientIp,
     lang: Lang,
-    form: Result<Form<LoginForm>, FormRejection>,
+    form: ApiForm<LoginForm>,
 ) -> Result<Response, AppError> {
-    let Form(form) = form.map_err(|e| {
-        AppError::validation(format!(
-            "the login form could not be read: {}",
-            e.body_text()
-        ))
-    })?;
+    let ApiForm(form) = form;
     let next = local_next(form.next.as_deref());
     match login::attempt(&app, &session, ip, &form.username, &form.password).await {
         Ok(_) => Ok(Redirect::to(&next).into_response()),

@@ -110,7 +110,7 @@ async fn status(
     }
     Ok(RawApiResponse {
         data: snapshot.status_for(&filter),
-        meta: Meta::cached(app.equipment.freshness(&snapshot)),
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
     }
     .into_response())
 }
@@ -169,7 +169,7 @@ async fn summary(
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
         data: snapshot.summary.clone(),
-        meta: Meta::cached(app.equipment.freshness(&snapshot)),
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
     })
 }
 
@@ -181,7 +181,7 @@ async fn matrix(
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
         data: snapshot.matrix.clone(),
-        meta: Meta::cached(app.equipment.freshness(&snapshot)),
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
     })
 }
 

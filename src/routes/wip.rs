@@ -56,7 +56,7 @@ pub(crate) async fn precomputed(
     let served = served(app).await?;
     Ok(RawApiResponse {
         data: answer(&served.snapshot).clone(),
-        meta: Meta::cached(served.freshness()),
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
     })
 }
 
@@ -75,7 +75,7 @@ pub(crate) async fn filtered(
     let data = compute(&served.snapshot, &filter).map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
-        meta: Meta::cached(served.freshness()),
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
     })
 }
 
@@ -231,7 +231,7 @@ async fn lot(
         Some(pos) => Ok(RawApiResponse {
             data: RawJson::from_value(&LotView::new(&snapshot.table, pos))
                 .map_err(AppError::internal)?,
-            meta: Meta::cached(served.freshness()),
+            meta: Meta::cached(served.freshness(), &app.db.breaker),
         }),
         None => Err(AppError::not_found(format!("no lot {lotid} is in process"))),
     }
@@ -287,7 +287,7 @@ async fn lookup(
         RawJson::from_value(&LookupAnswer { lots, not_found }).map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
-        meta: Meta::cached(served.freshness()),
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
     })
 }
 

@@ -222,7 +222,7 @@ async fn detail(
     .map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
-        meta: Meta::cached(served.freshness()),
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
     }
     .into_response())
 }

@@ -80,6 +80,6 @@ async fn search(
     .map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
-        meta: Meta::cached(served.freshness()),
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
     })
 }

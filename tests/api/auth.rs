@@ -547,3 +547,52 @@ async fn expired_sessions_are_swept_in_the_background() {
     assert!(hooks.hooks.iter().any(|h| h.name == "session_sweeper"));
     assert!(hooks.clean(), "{hooks:?}");
 }
+
+/// Failed logins are limited per user name as well as per address: after
+/// `LOGIN_FAILURE_LIMIT_PER_USER` failures that name is refused (even with the right
+/// password) until the window ends; successes do not count, and other names are not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_limited_per_user_name() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .seed(None)
+        .env("LOGIN_FAILURE_LIMIT_PER_USER", "3")
+        .start()
+        .await;
+    let login = |user: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            app.post_json_with_csrf(
+                "/api/auth/login",
+                &json!({"username": user, "password": password}),
+            )
+            .await
+        }
+    };
+    // Successes do not count.
+    for _ in 0..5 {
+        assert_eq!(login(USER, TEST_PASSWORD).await.status(), 200);
+    }
+    for _ in 0..3 {
+        assert_eq!(login(USER, "bad").await.status(), 401);
+    }
+    let response = login(USER, TEST_PASSWORD).await;
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    let (status, body) = json(response).await;
+    assert_error(status, &body, 429, "TOO_MANY_REQUESTS");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("user name")
+    );
+
+    assert_eq!(
+        login(crate::helpers::ADMIN, TEST_PASSWORD).await.status(),
+        200
+    );
+}

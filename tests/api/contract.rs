@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{Backend, TestApp, TestDb, assert_error, client, json};
+use crate::on_both_backends;
 
 /// The production stack with extra routes only a test can want (a panic, a slow handler).
 struct Harness {
@@ -388,4 +389,66 @@ async fn a_degraded_page_keeps_the_status_and_counts_down_its_retry() {
     );
     let script = mes_dashboard::assets::by_path("js/pages/error.js").unwrap();
     assert!(String::from_utf8_lossy(script.bytes).contains("location.reload()"));
+}
+
+on_both_backends!(text_parameters_with_nul_or_invalid_utf8_are_400_naming_the_parameter);
+
+/// A NUL or an invalid UTF-8 sequence in any text parameter — query, path, form or JSON — is
+/// 400 `VALIDATION_ERROR` naming it, never a database error (PostgreSQL refuses NUL in text;
+/// before the fix such a value reached the query, or was silently replaced by U+FFFD).
+async fn text_parameters_with_nul_or_invalid_utf8_are_400_naming_the_parameter(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.login_as_admin().await;
+    let gets = [
+        ("/api/wip/detail/A%00B", "workcenter"),
+        ("/api/wip/lot/L%00T", "lotid"),
+        ("/api/hold-overview/lots?reason=a%00b", "reason"),
+        ("/api/hold-overview/lots?workcenter=%FF%FE", "workcenter"),
+        ("/api/wip/detail/WC?package=P%00", "package"),
+        ("/admin/api/audit?action=worker.%00restart", "action"),
+    ];
+    for (path, name) in gets {
+        let (status, body) = json(app.get(path).await).await;
+        assert_error(status, &body, 400, "VALIDATION_ERROR");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("`{name}`")), "{path}: {message}");
+    }
+    let posts = [
+        (
+            "/api/resource/history/query",
+            json!({"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z",
+                   "workcenter": "W\u{0}C"}),
+            "workcenter",
+        ),
+        (
+            "/api/wip/lots/lookup",
+            json!({"lot_ids": ["A", "B\u{0}"]}),
+            "lot_ids[1]",
+        ),
+    ];
+    for (path, payload, name) in posts {
+        let (status, body) = json(app.post_json_with_csrf(path, &payload).await).await;
+        assert_error(status, &body, 400, "VALIDATION_ERROR");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("`{name}`")), "{path}: {message}");
+    }
+    let (status, body) = json(
+        app.put_json_with_csrf("/admin/api/pages/%2Fwip%00", &json!({"status": "dev"}))
+            .await,
+    )
+    .await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
+
+    // A form (the login page): 400, the page says which field.
+    let token = app.csrf_token().await;
+    let response = app
+        .client
+        .post(app.url("/admin/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf_token={token}&username=de%00mo&password=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("username"));
 }

@@ -388,6 +388,7 @@ fn auth_defaults() -> Vec<(String, String)> {
         ("ADMIN_EMAILS", "admin@example.com"),
         // Tests log in far more often than people; the limit's own test sets it back to 5.
         ("LOGIN_RATE_LIMIT", "10000"),
+        ("LOGIN_FAILURE_LIMIT_PER_USER", "10000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

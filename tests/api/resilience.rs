@@ -405,3 +405,96 @@ async fn a_full_slow_query_limit_answers_503_with_retry_after() {
     assert_eq!(status, 200, "the query in its slot completes: {body}");
     assert!(!body["data"]["rows"].as_array().unwrap().is_empty());
 }
+
+/// The breaker open means the database is known to be failing: every cached answer says
+/// `stale` at once, before the cache's own refresh has noticed anything (before the fix they
+/// said `fresh` until the next refresh failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_answers_say_stale_as_soon_as_the_breaker_opens() {
+    let Some((app, proxy)) = behind_proxy(&[
+        ("CACHE_CHECK_INTERVAL", "3600"),
+        ("EQUIPMENT_STATUS_SYNC_INTERVAL", "3600"),
+        ("DB_POOL_TIMEOUT", "1"),
+        ("CIRCUIT_BREAKER_FAILURE_THRESHOLD", "2"),
+        ("CIRCUIT_BREAKER_RECOVERY_TIMEOUT", "60"),
+    ])
+    .await
+    else {
+        return;
+    };
+    let cached = [
+        "/api/wip/overview/summary",
+        "/api/hold-overview/summary",
+        "/api/resource/status/summary",
+    ];
+    for path in cached {
+        let (status, body) = json(app.get(path).await).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["meta"]["cache_state"], "fresh", "{path}");
+    }
+
+    proxy.set(Fault::Cut).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while db_answer(&app).await.1["error"]["code"] != "CIRCUIT_BREAKER_OPEN" {
+        assert!(Instant::now() < deadline, "the breaker opens");
+    }
+    for path in cached {
+        let (status, body) = json(app.get(path).await).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["meta"]["cache_state"], "stale", "{path}: {body}");
+    }
+}
+
+/// Polls `/health` every 100 ms until its status is `want`; the time it took.
+async fn health_until(app: &TestApp, want: u16, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (status, body) = json(app.get("/health").await).await;
+        if status == want {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "/health still {status} after {limit:?}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// After an outage `/health` is healthy within 5 s of the database's return, every time:
+/// twenty rounds, alternating a cut (connections reset, new ones refused at once) and a
+/// silence (the database stops answering, so the probe's call times out on its connection).
+/// Before the fix the timed-out connection went back to the pool, whose release ping then hung
+/// on it holding the health pool's only slot: every probe timed out at acquire for ~30 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_is_healthy_within_5_s_of_the_database_coming_back_twenty_times() {
+    let Some((app, proxy)) = behind_proxy(&[
+        ("DB_HEALTH_POOL_TIMEOUT", "2"),
+        ("DB_HEALTH_CALL_TIMEOUT_MS", "1000"),
+    ])
+    .await
+    else {
+        return;
+    };
+    health_until(&app, 200, Duration::from_secs(30)).await;
+    for round in 0..20 {
+        if round % 2 == 0 {
+            proxy.set(Fault::Cut).await;
+        } else {
+            proxy.delay(Duration::from_secs(60));
+        }
+        health_until(&app, 503, Duration::from_secs(30)).await;
+
+        if round % 2 == 0 {
+            proxy.set(Fault::None).await;
+        } else {
+            proxy.delay(Duration::ZERO);
+        }
+        // The contract's bound; the poll itself can only make it look slower.
+        let took = health_until(&app, 200, Duration::from_secs(60)).await;
+        assert!(
+            took < Duration::from_secs(5),
+            "round {round}: healthy {took:?} after the database came back"
+        );
+    }
+}

@@ -25,6 +25,15 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 pub struct LocalProvider {
     users: Vec<LocalUser>,
     name: &'static str,
+    /// Verified for an unknown user name, so that it takes as long as a known one with a
+    /// wrong password: the time of an answer does not tell which user names exist.
+    dummy_hash: String,
+}
+
+/// A hash of a random password with the same parameters as the users' hashes.
+fn dummy_hash() -> String {
+    let password: [u8; 16] = rand::random();
+    hash_password(&String::from_utf8_lossy(&password)).expect("hashing a password cannot fail")
 }
 
 impl LocalProvider {
@@ -32,6 +41,7 @@ impl LocalProvider {
         Self {
             users,
             name: "local",
+            dummy_hash: dummy_hash(),
         }
     }
 
@@ -46,6 +56,7 @@ impl LocalProvider {
         Self {
             users: vec![user],
             name: "demo",
+            dummy_hash: dummy_hash(),
         }
     }
 }
@@ -63,14 +74,16 @@ impl LoginProvider for LocalProvider {
         Box::pin(async move {
             let user = self.users.iter().find(|u| u.username == username).cloned();
             let password = password.to_string();
-            // Argon2 is deliberately slow: keep it off the async workers.
+            let dummy = self.dummy_hash.clone();
+            // Argon2 is deliberately slow: keep it off the async workers. An unknown user is
+            // checked against the dummy hash, and refused whatever the outcome.
             let verified = tokio::task::spawn_blocking(move || {
-                let user = user?;
-                let hash = PasswordHash::new(&user.hash).ok()?;
-                Argon2::default()
+                let stored = user.as_ref().map_or(dummy.as_str(), |u| u.hash.as_str());
+                let hash = PasswordHash::new(stored).ok()?;
+                let matches = Argon2::default()
                     .verify_password(password.as_bytes(), &hash)
-                    .ok()
-                    .map(|()| user)
+                    .is_ok();
+                user.filter(|_| matches)
             })
             .await
             .map_err(|e| LoginError::Unavailable(format!("password check failed: {e}")))?;
@@ -89,6 +102,29 @@ impl LoginProvider for LocalProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unknown user name costs a full password check too (before: it was refused without
+    /// one, in microseconds against tens of milliseconds). A lower bound only, on the fastest
+    /// of several runs, so a busy machine cannot break it.
+    #[tokio::test]
+    async fn an_unknown_user_takes_as_long_as_a_wrong_password() {
+        let provider = LocalProvider::demo("right");
+        let fastest = |user: &'static str| {
+            let provider = &provider;
+            async move {
+                let mut best = std::time::Duration::MAX;
+                for _ in 0..3 {
+                    let started = std::time::Instant::now();
+                    assert!(provider.authenticate(user, "wrong").await.is_err());
+                    best = best.min(started.elapsed());
+                }
+                best
+            }
+        };
+        let known = fastest(DEMO_USER).await;
+        let unknown = fastest("nobody").await;
+        assert!(unknown * 4 >= known, "unknown {unknown:?}, known {known:?}");
+    }
 
     #[tokio::test]
     async fn a_local_user_logs_in_with_the_right_password_only() {
