@@ -74,3 +74,33 @@ sig = hmac.new(os.environ["KEY"].encode(), b"mes-dashboard/session-cookie/v1:" +
 print(f"mes_session={sid}.{b64(sig)}")
 PY
 }
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# bench_run LABEL PID URL [wrk args…]: wrk against URL for $DURATION s with $CONNS connections,
+# then one line: requests/s, µs of server CPU per request (the process PID's user+system CPU
+# during the run divided by the requests served), p99, RSS, non-2xx. Keeps the rate in
+# $WORK/LABEL.rps for bench_ratio.
+bench_run() {
+  local label=$1 pid=$2 url=$3 before after out rps total cpu_us p99 non2xx tick
+  shift 3
+  tick=$(getconf CLK_TCK)
+  before=$(cpu_ticks "$pid")
+  out=$(wrk --latency -t2 -c"$CONNS" -d"${DURATION}s" "$@" "$url")
+  after=$(cpu_ticks "$pid")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses/ {print $5}' <<<"$out")
+  cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$tick" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  printf '%-30s %10s req/s   %7s µs CPU/request   p99 %8s   RSS %6s KiB   non-2xx %s\n' \
+    "$label" "$rps" "$cpu_us" "$p99" "$(rss_kib "$pid")" "${non2xx:-0}"
+  echo "$rps" >"$WORK/$label.rps"
+}
+
+# bench_ratio LABEL BASELINE_LABEL BAR: throughput of LABEL over BASELINE_LABEL's.
+bench_ratio() {
+  awk -v a="$(cat "$WORK/$1.rps")" -v b="$(cat "$WORK/$2.rps")" -v bar="$3" -v l="$1" -v r="$2" \
+    'BEGIN {printf "# %s / %s throughput: %.2f (bar: at least %s)\n", l, r, a / b, bar}'
+}

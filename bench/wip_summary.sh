@@ -31,28 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-TICK=$(getconf CLK_TCK)
-
-# run LABEL PID URL: wrk against URL, then requests/s, µs of server CPU per request, RSS.
-run() {
-  local label=$1 pid=$2 url=$3 before after out rps total cpu_us
-  shift 3
-  before=$(cpu_ticks "$pid")
-  out=$(wrk --latency -t2 -c"$CONNS" -d"${DURATION}s" "$@" "$url")
-  after=$(cpu_ticks "$pid")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  total=$(awk '/requests in/ {print $1}' <<<"$out")
-  local p99 non2xx
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  non2xx=$(awk '/Non-2xx or 3xx responses/ {print $5}' <<<"$out")
-  cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$TICK" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-  printf '%-28s %10s req/s   %7s µs CPU/request   p99 %8s   RSS %6s KiB   non-2xx %s\n' \
-    "$label" "$rps" "$cpu_us" "$p99" "$(rss_kib "$pid")" "${non2xx:-0}"
-  echo "$rps" >"$WORK/$label.rps"
-}
-
 KEY=$("$BIN" gen-secret)
 DB="$WORK/bench.sqlite3"
 PORT=$(free_port)
@@ -75,8 +53,7 @@ BARE_PID=$!; pids+=($BARE_PID)
 wait_http "http://127.0.0.1:$BPORT/"
 
 echo "# logged-in cached WIP summary ($(wc -c <"$WORK/body.json") bytes), ${DURATION}s per run, 2 wrk threads, $CONNS connections, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) before"
-run "bare hyper (baseline)" "$BARE_PID" "http://127.0.0.1:$BPORT/"
-run "mes-dashboard" "$DASH" "$URL" -H "Cookie: $COOKIE"
-awk -v a="$(cat "$WORK/mes-dashboard.rps")" -v b="$(cat "$WORK/bare hyper (baseline).rps")" \
-  'BEGIN {printf "# mes-dashboard / bare hyper throughput: %.2f (bar: at least 0.50)\n", a / b}'
+bench_run "bare hyper (baseline)" "$BARE_PID" "http://127.0.0.1:$BPORT/"
+bench_run "mes-dashboard" "$DASH" "$URL" -H "Cookie: $COOKIE"
+bench_ratio "mes-dashboard" "bare hyper (baseline)" 0.80
 echo "# access log lines written: $(grep -c '"http.path"' "$WORK/access.log")"

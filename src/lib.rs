@@ -5,6 +5,7 @@
 //! [`http::router::build`] for the request path.
 
 pub mod app;
+pub mod assets;
 pub mod auth;
 pub mod cache;
 pub mod charts;
@@ -15,9 +16,11 @@ pub mod equipment;
 pub mod health;
 pub mod hold_history;
 pub mod http;
+pub mod i18n;
 pub mod jobs;
 pub mod json;
 pub mod lifecycle;
+pub mod metrics;
 pub mod redis;
 pub mod routes;
 pub mod seed;

@@ -27,7 +27,7 @@ use crate::app::{App, AppState};
 use crate::config::Settings;
 use crate::db;
 use crate::http::router;
-use crate::http::server::{self, DrainReport, DrainSettings};
+use crate::http::server::{self, ConnectionLimits, DrainReport, DrainSettings};
 use crate::lifecycle::ShutdownReport;
 
 /// Longest wait for the first WIP load before accepting. A failed first load ends the wait
@@ -89,7 +89,8 @@ pub async fn start(listener: TcpListener, app: App) -> anyhow::Result<Running> {
         draining: state.draining.clone(),
     };
     let router = router::build(state.clone());
-    let task = tokio::spawn(server::serve(listener, router, stop.clone(), drain));
+    let limits = ConnectionLimits::from_settings(&state.config);
+    let task = tokio::spawn(server::serve(listener, router, stop.clone(), drain, limits));
     Ok(Running {
         state,
         addr,

@@ -88,6 +88,13 @@ pub fn write_line(line: &[u8]) {
     }
 }
 
+/// Lines the writer thread dropped because its buffer was full (the writer never makes a
+/// request wait: under extreme load it drops instead, and this counts it).
+pub fn dropped_log_lines() -> u64 {
+    SINK.get()
+        .map_or(0, |sink| sink.error_counter().dropped_lines() as u64)
+}
+
 /// Whether `line` contains a registered secret or a URL (which may carry a password).
 fn needs_redaction(line: &[u8]) -> bool {
     if memchr::memmem::find(line, b"://").is_some() {

@@ -7,16 +7,27 @@
 //! `{{ … }}` inside `<script>` lacks it.
 //!
 //! Pages extend `base.html` and render through [`render`] with a [`Layout`] (title, user, CSRF
-//! token, navigation) plus their own fields.
+//! token, navigation, language, plant time zone) plus their own fields.
+//!
+//! Functions and filters every template has:
+//! - `t("key", name=value…)`: the message in the page's language ([`crate::i18n`]); a test
+//!   fails when a template shows text that does not come from it;
+//! - `asset("css/app.css")`: the content-hashed URL of a static file ([`crate::assets`]);
+//! - `|num` (thousands separators), `|when` (an RFC 3339 time shown in the plant's time zone,
+//!   `PLANT_TIME_ZONE`).
+//!
+//! No template holds an inline script or style: the Content-Security-Policy allows neither.
+//! Data a script needs goes into a `<script type="application/json">` block through `tojson`.
 
 use std::sync::LazyLock;
 
 use axum::response::{Html, IntoResponse, Response};
-use minijinja::value::Serde;
-use minijinja::{Environment, Error, ErrorKind, Value};
+use minijinja::value::{Kwargs, Serde};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
 use serde::Serialize;
 
 use crate::http::AppError;
+use crate::i18n::{self, FluentValue, Lang};
 
 /// Every template, embedded at compile time (name, source). A test checks the list against
 /// the folder so a new file cannot be forgotten.
@@ -52,6 +63,10 @@ pub const SOURCES: &[(&str, &str)] = &[
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     env.add_filter("tojson", html_safe_tojson);
+    env.add_function("t", translate);
+    env.add_function("asset", asset_url);
+    env.add_filter("num", format_number);
+    env.add_filter("when", format_time);
     for (name, source) in SOURCES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name} does not compile: {e:#}"));
@@ -85,18 +100,114 @@ fn html_safe_tojson(value: &Value) -> Result<Value, Error> {
         })
 }
 
+/// The language of the page being rendered, read from the context's `layout.lang`.
+fn page_lang(state: &State) -> Lang {
+    state
+        .lookup("layout")
+        .and_then(|layout| layout.get_attr("lang").ok())
+        .and_then(|lang| lang.as_str().and_then(Lang::parse))
+        .unwrap_or_default()
+}
+
+/// `t("key", name=value…)`.
+fn translate(state: &State, key: &str, kwargs: Kwargs) -> Result<String, Error> {
+    let lang = page_lang(state);
+    if !i18n::has(lang, key) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("no message {key:?} in the {lang} catalogue"),
+        ));
+    }
+    let mut args = i18n::args(std::iter::empty::<(&str, FluentValue)>());
+    for name in kwargs.args() {
+        let value: Value = kwargs.get(name)?;
+        let fluent = if let Some(n) = value.as_i64() {
+            FluentValue::from(n)
+        } else if value.is_number() {
+            FluentValue::from(f64::try_from(value.clone()).unwrap_or_default())
+        } else if value.is_none() || value.is_undefined() {
+            FluentValue::from("—")
+        } else {
+            FluentValue::from(value.to_string())
+        };
+        args.set(name.to_string(), fluent);
+    }
+    kwargs.assert_all_used()?;
+    Ok(i18n::t_args(lang, key, &args))
+}
+
+/// `asset("css/app.css")` → `/static/css/app.3f2a9c1e.css`. Marked safe: the URLs are our own
+/// (letters, digits, `/`, `.`, `_`), so escaping would only turn `/` into `&#x2f;`.
+fn asset_url(path: &str) -> Result<Value, Error> {
+    crate::assets::url(path)
+        .map(|url| Value::from_safe_string(url.to_string()))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("no static file {path:?} (is it in assets::FILES?)"),
+            )
+        })
+}
+
+/// `|num`: thousands separators (`12,345`); a fraction keeps one decimal.
+fn format_number(value: &Value) -> String {
+    if let Some(n) = value.as_i64() {
+        crate::timefmt::group_thousands(n)
+    } else if let Ok(f) = f64::try_from(value.clone()) {
+        crate::timefmt::format_decimal(f, 1)
+    } else {
+        value.to_string()
+    }
+}
+
+/// `|when`: an RFC 3339 time as `2026-12-06 14:05:09` in the plant's time zone (the context's
+/// `layout.time_zone`); anything else is shown as it is.
+fn format_time(state: &State, value: &Value) -> String {
+    let zone = state
+        .lookup("layout")
+        .and_then(|layout| layout.get_attr("time_zone").ok())
+        .and_then(|zone| zone.as_str().and_then(|z| z.parse().ok()))
+        .unwrap_or(chrono_tz::Tz::Asia__Taipei);
+    match value.as_str() {
+        Some(text) => crate::timefmt::plant_time(text, zone).unwrap_or_else(|| text.to_string()),
+        None => value.to_string(),
+    }
+}
+
 /// The part of every page the base layout reads.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Layout {
     pub title: String,
     /// The logged-in user, for the header (none on the login and error pages).
     pub user: Option<LayoutUser>,
     /// A fresh masked CSRF token for `<meta name="csrf-token">` and forms.
     pub csrf_token: Option<String>,
-    /// The navigation entries this user may open.
-    pub nav: Vec<NavItem>,
+    /// The navigation drawers with the entries this user may open.
+    pub nav: Vec<NavGroup>,
     /// The current path, to mark the active entry.
     pub path: String,
+    /// The page's language (`<html lang>`, `t(…)`).
+    pub lang: Lang,
+    /// The plant's IANA time zone (`PLANT_TIME_ZONE`), for `|when` and the client script.
+    pub time_zone: &'static str,
+    /// A small centred page (login, logout).
+    pub narrow: bool,
+}
+
+impl Layout {
+    /// A layout without user or navigation (login, logout, error pages).
+    pub fn bare(title: impl Into<String>, lang: Lang, time_zone: &'static str) -> Self {
+        Self {
+            title: title.into(),
+            user: None,
+            csrf_token: None,
+            nav: Vec::new(),
+            path: String::new(),
+            lang,
+            time_zone,
+            narrow: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,17 +217,96 @@ pub struct LayoutUser {
     pub is_admin: bool,
 }
 
+/// One drawer of the header: real-time reports, history reports, query tools, administration.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavGroup {
+    pub title: String,
+    pub items: Vec<NavItem>,
+    /// The current page is in this drawer.
+    pub current: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NavItem {
     pub route: String,
     pub title: String,
+    pub description: String,
     /// `released` or `dev` (only administrators see `dev` entries).
     pub status: String,
 }
 
+/// A language the switch offers, named in its own language.
+#[derive(Serialize)]
+struct LanguageOption {
+    tag: &'static str,
+    name: &'static str,
+}
+
+const LANGUAGES: [LanguageOption; 2] = [
+    LanguageOption {
+        tag: "zh-TW",
+        name: "中文",
+    },
+    LanguageOption {
+        tag: "en",
+        name: "English",
+    },
+];
+
+/// What `static/js/api.js` reads from the page's `#mes-config` block: the language, the plant's
+/// time zone and the client's words in that language (placeholders in braces, filled by the
+/// script).
+#[derive(Serialize)]
+struct ClientConfig {
+    lang: Lang,
+    time_zone: &'static str,
+    text: ClientText,
+}
+
+#[derive(Serialize)]
+struct ClientText {
+    retrying: String,
+    retry_failed: String,
+    retry_now: String,
+    stale: String,
+    unreachable: String,
+    health: std::collections::BTreeMap<&'static str, String>,
+}
+
+fn client_config(layout: &Layout) -> ClientConfig {
+    let lang = layout.lang;
+    let slot = |name: &'static str| (name, FluentValue::from(format!("{{{name}}}")));
+    ClientConfig {
+        lang,
+        time_zone: layout.time_zone,
+        text: ClientText {
+            retrying: i18n::t_args(
+                lang,
+                "client-retrying",
+                &i18n::args([slot("message"), slot("seconds")]),
+            ),
+            retry_failed: i18n::t_args(lang, "client-retry-failed", &i18n::args([slot("message")])),
+            retry_now: i18n::t(lang, "client-retry-now").into_owned(),
+            stale: i18n::t_args(lang, "client-stale", &i18n::args([slot("time")])),
+            unreachable: i18n::t(lang, "client-unreachable").into_owned(),
+            health: ["healthy", "degraded", "unhealthy", "unknown"]
+                .map(|s| (s, i18n::t(lang, &format!("health-{s}")).into_owned()))
+                .into(),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct LayoutView<'a> {
+    #[serde(flatten)]
+    layout: &'a Layout,
+    languages: &'static [LanguageOption; 2],
+    client: ClientConfig,
+}
+
 #[derive(Serialize)]
 struct Context<'a, T: Serialize> {
-    layout: &'a Layout,
+    layout: LayoutView<'a>,
     #[serde(flatten)]
     page: &'a T,
 }
@@ -131,7 +321,14 @@ pub fn render_string<T: Serialize>(
         .get_template(template)
         .map_err(|e| AppError::internal(anyhow::anyhow!("template {template}: {e:#}")))?;
     template
-        .render(Serde(Context { layout, page }))
+        .render(Serde(Context {
+            layout: LayoutView {
+                layout,
+                languages: &LANGUAGES,
+                client: client_config(layout),
+            },
+            page,
+        }))
         .map_err(|e| AppError::internal(anyhow::anyhow!("rendering {}: {e:#}", template.name())))
 }
 

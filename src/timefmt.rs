@@ -1,5 +1,6 @@
 //! RFC 3339 UTC timestamps, the one format of every time the app writes (envelopes, reports,
-//! Redis values, logs).
+//! Redis values, logs); and the forms people read on pages and in CSV files: times in the
+//! plant's time zone (`PLANT_TIME_ZONE`), numbers with thousands separators.
 //!
 //! The clock's own "now" is on the hot path (every envelope, every access-log line): the date
 //! and whole seconds are formatted once per second per thread, the fraction on each call. A
@@ -61,9 +62,82 @@ pub fn now_micros(out: &mut String) {
     append(out, 6);
 }
 
+/// An RFC 3339 time as people in the plant read it: `2026-12-06 14:05:09` in `zone`. None when
+/// `text` is not such a time.
+pub fn plant_time(text: &str, zone: chrono_tz::Tz) -> Option<String> {
+    let t = DateTime::parse_from_rfc3339(text).ok()?;
+    Some(
+        t.with_timezone(&zone)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+    )
+}
+
+/// `zone`'s local time of `t` for file names: `20261206-1405`.
+pub fn file_stamp(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    t.with_timezone(&zone).format("%Y%m%d-%H%M").to_string()
+}
+
+/// `1234567` → `1,234,567` (zh-TW and English group the same way).
+pub fn group_thousands(n: i64) -> String {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n.unsigned_abs());
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1234.56` with one decimal → `1,234.6`.
+pub fn format_decimal(x: f64, decimals: usize) -> String {
+    if !x.is_finite() {
+        return "—".into();
+    }
+    let text = format!("{:.*}", decimals, x.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let whole: i64 = whole.parse().unwrap_or(0);
+    let sign = if x < 0.0 && text.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
+        "-"
+    } else {
+        ""
+    };
+    let grouped = group_thousands(whole);
+    if fraction.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{fraction}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_and_times_read_as_people_write_them() {
+        assert_eq!(group_thousands(0), "0");
+        assert_eq!(group_thousands(999), "999");
+        assert_eq!(group_thousands(1_000), "1,000");
+        assert_eq!(group_thousands(-1_234_567), "-1,234,567");
+        assert_eq!(format_decimal(1234.56, 1), "1,234.6");
+        assert_eq!(format_decimal(-0.04, 1), "0.0");
+        assert_eq!(format_decimal(-12.5, 1), "-12.5");
+        let taipei = chrono_tz::Tz::Asia__Taipei;
+        assert_eq!(
+            plant_time("2026-12-06T06:05:09.123Z", taipei).as_deref(),
+            Some("2026-12-06 14:05:09")
+        );
+        assert_eq!(plant_time("yesterday", taipei), None);
+        let t = DateTime::parse_from_rfc3339("2026-12-06T23:30:00Z").unwrap();
+        assert_eq!(file_stamp(t.to_utc(), taipei), "20261207-0730");
+    }
 
     #[test]
     fn timestamps_parse_and_match_the_clock() {

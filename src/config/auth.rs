@@ -208,20 +208,19 @@ pub(super) fn read(r: &mut Reader<'_>, mode: Mode) -> AuthSettings {
         .map(|m| m.to_ascii_lowercase())
         .collect();
 
-    let csrf_default = if mode == Mode::Testing {
-        "report-only"
-    } else {
-        "enforce"
-    };
-    let csrf_mode = match r.choice("CSRF_MODE", csrf_default, &["enforce", "report-only"]) {
+    // Enforced in every mode unless CSRF_MODE says otherwise, and said aloud whenever it is
+    // not: a test or staging run must not pass because the protection was off.
+    let csrf_mode = match r.choice("CSRF_MODE", "enforce", &["enforce", "report-only"]) {
         "report-only" => CsrfMode::ReportOnly,
         _ => CsrfMode::Enforce,
     };
-    if csrf_mode == CsrfMode::ReportOnly && mode != Mode::Testing {
+    if csrf_mode == CsrfMode::ReportOnly {
         r.diag.warning(
             "CSRF_MODE",
-            "report-only: requests that fail the CSRF check are logged and counted but served; \
-             switch to enforce once the logs are clean",
+            format!(
+                "report-only ({mode} mode): CSRF is not enforced; requests that fail the check \
+                 are logged and counted but served. Switch to enforce once the logs are clean"
+            ),
         );
     }
 
@@ -483,13 +482,31 @@ mod tests {
     }
 
     #[test]
-    fn csrf_enforces_by_default_except_in_testing() {
-        let (s, _) = load(&[]);
-        assert_eq!(s.auth.csrf_mode, super::CsrfMode::ReportOnly);
-        let (s, _) = load(&[("MES_ENV", "development")]);
-        assert_eq!(s.auth.csrf_mode, super::CsrfMode::Enforce);
-        let (_, diag) = load(&[("MES_ENV", "development"), ("CSRF_MODE", "report-only")]);
-        assert!(diag.warnings().any(|d| d.variable == "CSRF_MODE"));
+    fn csrf_is_enforced_in_every_mode_and_report_only_always_warns() {
+        let key = crate::config::secret::generate();
+        for mode in ["development", "testing", "staging", "production"] {
+            let base = [
+                ("MES_ENV", mode),
+                ("SECRET_KEY", key.as_str()),
+                ("DATABASE_URL", "postgres://mes@db/mes"),
+            ];
+            let (s, diag) = load(&base);
+            assert_eq!(s.auth.csrf_mode, super::CsrfMode::Enforce, "{mode}");
+            assert!(
+                !diag.items.iter().any(|d| d.variable == "CSRF_MODE"),
+                "{mode}"
+            );
+
+            let mut report_only = base.to_vec();
+            report_only.push(("CSRF_MODE", "report-only"));
+            let (s, diag) = load(&report_only);
+            assert_eq!(s.auth.csrf_mode, super::CsrfMode::ReportOnly, "{mode}");
+            assert!(
+                diag.warnings()
+                    .any(|d| d.variable == "CSRF_MODE" && d.message.contains("not enforced")),
+                "{mode}: {diag}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod env;
 pub mod equipment;
 pub mod holds;
 pub mod lifecycle;
+pub mod pages;
 pub mod redis;
 pub mod reports;
 pub mod resilience;
@@ -27,6 +28,7 @@ pub use env::{Diagnostic, Diagnostics, EnvSource, Reader, Severity};
 pub use equipment::EquipmentSettings;
 pub use holds::{HoldSettings, HoldType, NonQualityReasons};
 pub use lifecycle::LifecycleSettings;
+pub use pages::PageSettings;
 pub use redis::RedisSettings;
 pub use reports::ReportSettings;
 pub use resilience::ResilienceSettings;
@@ -95,6 +97,22 @@ pub struct HttpSettings {
     /// finish on their own (each later response carries `Connection: close`) before idle ones
     /// are closed.
     pub keepalive_drain: Duration,
+    /// `MAX_CONNECTIONS`: connections one worker serves at once. Beyond it the oldest
+    /// connection that has not sent a request yet is dropped to make room, else the new one is
+    /// served for health probes only (a small reserve), else it is closed at once.
+    pub max_connections: usize,
+    /// `HEADER_READ_TIMEOUT`: a connection whose request header is not complete this long after
+    /// the server began waiting for it is closed (silent and slow-header clients).
+    pub header_read_timeout: Duration,
+    /// `KEEP_ALIVE_TIMEOUT`: an idle keep-alive connection is closed after this long (at most
+    /// `HEADER_READ_TIMEOUT`, which also bounds the wait for the next request).
+    pub keep_alive_timeout: Duration,
+    /// `BODY_READ_TIMEOUT`: a request body that has not fully arrived this long after its
+    /// header is answered 408.
+    pub body_read_timeout: Duration,
+    /// `MAX_ANONYMOUS_BODY_BYTES`: the body limit for requests of nobody logged in (no session,
+    /// or the anonymous session of the login form); never more than `MAX_JSON_BODY_BYTES`.
+    pub max_anonymous_body_bytes: usize,
 }
 
 /// Settings of the WIP dataset cache.
@@ -126,6 +144,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
     pub supervisor: SupervisorSettings,
+    /// Language, time zone and CSV export of the pages.
+    pub pages: PageSettings,
     /// `SECRET_KEY` and `SECRET_KEY_FALLBACKS`.
     pub secrets: SecretKeys,
     /// `LOG_FORMAT` (text in development, JSON elsewhere by default).
@@ -168,13 +188,34 @@ impl Settings {
         };
 
         let bind = r.parse::<SocketAddr>("BIND", SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let http = HttpSettings {
+        let mut http = HttpSettings {
             bind,
             max_body_bytes: r.int("MAX_JSON_BODY_BYTES", 262_144, 1_024, 64 * 1024 * 1024) as usize,
             request_timeout: r.seconds("REQUEST_TIMEOUT_SECONDS", 60, 1, 3_600),
             graceful_timeout: r.seconds("GRACEFUL_TIMEOUT", 30, 1, 600),
             keepalive_drain: r.seconds("KEEPALIVE_DRAIN_SECONDS", 2, 0, 60),
+            max_connections: r.int("MAX_CONNECTIONS", 1_024, 1, 1_000_000) as usize,
+            header_read_timeout: r.seconds("HEADER_READ_TIMEOUT", 10, 1, 600),
+            keep_alive_timeout: r.seconds("KEEP_ALIVE_TIMEOUT", 5, 1, 600),
+            body_read_timeout: r.seconds("BODY_READ_TIMEOUT", 10, 1, 600),
+            max_anonymous_body_bytes: r.int(
+                "MAX_ANONYMOUS_BODY_BYTES",
+                16_384,
+                1_024,
+                64 * 1024 * 1024,
+            ) as usize,
         };
+        if http.keep_alive_timeout > http.header_read_timeout {
+            r.diag.error(
+                "KEEP_ALIVE_TIMEOUT",
+                format!(
+                    "must not exceed HEADER_READ_TIMEOUT ({} s), which also bounds the wait for \
+                     the next request on a kept-alive connection",
+                    http.header_read_timeout.as_secs()
+                ),
+            );
+        }
+        http.max_anonymous_body_bytes = http.max_anonymous_body_bytes.min(http.max_body_bytes);
 
         let database = database::read(&mut r, mode);
         let resilience = resilience::read(&mut r, mode);
@@ -189,6 +230,7 @@ impl Settings {
         let equipment = equipment::read(&mut r, mode);
         let holds = holds::read(&mut r, mode.is_production_like());
         let reports = reports::read(&mut r);
+        let pages = pages::read(&mut r);
         let secrets = secret::read(&mut r, mode.is_production_like(), mode.as_str());
 
         let default_format = if mode == Mode::Development {
@@ -215,6 +257,7 @@ impl Settings {
             auth,
             lifecycle,
             supervisor,
+            pages,
             secrets,
             log_format,
             log_filter,

@@ -26,7 +26,7 @@ pub mod wip;
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -96,6 +96,9 @@ pub struct DbPool {
     limiter: Option<(Semaphore, Duration)>,
     /// Outcomes and latencies of recent calls.
     calls: CallStats,
+    /// Acquires that waited (1 ms or more) for a connection, and their total wait.
+    waits: AtomicU64,
+    waited_us: AtomicU64,
 }
 
 /// A connection on loan from a [`DbPool`]; returns itself to the pool on drop.
@@ -168,7 +171,15 @@ impl DbPool {
         &'a self,
         pool: &sqlx::Pool<DB>,
     ) -> Result<Held<'a, DB>, DbError> {
-        match pool.acquire().await {
+        let started = Instant::now();
+        let acquired = pool.acquire().await;
+        let waited = started.elapsed();
+        if waited >= Duration::from_millis(1) {
+            self.waits.fetch_add(1, Ordering::Relaxed);
+            self.waited_us
+                .fetch_add(waited.as_micros() as u64, Ordering::Relaxed);
+        }
+        match acquired {
             Ok(conn) => {
                 self.in_use.fetch_add(1, Ordering::Relaxed);
                 Ok(Held {
@@ -267,6 +278,8 @@ impl DbPool {
                 f64::from(in_use) / f64::from(self.max)
             },
             calls: self.calls.snapshot(),
+            waits: self.waits.load(Ordering::Relaxed),
+            waited_seconds: self.waited_us.load(Ordering::Relaxed) as f64 / 1e6,
         }
     }
 
@@ -484,6 +497,8 @@ pub fn open_pool(target: &DatabaseTarget, spec: &PoolSpec) -> anyhow::Result<DbP
         breaker: None,
         limiter: None,
         calls: CallStats::default(),
+        waits: AtomicU64::new(0),
+        waited_us: AtomicU64::new(0),
     })
 }
 

@@ -47,6 +47,9 @@ pub struct PoolStats {
     pub max: u32,
     pub saturation: f64,
     pub calls: CallSnapshot,
+    /// Acquires that waited 1 ms or more for a connection, and their total wait.
+    pub waits: u64,
+    pub waited_seconds: f64,
 }
 
 impl CallStats {

@@ -62,6 +62,10 @@ pub struct EquipmentStatus {
     last_sync_failed: AtomicBool,
     /// Random id of this process; its own pub/sub messages are ignored.
     pub origin: String,
+    /// Reads of the fleet from the database by this process (the sync leader's reads).
+    db_reads: AtomicU64,
+    /// Full statuses taken from Redis while another process led the sync.
+    followed: AtomicU64,
 }
 
 impl Default for EquipmentStatus {
@@ -80,6 +84,8 @@ impl EquipmentStatus {
             seq: AtomicU64::new(0),
             last_sync_failed: AtomicBool::new(false),
             origin: format!("{:016x}", rand::random::<u64>()),
+            db_reads: AtomicU64::new(0),
+            followed: AtomicU64::new(0),
         }
     }
 
@@ -95,6 +101,16 @@ impl EquipmentStatus {
     /// Open event streams of this process.
     pub fn listeners(&self) -> usize {
         self.events.receiver_count()
+    }
+
+    /// How many times this process read the fleet from the database.
+    pub fn db_reads(&self) -> u64 {
+        self.db_reads.load(Ordering::Relaxed)
+    }
+
+    /// How many times this process took the full status from Redis, another one leading.
+    pub fn followed(&self) -> u64 {
+        self.followed.load(Ordering::Relaxed)
     }
 
     pub(crate) fn sync_failed(&self, failed: bool) {

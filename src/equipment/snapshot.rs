@@ -48,7 +48,7 @@ impl StatusFilter {
         self.workcenter.is_none() && self.states.is_empty()
     }
 
-    fn admits(&self, tool: &ToolStatus) -> bool {
+    pub fn admits(&self, tool: &ToolStatus) -> bool {
         self.workcenter
             .as_ref()
             .is_none_or(|w| *w == tool.workcenter_id)
@@ -88,6 +88,11 @@ pub struct EquipmentSnapshot {
 }
 
 impl EquipmentSnapshot {
+    /// The reference workcenters, in route order.
+    pub fn workcenters(&self) -> &[Workcenter] {
+        &self.workcenters
+    }
+
     pub fn build(
         mut tools: Vec<ToolStatus>,
         workcenters: Vec<Workcenter>,

@@ -4,12 +4,21 @@
 //! one task of the shutdown hook `equipment_sync` (phase `EquipmentSync`), which stops before
 //! Redis and the pools close.
 //!
+//! With Redis, one process reads the database per interval across every worker and instance:
+//! at each tick a process takes the leader lock `equipment:sync:leader` for nine tenths of an
+//! interval (`SET NX PX`, never released: it expires) and reads; a process that finds it
+//! taken follows instead — it takes the full status the leader stored in Redis when that is
+//! newer than its own (changes between come by pub/sub). Redis unreachable: every process
+//! reads for itself, as without Redis.
+//!
 //! Redis keys (under `REDIS_KEY_PREFIX`, expiring after ten sync intervals, at least an hour):
 //! `equipment:status` (the status answer's JSON), `equipment:status:at` (when it was
 //! computed), `equipment:status:index` (a hash: tool id → the tool's JSON), channel
-//! `equipment:changes` (`{"origin": <process id>, "change": {"changed": […], "removed": […]}}`).
+//! `equipment:changes` (`{"origin": <process id>, "change": {"changed": […], "removed": […]}}`),
+//! `equipment:sync:leader` (the lock).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -20,6 +29,7 @@ use super::query::{self, LoadError};
 use super::snapshot::{Change, EquipmentSnapshot, StoredStatus};
 use super::{Applied, EquipmentStatus};
 use crate::db::Database;
+use crate::db::wip::Workcenter;
 use crate::redis::{Redis, Subscriber};
 use crate::timefmt::iso8601;
 
@@ -28,6 +38,7 @@ const STATUS_KEY: &str = "equipment:status";
 const STATUS_AT_KEY: &str = "equipment:status:at";
 const INDEX_KEY: &str = "equipment:status:index";
 const CHANNEL: &str = "equipment:changes";
+const LEADER_KEY: &str = "equipment:sync:leader";
 /// Bound on the first read, before serving.
 const FIRST_READ_LIMIT: Duration = Duration::from_secs(3);
 
@@ -98,13 +109,48 @@ impl EquipmentSync {
             // A sync in flight at stop is dropped: it only reads.
             tokio::select! {
                 () = stop.cancelled() => return,
-                _ = self.sync_once() => {}
+                () = self.lead_or_follow() => {}
             }
+        }
+    }
+
+    /// One tick: the sync when this process holds (or takes) the leader lock or Redis is
+    /// off or unreachable; else the leader's stored status, when newer than ours.
+    async fn lead_or_follow(&self) {
+        if self.redis.enabled() {
+            let key = self.redis.key(LEADER_KEY);
+            let lead_for = self.interval.mul_f64(0.9);
+            if let Ok(false) = self
+                .redis
+                .try_lock(&key, &self.status.origin, lead_for)
+                .await
+            {
+                self.follow().await;
+                return;
+            }
+        }
+        let _ = self.sync_once().await;
+    }
+
+    /// Takes the status the leader stored when it is newer than the one served here.
+    async fn follow(&self) {
+        let current = self.status.current();
+        let Some(stored) = self
+            .load_from_redis(current.as_ref().map(|c| c.workcenters().to_vec()))
+            .await
+        else {
+            return;
+        };
+        if current.is_none_or(|c| stored.computed_at > c.computed_at) {
+            self.status.followed.fetch_add(1, Ordering::Relaxed);
+            self.status.sync_failed(false);
+            self.status.apply(stored);
         }
     }
 
     /// One sync: read, apply to L1, store in Redis and publish what changed.
     pub async fn sync_once(&self) -> Result<Applied, LoadError> {
+        self.status.db_reads.fetch_add(1, Ordering::Relaxed);
         let snapshot = match query::load(&self.db.request).await {
             Ok(snapshot) => snapshot,
             Err(error) => {
@@ -115,9 +161,8 @@ impl EquipmentSync {
         };
         self.status.sync_failed(false);
         let applied = self.status.apply(snapshot);
-        if applied != Applied::Unchanged
-            && let Some(current) = self.status.current()
-        {
+        // Stored even when unchanged: followers take its time as their freshness.
+        if let Some(current) = self.status.current() {
             let change = match &applied {
                 Applied::Changed(change) => Some(change),
                 _ => None,
@@ -177,9 +222,13 @@ impl EquipmentSync {
         }
     }
 
-    /// The snapshot stored in Redis by any process, for a process whose database read failed
-    /// before it had one of its own.
-    async fn load_from_redis(&self) -> Option<EquipmentSnapshot> {
+    /// The snapshot stored in Redis by any process: for a follower, and for a process whose
+    /// database read failed before it had one of its own. `workcenters`: the reference table
+    /// for the matrix order, when this process has it.
+    async fn load_from_redis(
+        &self,
+        workcenters: Option<Vec<Workcenter>>,
+    ) -> Option<EquipmentSnapshot> {
         let redis = &self.redis;
         let (status, at): (Option<Vec<u8>>, Option<String>) = redis
             .run(
@@ -190,8 +239,9 @@ impl EquipmentSync {
             .await
             .ok()?;
         let stored: StoredStatus = serde_json::from_slice(&status?).ok()?;
-        // Without the reference table here, matrix rows come in workcenter id order.
-        let mut snapshot = EquipmentSnapshot::build(stored.tools, Vec::new()).ok()?;
+        // Without the reference table, matrix rows come in workcenter id order.
+        let mut snapshot =
+            EquipmentSnapshot::build(stored.tools, workcenters.unwrap_or_default()).ok()?;
         // Served with the age it really has.
         if let Some(at) = at.and_then(|at| DateTime::parse_from_rfc3339(&at).ok()) {
             let at = at.with_timezone(&Utc);
@@ -212,7 +262,7 @@ impl EquipmentSync {
             return Ok(current);
         }
         if let Err(error) = self.sync_once().await {
-            match self.load_from_redis().await {
+            match self.load_from_redis(None).await {
                 Some(stored) => {
                     tracing::warn!(%error, "serving the equipment status stored in Redis");
                     self.status.sync_failed(true);

@@ -231,6 +231,8 @@ mod tests {
                 rejected: 0,
                 latency_ms: None,
             },
+            waits: 0,
+            waited_seconds: 0.0,
         }
     }
 

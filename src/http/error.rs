@@ -11,6 +11,7 @@
 //!   response's extensions as [`ErrorContext`] so the access log can record it and, in
 //!   development only, the error-render middleware can show it as `error.details`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use super::envelope::{self, Meta};
 use crate::db::DbError;
+use crate::i18n::{self, FluentValue, Lang};
 
 /// Stable error codes of the JSON contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,6 +34,7 @@ pub enum ErrorCode {
     CsrfOriginRejected,
     NotFound,
     MethodNotAllowed,
+    RequestTimeout,
     Conflict,
     JobExpired,
     PayloadTooLarge,
@@ -47,7 +50,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -56,6 +59,7 @@ impl ErrorCode {
         Self::CsrfOriginRejected,
         Self::NotFound,
         Self::MethodNotAllowed,
+        Self::RequestTimeout,
         Self::Conflict,
         Self::JobExpired,
         Self::PayloadTooLarge,
@@ -80,6 +84,7 @@ impl ErrorCode {
             Self::CsrfOriginRejected => "CSRF_ORIGIN_REJECTED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::Conflict => "CONFLICT",
             Self::JobExpired => "JOB_EXPIRED",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -105,6 +110,7 @@ impl ErrorCode {
             | Self::CsrfOriginRejected => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
             Self::JobExpired => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -140,6 +146,12 @@ pub enum AppError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request body did not arrive within `BODY_READ_TIMEOUT`.
+    #[error(
+        "the request body did not arrive within {seconds} seconds (BODY_READ_TIMEOUT); send it \
+         at once after the header"
+    )]
+    BodyTimeout { seconds: u64 },
     /// The request conflicts with the current state (for example a restart the policy blocks).
     #[error("{message}")]
     Conflict {
@@ -187,6 +199,51 @@ pub struct ErrorContext {
     pub retry_after: Option<u64>,
 }
 
+impl ErrorContext {
+    /// Whether `error.message` differs in `lang` from the English text written by the handler.
+    pub fn needs_translation(&self, lang: Lang) -> bool {
+        lang != Lang::En
+    }
+
+    /// The client-facing message in `lang`. The handlers write English; the catalogue
+    /// (`locales/*/errors.ftl`) has, for each code, a sentence of its own (with the retry
+    /// seconds where the code has them), and for codes whose English names a field, parameter
+    /// or header, the English specifics follow it so the name stays literal (`page_size`,
+    /// `X-CSRF-Token`). Runs only on error responses, never on the success path.
+    pub fn localized(&self, lang: Lang) -> Cow<'_, str> {
+        if !self.needs_translation(lang) {
+            return Cow::Borrowed(&self.message);
+        }
+        let specific = format!(
+            "err-{}",
+            self.code_str.to_ascii_lowercase().replace('_', "-")
+        );
+        let key = if i18n::has(lang, &specific) {
+            specific
+        } else {
+            format!(
+                "err-{}",
+                self.code.as_str().to_ascii_lowercase().replace('_', "-")
+            )
+        };
+        let seconds = FluentValue::from(self.retry_after.unwrap_or(1) as i64);
+        let message = FluentValue::from(self.message.to_string());
+        Cow::Owned(i18n::t_args(
+            lang,
+            &key,
+            &i18n::args([("seconds", seconds), ("detail", message)]),
+        ))
+    }
+
+    /// This context with its message in `lang`.
+    pub fn localized_context(&self, lang: Lang) -> ErrorContext {
+        ErrorContext {
+            message: Arc::from(self.localized(lang).as_ref()),
+            ..self.clone()
+        }
+    }
+}
+
 impl AppError {
     pub fn validation(message: impl Into<String>) -> Self {
         Self::Validation(message.into())
@@ -208,6 +265,7 @@ impl AppError {
             Self::Csrf { code, .. } => *code,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::BodyTimeout { .. } => ErrorCode::RequestTimeout,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::JobExpired(_) => ErrorCode::JobExpired,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
@@ -329,6 +387,7 @@ mod tests {
             (ErrorCode::CsrfOriginRejected, "CSRF_ORIGIN_REJECTED", 403),
             (ErrorCode::NotFound, "NOT_FOUND", 404),
             (ErrorCode::MethodNotAllowed, "METHOD_NOT_ALLOWED", 405),
+            (ErrorCode::RequestTimeout, "REQUEST_TIMEOUT", 408),
             (ErrorCode::Conflict, "CONFLICT", 409),
             (ErrorCode::JobExpired, "JOB_EXPIRED", 410),
             (ErrorCode::PayloadTooLarge, "PAYLOAD_TOO_LARGE", 413),

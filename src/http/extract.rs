@@ -1,5 +1,6 @@
 //! Extractors that turn bad input into the contract's errors instead of axum's plain-text
-//! rejections: wrong content type → 415, oversized body → 413, malformed or mistyped JSON,
+//! rejections: wrong content type → 415, oversized body → 413, a body slower than
+//! `BODY_READ_TIMEOUT` → 408, malformed or mistyped JSON,
 //! query or path parameter → 400 `VALIDATION_ERROR` naming the problem.
 //!
 //! Each is axum's own extractor, derived with our rejection: the `From` impls below are the
@@ -10,6 +11,7 @@ use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
 
 use super::AppError;
+use super::middleware::request_body::timeout_in;
 
 /// A JSON body.
 #[derive(FromRequest)]
@@ -38,6 +40,9 @@ impl From<JsonRejection> for AppError {
             }
             JsonRejection::JsonDataError(e) => {
                 AppError::validation(format!("invalid JSON body: {}", e.body_text()))
+            }
+            JsonRejection::BytesRejection(e) if let Some(seconds) = timeout_in(&e) => {
+                AppError::BodyTimeout { seconds }
             }
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 AppError::PayloadTooLarge { limit: None }

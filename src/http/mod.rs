@@ -1,9 +1,11 @@
 //! HTTP: the server loop, the router and its middleware, the error contract and envelope.
 
 pub mod client;
+pub mod csv;
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod hyper_errors;
 pub mod middleware;
 pub mod pages;
 pub mod router;

@@ -8,21 +8,23 @@ use serde::Serialize;
 
 use crate::http::ErrorContext;
 use crate::http::error::ErrorCode;
+use crate::i18n::{self, Lang};
 use crate::templates::{self, Layout};
 
+/// The catalogue key of the page's title.
 fn title(status: StatusCode, code: ErrorCode) -> &'static str {
     match code {
-        ErrorCode::NotFound => "Page not found",
+        ErrorCode::NotFound => "error-title-not-found",
         ErrorCode::CsrfTokenMissing
         | ErrorCode::CsrfTokenInvalid
-        | ErrorCode::CsrfOriginRejected => "The form expired",
-        ErrorCode::Unauthorized => "Please log in",
-        ErrorCode::Forbidden => "Not allowed",
+        | ErrorCode::CsrfOriginRejected => "error-title-form-expired",
+        ErrorCode::Unauthorized => "error-title-log-in",
+        ErrorCode::Forbidden => "error-title-forbidden",
         _ if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::GATEWAY_TIMEOUT => {
-            "Temporarily degraded"
+            "error-title-degraded"
         }
-        _ if status.is_server_error() => "Something went wrong",
-        _ => "Request not accepted",
+        _ if status.is_server_error() => "error-title-internal",
+        _ => "error-title-rejected",
     }
 }
 
@@ -36,14 +38,19 @@ struct ErrorPage<'a> {
     detail: Option<&'a str>,
 }
 
-/// The page for an error response; `detail` is only passed in development.
-pub fn error_page(status: StatusCode, ctx: &ErrorContext, detail: Option<&str>) -> Response {
-    let layout = Layout {
-        title: title(status, ctx.code).into(),
-        ..Layout::default()
-    };
+/// The page for an error response in `lang`; `detail` is only passed in development.
+pub fn error_page(
+    status: StatusCode,
+    ctx: &ErrorContext,
+    detail: Option<&str>,
+    lang: Lang,
+    time_zone: &'static str,
+) -> Response {
+    let mut layout = Layout::bare(i18n::t(lang, title(status, ctx.code)), lang, time_zone);
+    layout.narrow = true;
+    let message = ctx.localized(lang);
     let page = ErrorPage {
-        message: &ctx.message,
+        message: &message,
         code: ctx.code_str,
         status: status.as_u16(),
         csrf: matches!(
@@ -92,6 +99,8 @@ mod tests {
             StatusCode::NOT_FOUND,
             &ctx(ErrorCode::NotFound, r#"<a href="x">'&'</a>"#, None),
             None,
+            Lang::En,
+            "Asia/Taipei",
         );
         let html = body(page).await;
         assert!(html.contains("&lt;a href=&quot;x&quot;&gt;"), "{html}");
@@ -104,11 +113,14 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE,
             &ctx(ErrorCode::DbPoolExhausted, "busy", Some(7)),
             None,
+            Lang::En,
+            "Asia/Taipei",
         );
         let html = body(page).await;
         assert!(html.contains("Temporarily degraded"));
-        assert!(html.contains("var left = 7;"), "{html}");
-        assert!(html.contains("location.reload()"));
+        assert!(html.contains("data-retry-after=\"7\""), "{html}");
+        let script = crate::assets::url("js/pages/error.js").unwrap();
+        assert!(html.contains(script), "the countdown script: {html}");
     }
 
     #[tokio::test]
@@ -117,7 +129,19 @@ mod tests {
             StatusCode::FORBIDDEN,
             &ctx(ErrorCode::CsrfTokenMissing, "no token", None),
             None,
+            Lang::En,
+            "Asia/Taipei",
         );
         assert!(body(page).await.contains("reload the form"));
+        let page = error_page(
+            StatusCode::FORBIDDEN,
+            &ctx(ErrorCode::CsrfTokenMissing, "no token", None),
+            None,
+            Lang::ZhTw,
+            "Asia/Taipei",
+        );
+        let html = body(page).await;
+        assert!(html.contains("<html lang=\"zh-TW\">"), "{html}");
+        assert!(html.contains("重新載入"), "{html}");
     }
 }

@@ -38,9 +38,12 @@ pub fn with_middleware(routes: Router, state: &AppState) -> Router {
     let edge = Arc::new(Edge {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: config.http.request_timeout,
+        body_read_timeout: config.http.body_read_timeout,
         expose_details: config.mode.exposes_error_details(),
         hsts: config.mode.is_production_like(),
         draining: state.draining.clone(),
+        default_language: config.pages.default_language,
+        time_zone: config.pages.time_zone.name(),
     });
     routes
         .layer(from_fn_with_state(state.clone(), session::session))

@@ -11,7 +11,15 @@
 //! 2. after `KEEPALIVE_DRAIN_SECONDS`, ask hyper to close what is left (idle connections
 //!    close, in-flight requests finish);
 //! 3. at the deadline, drop whatever still runs.
+//!
+//! Connections are bounded per worker ([`ConnectionLimits`]): hyper's header read timeout
+//! (`HEADER_READ_TIMEOUT`) closes silent and slow-header clients, a watchdog here closes idle
+//! keep-alive connections (`KEEP_ALIVE_TIMEOUT`; hyper has no separate setting), and at
+//! `MAX_CONNECTIONS` a new connection first takes the place of the oldest one that has not
+//! sent a request yet; when there is none it is served for health probes only (the
+//! [`PROBE_RESERVE`]), and beyond that it is closed at once — never queued.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,12 +35,30 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::Service;
 
+use super::hyper_errors::SecuredIo;
+
 /// Requests this process has answered (all servers of the process): the worker status and
 /// the `WORKER_MAX_REQUESTS` recycling read it. One relaxed increment per request.
 static REQUESTS_SERVED: AtomicU64 = AtomicU64::new(0);
 
 pub fn requests_served() -> u64 {
     REQUESTS_SERVED.load(Ordering::Relaxed)
+}
+
+/// What `MAX_CONNECTIONS` did in this process: connections closed at accept (past the probe
+/// reserve), requests refused on a reserve connection (not a probe), and silent connections
+/// evicted to make room. For `/metrics`.
+static CONNECTIONS_CLOSED_AT_LIMIT: AtomicU64 = AtomicU64::new(0);
+pub static REQUESTS_REFUSED_AT_LIMIT: AtomicU64 = AtomicU64::new(0);
+static SILENT_CONNECTIONS_EVICTED: AtomicU64 = AtomicU64::new(0);
+
+/// (closed at accept, requests refused, silent connections evicted) so far.
+pub fn connection_limit_counts() -> (u64, u64, u64) {
+    (
+        CONNECTIONS_CLOSED_AT_LIMIT.load(Ordering::Relaxed),
+        REQUESTS_REFUSED_AT_LIMIT.load(Ordering::Relaxed),
+        SILENT_CONNECTIONS_EVICTED.load(Ordering::Relaxed),
+    )
 }
 
 /// How a server drains when asked to stop.
@@ -42,6 +68,71 @@ pub struct DrainSettings {
     pub graceful_timeout: Duration,
     /// Read by the drain middleware: set once accepting stops.
     pub draining: Arc<AtomicBool>,
+}
+
+/// Connections one worker serves beyond `MAX_CONNECTIONS`, one request each, for `/health` and
+/// `/health/live` only: a probe still gets an answer while clients hold every regular slot.
+pub const PROBE_RESERVE: usize = 8;
+
+/// Bounds on connections (see the module doc).
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+    pub keep_alive_timeout: Duration,
+    /// hyper's own error answers carry HSTS too (staging and production).
+    pub hsts: bool,
+}
+
+impl ConnectionLimits {
+    pub fn from_settings(config: &crate::config::Settings) -> Self {
+        Self {
+            max_connections: config.http.max_connections,
+            header_read_timeout: config.http.header_read_timeout,
+            keep_alive_timeout: config.http.keep_alive_timeout,
+            hsts: config.mode.is_production_like(),
+        }
+    }
+}
+
+/// The largest request head (request line and headers) hyper reads; larger ones get its 431
+/// (a URI over hyper's own bound gets 414).
+pub const MAX_HEADER_BYTES: usize = 96 * 1024;
+
+/// In a request's extensions when its connection came in over `MAX_CONNECTIONS`: the edge
+/// answers it only for the health probes.
+#[derive(Debug, Clone, Copy)]
+pub struct OverConnectionLimit;
+
+/// Connections that have not sent a request yet, oldest first: the first to give up their
+/// place when the worker is at its limit.
+#[derive(Default)]
+struct Silent {
+    next_id: AtomicU64,
+    waiting: parking_lot::Mutex<BTreeMap<u64, CancellationToken>>,
+}
+
+impl Silent {
+    fn register(&self) -> (u64, CancellationToken) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let token = CancellationToken::new();
+        self.waiting.lock().insert(id, token.clone());
+        (id, token)
+    }
+
+    fn spoke(&self, id: u64) {
+        self.waiting.lock().remove(&id);
+    }
+
+    /// Drops the oldest silent connection; false when there is none.
+    fn evict_oldest(&self) -> bool {
+        let oldest = self.waiting.lock().pop_first();
+        let evicted = oldest.map(|(_, token)| token.cancel()).is_some();
+        if evicted {
+            SILENT_CONNECTIONS_EVICTED.fetch_add(1, Ordering::Relaxed);
+        }
+        evicted
+    }
 }
 
 /// What a drain did, for the shutdown report.
@@ -59,11 +150,14 @@ pub async fn serve(
     router: Router,
     stop: CancellationToken,
     drain: DrainSettings,
+    limits: ConnectionLimits,
 ) -> DrainReport {
     let tracker = TaskTracker::new();
     let close_idle = CancellationToken::new();
     let force = CancellationToken::new();
     let open = Arc::new(AtomicUsize::new(0));
+    let silent = Arc::new(Silent::default());
+    let limits = Arc::new(limits);
 
     loop {
         tokio::select! {
@@ -71,15 +165,29 @@ pub async fn serve(
             () = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let now_open = open.load(Ordering::Relaxed);
+                    let over_limit = now_open >= limits.max_connections
+                        && !silent.evict_oldest();
+                    if over_limit && now_open >= limits.max_connections + PROBE_RESERVE {
+                        tracing::debug!(%peer, "connection limit reached; connection closed");
+                        CONNECTIONS_CLOSED_AT_LIMIT.fetch_add(1, Ordering::Relaxed);
+                        drop(stream);
+                        continue;
+                    }
                     let _ = stream.set_nodelay(true);
                     open.fetch_add(1, Ordering::Relaxed);
-                    let guard = OpenGuard(open.clone());
+                    let (id, evict) = silent.register();
+                    let guard = OpenGuard {
+                        open: open.clone(),
+                        silent: silent.clone(),
+                        id,
+                    };
                     tracker.spawn(connection(
                         stream,
-                        peer,
+                        Peer { addr: peer, over_limit },
                         router.clone(),
-                        close_idle.clone(),
-                        force.clone(),
+                        limits.clone(),
+                        Signals { close_idle: close_idle.clone(), force: force.clone(), evict },
                         guard,
                     ));
                 }
@@ -128,41 +236,118 @@ pub async fn serve(
     }
 }
 
-struct OpenGuard(Arc<AtomicUsize>);
+/// Counts the connection as open and, until it sends a request, as silent.
+struct OpenGuard {
+    open: Arc<AtomicUsize>,
+    silent: Arc<Silent>,
+    id: u64,
+}
 
 impl Drop for OpenGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.silent.spoke(self.id);
+        self.open.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+struct Peer {
+    addr: SocketAddr,
+    /// Accepted beyond `MAX_CONNECTIONS`: probes only, one request.
+    over_limit: bool,
+}
+
+/// What can end a connection from outside.
+struct Signals {
+    /// Drain phase 2: close when idle.
+    close_idle: CancellationToken,
+    /// Drain phase 3: drop now.
+    force: CancellationToken,
+    /// Still silent when the worker needed its place.
+    evict: CancellationToken,
+}
+
+/// When the connection last finished producing a response, and how many requests are being
+/// answered: the keep-alive watchdog closes it once it has been idle `KEEP_ALIVE_TIMEOUT`.
+#[derive(Default)]
+struct Activity {
+    in_flight: AtomicUsize,
+    served: AtomicU64,
+    /// Milliseconds since the connection was accepted.
+    last_ms: AtomicU64,
 }
 
 async fn connection(
     stream: tokio::net::TcpStream,
-    peer: SocketAddr,
+    peer: Peer,
     router: Router,
-    close_idle: CancellationToken,
-    force: CancellationToken,
-    _open: OpenGuard,
+    limits: Arc<ConnectionLimits>,
+    signals: Signals,
+    open: OpenGuard,
 ) {
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-        let mut req = req.map(axum::body::Body::new);
-        req.extensions_mut().insert(ConnectInfo(peer));
-        let mut router = router.clone();
-        REQUESTS_SERVED.fetch_add(1, Ordering::Relaxed);
-        async move { Ok::<_, Infallible>(router.call(req).await.unwrap_or_else(|e| match e {})) }
-    });
+    let accepted = Instant::now();
+    let activity = Arc::new(Activity::default());
+    let service = {
+        let activity = activity.clone();
+        let silent = open.silent.clone();
+        let id = open.id;
+        let (addr, over_limit) = (peer.addr, peer.over_limit);
+        hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            if activity.served.fetch_add(1, Ordering::Relaxed) == 0 {
+                silent.spoke(id);
+            }
+            activity.in_flight.fetch_add(1, Ordering::Relaxed);
+            let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut().insert(ConnectInfo(addr));
+            if over_limit {
+                req.extensions_mut().insert(OverConnectionLimit);
+            }
+            let mut router = router.clone();
+            let activity = activity.clone();
+            REQUESTS_SERVED.fetch_add(1, Ordering::Relaxed);
+            async move {
+                let response = router.call(req).await.unwrap_or_else(|e| match e {});
+                let elapsed = accepted.elapsed().as_millis() as u64;
+                activity.last_ms.store(elapsed, Ordering::Relaxed);
+                activity.in_flight.fetch_sub(1, Ordering::Relaxed);
+                Ok::<_, Infallible>(response)
+            }
+        })
+    };
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
-        .serve_connection(TokioIo::new(stream), service);
+        .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(MAX_HEADER_BYTES)
+        .keep_alive(!peer.over_limit)
+        .serve_connection(TokioIo::new(SecuredIo::new(stream, limits.hsts)), service);
     let mut conn = std::pin::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => return,
-        () = close_idle.cancelled() => conn.as_mut().graceful_shutdown(),
-        () = force.cancelled() => return,
+    let keep_alive = limits.keep_alive_timeout;
+    let idle_check = tokio::time::sleep(keep_alive);
+    let mut idle_check = std::pin::pin!(idle_check);
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            () = signals.evict.cancelled() => return,
+            () = signals.force.cancelled() => return,
+            () = signals.close_idle.cancelled() => break,
+            () = idle_check.as_mut() => {
+                // Before the first request hyper's header read timeout applies.
+                let served = activity.served.load(Ordering::Relaxed) > 0;
+                let busy = activity.in_flight.load(Ordering::Relaxed) > 0;
+                let last = Duration::from_millis(activity.last_ms.load(Ordering::Relaxed));
+                let idle = accepted.elapsed().saturating_sub(last);
+                if served && !busy && idle >= keep_alive {
+                    // Closes at once when idle; a response still streaming finishes first.
+                    break;
+                }
+                let wait = if served && !busy { keep_alive - idle } else { keep_alive };
+                idle_check.as_mut().reset(tokio::time::Instant::now() + wait);
+            }
+        }
     }
+    conn.as_mut().graceful_shutdown();
     tokio::select! {
         _ = conn.as_mut() => {}
-        () = force.cancelled() => {}
+        () = signals.force.cancelled() => {}
     }
+    drop(open);
 }

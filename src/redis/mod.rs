@@ -183,6 +183,27 @@ impl Redis {
         c.outcome(tokio::time::timeout(c.timeout, pipe.query_async(&mut conn)).await)
     }
 
+    /// Takes the lock `key` (already prefixed) for `ttl` unless another holder has it
+    /// (`SET NX PX`): true when this caller now holds it under `token`.
+    pub async fn try_lock(
+        &self,
+        key: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, RedisError> {
+        let answer: Option<String> = self
+            .run(
+                ::redis::cmd("SET")
+                    .arg(key)
+                    .arg(token)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl.as_millis().max(1) as u64),
+            )
+            .await?;
+        Ok(answer.is_some())
+    }
+
     /// PING, ignoring the back-off (health checks and recovery probes); the round trip time.
     pub async fn ping(&self) -> Result<Duration, RedisError> {
         let c = self.connected().ok_or(RedisError::Disabled)?;

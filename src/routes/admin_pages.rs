@@ -17,6 +17,7 @@ use crate::db::{self, audit, pages::PageRow};
 use crate::http::client::ClientIp;
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::{ApiResponse, AppError};
+use crate::i18n::Lang;
 use crate::routes::catalog;
 use crate::session::SessionHandle;
 use crate::templates;
@@ -41,7 +42,7 @@ async fn rows(app: &AppState) -> Result<Vec<PageRow>, AppError> {
                 .cloned()
                 .unwrap_or_else(|| PageRow {
                     route: p.route.into(),
-                    title: p.title.into(),
+                    title: p.title(Lang::En),
                     status: "released".into(),
                     updated_at: Utc::now(),
                     updated_by: None,
@@ -87,7 +88,7 @@ async fn change(
     let row = db::pages::set_status(
         &app.db.request,
         page.route,
-        page.title,
+        &page.title(Lang::En),
         status,
         &user.username,
         Utc::now(),
@@ -123,12 +124,23 @@ async fn page(
     State(app): State<AppState>,
     AdminUser(user): AdminUser,
     session: SessionHandle,
+    lang: Lang,
 ) -> Result<Response, AppError> {
-    let layout = catalog::layout(&app, &session, &user, "Pages", "/admin/pages").await?;
+    let layout = catalog::layout(&app, &session, &user, "/admin/pages", lang).await?;
+    // The stored title is the registry's; the page shows the catalogue's, in the user's
+    // language.
+    let pages: Vec<_> = rows(&app)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let title = catalog::find(&row.route).map_or(row.title.clone(), |p| p.title(lang));
+            PageRow { title, ..row }
+        })
+        .collect();
     templates::render(
         "admin_pages.html",
         &layout,
-        &json!({ "pages": rows(&app).await?, "message": null }),
+        &json!({ "pages": pages, "message": null }),
     )
 }
 

@@ -10,14 +10,45 @@ use crate::auth::User;
 use crate::auth::extract::is_admin;
 use crate::db;
 use crate::http::AppError;
-use crate::templates::{Layout, LayoutUser, NavItem};
+use crate::i18n::{self, Lang};
+use crate::templates::{Layout, LayoutUser, NavGroup, NavItem};
+
+/// The drawers of the header (PRODUCT §3), in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drawer {
+    Realtime,
+    History,
+    Query,
+    Admin,
+}
+
+impl Drawer {
+    pub const ALL: [Drawer; 4] = [
+        Drawer::Realtime,
+        Drawer::History,
+        Drawer::Query,
+        Drawer::Admin,
+    ];
+
+    /// The catalogue key of its title.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Realtime => "nav-realtime",
+            Self::History => "nav-history",
+            Self::Query => "nav-query",
+            Self::Admin => "nav-admin",
+        }
+    }
+}
 
 /// One page of the portal.
 #[derive(Debug, Clone, Copy)]
 pub struct PageInfo {
     pub route: &'static str,
-    pub title: &'static str,
-    pub description: &'static str,
+    /// The catalogue key of its title (`page-…`); `page-…-desc` is its description.
+    pub key: &'static str,
+    /// The drawer of the header it is listed in (none: the home page, reached by the brand).
+    pub drawer: Option<Drawer>,
     /// In the page registry (report pages); administration pages are for admins anyway.
     pub registered: bool,
 }
@@ -25,47 +56,57 @@ pub struct PageInfo {
 pub const PAGES: &[PageInfo] = &[
     PageInfo {
         route: "/",
-        title: "Portal",
-        description: "Start page: every report in one place.",
+        key: "page-portal",
+        drawer: None,
         registered: true,
     },
     PageInfo {
         route: "/wip-overview",
-        title: "WIP overview",
-        description: "Lots and quantity in process by workcenter and package.",
+        key: "page-wip-overview",
+        drawer: Some(Drawer::Realtime),
         registered: true,
     },
     PageInfo {
         route: "/hold-overview",
-        title: "Hold overview",
-        description: "Lots on hold, by reason and age.",
+        key: "page-hold-overview",
+        drawer: Some(Drawer::Realtime),
         registered: true,
     },
     PageInfo {
         route: "/resource",
-        title: "Equipment status",
-        description: "Live SEMI E10 state of every tool.",
+        key: "page-resource",
+        drawer: Some(Drawer::Realtime),
         registered: true,
     },
     PageInfo {
         route: "/resource-history",
-        title: "Equipment history",
-        description: "State history and utilization over a period.",
+        key: "page-resource-history",
+        drawer: Some(Drawer::History),
         registered: true,
     },
     PageInfo {
         route: "/admin/pages",
-        title: "Pages",
-        description: "Release report pages or keep them in development.",
+        key: "page-admin-pages",
+        drawer: Some(Drawer::Admin),
         registered: false,
     },
     PageInfo {
         route: "/admin/performance",
-        title: "Performance",
-        description: "Health, pools, caches and workers.",
+        key: "page-admin-performance",
+        drawer: Some(Drawer::Admin),
         registered: false,
     },
 ];
+
+impl PageInfo {
+    pub fn title(&self, lang: Lang) -> String {
+        i18n::t(lang, self.key).into_owned()
+    }
+
+    pub fn description(&self, lang: Lang) -> String {
+        i18n::t(lang, &format!("{}-desc", self.key)).into_owned()
+    }
+}
 
 pub fn find(route: &str) -> Option<&'static PageInfo> {
     PAGES.iter().find(|p| p.route == route)
@@ -86,30 +127,31 @@ pub async fn check_access(app: &AppState, user: &User, route: &str) -> Result<()
 }
 
 /// Opens the registered page `route` for `user`: refuses a `dev` page to non-administrators
-/// and returns the base layout (title from the catalog). The one call a page handler needs
-/// before rendering its template.
+/// and returns the base layout in `lang` (title from the catalog). The one call a page
+/// handler needs before rendering its template.
 pub async fn open_page(
     app: &AppState,
     session: &crate::session::SessionHandle,
     user: &User,
     route: &str,
+    lang: Lang,
 ) -> Result<Layout, AppError> {
     check_access(app, user, route).await?;
-    let title = find(route).map_or(route, |p| p.title);
-    layout(app, session, user, title, route).await
+    layout(app, session, user, route, lang).await
 }
 
-/// The base layout for a logged-in page: navigation by the registry, a fresh CSRF token.
+/// The base layout for a logged-in page at `path`: the drawers with the pages this user may
+/// open (by the registry), a fresh CSRF token, the language and the plant's time zone.
 pub async fn layout(
     app: &AppState,
     session: &crate::session::SessionHandle,
     user: &User,
-    title: &str,
     path: &str,
+    lang: Lang,
 ) -> Result<Layout, AppError> {
     let admin = is_admin(app, user);
     let statuses = db::pages::list(&app.db.request).await?;
-    let nav = PAGES
+    let visible: Vec<(&PageInfo, String)> = PAGES
         .iter()
         .filter(|p| admin || p.registered)
         .filter_map(|p| {
@@ -118,22 +160,38 @@ pub async fn layout(
                 .find(|s| s.route == p.route)
                 .map(|s| s.status.clone())
                 .unwrap_or_else(|| "released".into());
-            (admin || status == "released").then(|| NavItem {
-                route: p.route.into(),
-                title: p.title.into(),
-                status,
+            (admin || status == "released").then_some((p, status))
+        })
+        .collect();
+    let nav = Drawer::ALL
+        .iter()
+        .filter_map(|&drawer| {
+            let items: Vec<NavItem> = visible
+                .iter()
+                .filter(|(p, _)| p.drawer == Some(drawer))
+                .map(|(p, status)| NavItem {
+                    route: p.route.into(),
+                    title: p.title(lang),
+                    description: p.description(lang),
+                    status: status.clone(),
+                })
+                .collect();
+            (!items.is_empty()).then(|| NavGroup {
+                title: i18n::t(lang, drawer.key()).into_owned(),
+                current: items.iter().any(|i| i.route == path),
+                items,
             })
         })
         .collect();
-    Ok(Layout {
-        title: title.into(),
-        user: Some(LayoutUser {
-            username: user.username.clone(),
-            display_name: user.display_name.clone(),
-            is_admin: admin,
-        }),
-        csrf_token: Some(session.csrf_token().await?),
-        nav,
-        path: path.into(),
-    })
+    let title = find(path).map_or_else(|| path.to_string(), |p| p.title(lang));
+    let mut layout = Layout::bare(title, lang, app.config.pages.time_zone.name());
+    layout.user = Some(LayoutUser {
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        is_admin: admin,
+    });
+    layout.csrf_token = Some(session.csrf_token().await?);
+    layout.nav = nav;
+    layout.path = path.into();
+    Ok(layout)
 }

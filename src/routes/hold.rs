@@ -1,12 +1,15 @@
 //! Lots on hold as JSON: `GET /api/wip/overview/hold` (figures by reason and workcenter),
 //! `GET /api/hold-overview/summary` (what the `/hold-overview` page shows) and
-//! `GET /api/hold-overview/lots` (every held lot, oldest hold first, a page at a time).
+//! `GET /api/hold-overview/lots` (every held lot, oldest hold first, a page at a time; or all
+//! of them as CSV with `?format=csv`).
 //!
 //! The figures are serialized once per snapshot; the list walks the snapshot's index of held
 //! lots (already in oldest-first order). No database call per request.
 
 use axum::Router;
 use axum::extract::State;
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,9 +17,12 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::aggregate::NO_REASON;
+use crate::cache::wip::Served;
 use crate::db::wip::LotDetail;
+use crate::http::csv::{self, Cell, CsvFile, Export};
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
+use crate::i18n::Lang;
 use crate::json::RawJson;
 use crate::routes::wip::{precomputed, served, validate_id};
 
@@ -24,7 +30,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/wip/overview/hold", get(figures))
         .route("/api/hold-overview/summary", get(summary))
-        .route("/api/hold-overview/lots", get(lots))
+        .route(
+            "/api/hold-overview/lots",
+            get(lots).layer(from_fn(csv::negotiate)),
+        )
 }
 
 /// Held lots: totals, by reason and by workcenter (most quantity first).
@@ -165,10 +174,15 @@ struct LotsPage<'a> {
 async fn lots(
     State(app): State<AppState>,
     _user: CurrentUser,
+    export: Export,
+    lang: Lang,
     ApiQuery(query): ApiQuery<LotsQuery>,
-) -> Result<RawApiResponse, AppError> {
+) -> Result<Response, AppError> {
     let page = parse_page(&query)?;
     let served = served(&app).await?;
+    if export == Export::Csv {
+        return Ok(lots_csv(&app, lang, &served, &page));
+    }
     let snapshot = &served.snapshot;
     let mut total = 0;
     let mut rows = Vec::with_capacity(page.limit.min(snapshot.index.held.len()));
@@ -198,6 +212,55 @@ async fn lots(
     Ok(RawApiResponse {
         data,
         meta: Meta::cached(served.freshness()),
+    }
+    .into_response())
+}
+
+/// Every held lot the filters admit (paging does not apply), oldest hold first, as CSV.
+fn lots_csv(app: &AppState, lang: Lang, served: &Served, page: &Page<'_>) -> Response {
+    let snapshot = served.snapshot.clone();
+    let positions: Vec<u32> = snapshot
+        .index
+        .held
+        .iter()
+        .copied()
+        .filter(|&p| page.admits(&snapshot.lots[p as usize]))
+        .collect();
+    let mut next = positions.into_iter();
+    let file = CsvFile {
+        report: "hold_lots".into(),
+        lang,
+        time_zone: app.config.pages.time_zone,
+        max_rows: app.config.pages.csv_export_max_rows,
+        columns: &[
+            "col-lot",
+            "col-product",
+            "col-package",
+            "col-workcenter",
+            "col-step",
+            "col-quantity",
+            "col-priority",
+            "col-reason",
+            "hold-col-since",
+            "hold-col-by",
+        ],
+    };
+    csv::respond(file, move |write: &mut dyn FnMut(&[Cell<'_>])| {
+        let Some(p) = next.next() else { return false };
+        let l = &snapshot.lots[p as usize];
+        write(&[
+            l.lot_id.as_str().into(),
+            l.product.as_str().into(),
+            l.package_id.as_str().into(),
+            l.workcenter_id.as_str().into(),
+            l.step.as_str().into(),
+            l.quantity.into(),
+            l.priority.into(),
+            l.hold_reason.as_deref().into(),
+            l.hold_at.into(),
+            l.hold_by.as_deref().into(),
+        ]);
+        true
     })
 }
 

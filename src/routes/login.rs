@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::{MaybeUser, login};
 use crate::http::AppError;
 use crate::http::client::ClientIp;
+use crate::i18n::{self, Lang};
 use crate::session::SessionHandle;
 use crate::templates::{self, Layout};
 
@@ -56,24 +57,30 @@ struct LoginPage<'a> {
 }
 
 async fn render_login(
+    app: &AppState,
     session: &SessionHandle,
+    lang: Lang,
     status: StatusCode,
     page: LoginPage<'_>,
 ) -> Result<Response, AppError> {
-    let layout = Layout {
-        title: "Log in".into(),
-        csrf_token: Some(session.csrf_token().await?),
-        path: "/admin/login".into(),
-        ..Layout::default()
-    };
+    let mut layout = Layout::bare(
+        i18n::t(lang, "login-heading"),
+        lang,
+        app.config.pages.time_zone.name(),
+    );
+    layout.csrf_token = Some(session.csrf_token().await?);
+    layout.path = "/admin/login".into();
+    layout.narrow = true;
     let mut response = templates::render("login.html", &layout, &page)?;
     *response.status_mut() = status;
     Ok(response)
 }
 
 async fn login_page(
+    State(app): State<AppState>,
     session: SessionHandle,
     MaybeUser(user): MaybeUser,
+    lang: Lang,
     query: Result<Query<NextQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let next = local_next(query.as_ref().ok().and_then(|q| q.next.as_deref()));
@@ -81,7 +88,9 @@ async fn login_page(
         return Ok(Redirect::to(&next).into_response());
     }
     render_login(
+        &app,
         &session,
+        lang,
         StatusCode::OK,
         LoginPage {
             next: &next,
@@ -105,6 +114,7 @@ async fn login_form(
     State(app): State<AppState>,
     session: SessionHandle,
     ClientIp(ip): ClientIp,
+    lang: Lang,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, AppError> {
     let Form(form) = form.map_err(|e| {
@@ -118,9 +128,11 @@ async fn login_form(
         Ok(_) => Ok(Redirect::to(&next).into_response()),
         Err(error) if error.status().is_client_error() => {
             let retry_after = error.retry_after();
-            let message = error.public_message();
+            let message = error.context().localized(lang).into_owned();
             let mut response = render_login(
+                &app,
                 &session,
+                lang,
                 error.status(),
                 LoginPage {
                     next: &next,
@@ -141,20 +153,24 @@ async fn login_form(
 }
 
 async fn logout_page(
+    State(app): State<AppState>,
     session: SessionHandle,
     MaybeUser(user): MaybeUser,
+    lang: Lang,
 ) -> Result<Response, AppError> {
-    let layout = Layout {
-        title: "Log out".into(),
-        user: user.map(|u| crate::templates::LayoutUser {
-            username: u.username.clone(),
-            display_name: u.display_name.clone(),
-            is_admin: false,
-        }),
-        csrf_token: Some(session.csrf_token().await?),
-        path: "/admin/logout".into(),
-        ..Layout::default()
-    };
+    let mut layout = Layout::bare(
+        i18n::t(lang, "logout-heading"),
+        lang,
+        app.config.pages.time_zone.name(),
+    );
+    layout.user = user.map(|u| crate::templates::LayoutUser {
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        is_admin: false,
+    });
+    layout.csrf_token = Some(session.csrf_token().await?);
+    layout.path = "/admin/logout".into();
+    layout.narrow = true;
     templates::render("logout.html", &layout, &())
 }
 

@@ -1,5 +1,5 @@
-//! `GET /metrics`: this worker's figures in the Prometheus text format (0.0.4), written by
-//! hand — a dozen gauges and counters do not need a metrics crate.
+//! `GET /metrics`: the figures of this process — or, supervised, of every worker of the
+//! instance with totals — in the Prometheus text format (0.0.4); see [`crate::metrics`].
 //!
 //! Who may read it (DESIGN §3.0, "admin or loopback"): an administrator's session, or a
 //! scraper on this machine — a loopback socket peer with no proxy header. A request that came
@@ -7,7 +7,6 @@
 //! administrator's session, so the proxy cannot open the metrics to the world. Everyone else
 //! gets 403.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -19,10 +18,8 @@ use axum::routing::get;
 use crate::app::AppState;
 use crate::auth::MaybeUser;
 use crate::auth::extract::is_admin;
-use crate::cache::wip::SnapshotState;
-use crate::db::breaker::BreakerState;
-use crate::db::stats::PoolStats;
 use crate::http::AppError;
+use crate::metrics::{self, WorkerSamples};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics))
@@ -70,151 +67,31 @@ async fn metrics(
     Ok(response)
 }
 
-/// Writes one metric family: its help, its type and its samples (`labels` without braces,
-/// empty for none).
-struct Text(String);
-
-impl Text {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    }
-
-    fn sample(&mut self, name: &str, labels: &str, value: impl std::fmt::Display) {
-        if labels.is_empty() {
-            let _ = writeln!(self.0, "{name} {value}");
-        } else {
-            let _ = writeln!(self.0, "{name}{{{labels}}} {value}");
-        }
-    }
-
-    fn one(&mut self, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-        self.family(name, kind, help);
-        self.sample(name, "", value);
-    }
-}
-
-/// A per-pool gauge: its name, its help, and how to read it from the pool's figures.
-type PoolFamily = (&'static str, &'static str, fn(&PoolStats) -> u32);
-
-/// The whole exposition. Label values are our own fixed words (pool names, states), so
-/// none needs escaping.
+/// The exposition: this process's samples, or — supervised — every worker's (its own read
+/// now, the others' from their latest heartbeat) with the instance totals.
 pub fn render(app: &AppState) -> String {
-    let mut t = Text(String::with_capacity(4096));
-    let uptime = (chrono::Utc::now() - app.started_at)
-        .num_milliseconds()
-        .max(0) as f64
-        / 1000.0;
-    t.one(
-        "mes_process_uptime_seconds",
-        "gauge",
-        "Seconds since this worker started serving.",
-        uptime,
-    );
-    t.one(
-        "mes_http_requests_total",
-        "counter",
-        "HTTP requests answered by this worker.",
-        crate::http::server::requests_served(),
-    );
-
-    let stats: Vec<PoolStats> = app.db.pools().iter().map(|p| p.stats()).collect();
-    let families: [PoolFamily; 4] = [
-        ("mes_db_pool_size", "Open connections of the pool.", |s| {
-            s.size
-        }),
-        ("mes_db_pool_in_use", "Connections lent out now.", |s| {
-            s.in_use
-        }),
-        ("mes_db_pool_idle", "Open connections not in use.", |s| {
-            s.idle
-        }),
-        (
-            "mes_db_pool_max",
-            "Most connections the pool may open.",
-            |s| s.max,
-        ),
-    ];
-    for (name, help, value) in families {
-        t.family(name, "gauge", help);
-        for s in &stats {
-            t.sample(name, &format!("pool=\"{}\"", s.name), value(s));
-        }
-    }
-
-    let breaker = app.db.breaker.status();
-    t.one(
-        "mes_circuit_breaker_state",
-        "gauge",
-        "Database circuit breaker: 0 closed, 1 half-open, 2 open.",
-        match breaker.state {
-            BreakerState::Closed => 0,
-            BreakerState::HalfOpen => 1,
-            BreakerState::Open => 2,
-        },
-    );
-    t.one(
-        "mes_circuit_breaker_failure_rate",
-        "gauge",
-        "Share of failed calls in the breaker's window (0 to 1).",
-        breaker.failure_rate,
-    );
-
-    let cache = app.wip.status();
-    t.family(
-        "mes_wip_cache_state",
-        "gauge",
-        "1 for the WIP cache's current state (empty, fresh or stale), 0 for the others.",
-    );
-    for state in SnapshotState::ALL {
-        t.sample(
-            "mes_wip_cache_state",
-            &format!("state=\"{}\"", state.as_str()),
-            u8::from(cache.state == state),
-        );
-    }
-    if let Some(age) = cache.age_seconds {
-        t.one(
-            "mes_wip_cache_age_seconds",
-            "gauge",
-            "Age of the WIP snapshot served (absent before the first load).",
-            age,
-        );
-    }
-    t.one(
-        "mes_wip_cache_lots",
-        "gauge",
-        "Lots in the WIP snapshot served (0 before the first load).",
-        cache.lots.unwrap_or(0),
-    );
-
-    let redis = app.redis.status();
-    t.one(
-        "mes_redis_enabled",
-        "gauge",
-        "1 when REDIS_URL is configured.",
-        u8::from(redis.enabled),
-    );
-    t.one(
-        "mes_redis_available",
-        "gauge",
-        "1 when Redis is configured and not backing off after a failure.",
-        u8::from(redis.available),
-    );
-
-    let csrf = &app.csrf_stats;
-    t.one(
-        "mes_csrf_rejections_total",
-        "counter",
-        "Requests refused by the CSRF check.",
-        csrf.rejected.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    t.one(
-        "mes_csrf_reported_total",
-        "counter",
-        "Requests failing the CSRF check that report-only mode let through.",
-        csrf.reported.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    t.0
+    let local = metrics::collect(app);
+    let Some(workers) = app.supervision.instance_metrics() else {
+        return metrics::render_process(&local);
+    };
+    let me = std::process::id();
+    let mut all: Vec<WorkerSamples<'_>> = workers
+        .iter()
+        .filter(|w| w.pid != me)
+        .map(|w| WorkerSamples {
+            slot: w.slot,
+            pid: w.pid,
+            samples: &w.samples,
+        })
+        .collect();
+    let my_slot = app.supervision.status().answered_by.slot;
+    all.push(WorkerSamples {
+        slot: my_slot,
+        pid: me,
+        samples: &local,
+    });
+    all.sort_by_key(|w| (w.slot, w.pid));
+    metrics::render_instance(&all)
 }
 
 #[cfg(test)]

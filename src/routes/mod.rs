@@ -2,9 +2,11 @@
 
 pub mod admin;
 pub mod admin_pages;
+pub mod assets;
 pub mod auth;
 pub mod catalog;
 pub mod events;
+pub mod exports;
 pub mod health;
 pub mod hold;
 pub mod hold_history;
@@ -29,6 +31,7 @@ use crate::app::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(portal::router())
+        .merge(assets::router())
         .merge(health::router())
         .merge(resource_history::router())
         .merge(resource::router())

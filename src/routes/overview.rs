@@ -13,6 +13,7 @@ use crate::auth::CurrentUser;
 use crate::cache::aggregate::MAX_HELD_LOTS_LISTED;
 use crate::cache::wip::{STATUSES, Served};
 use crate::http::AppError;
+use crate::i18n::Lang;
 use crate::routes::catalog;
 use crate::session::SessionHandle;
 use crate::templates;
@@ -42,8 +43,9 @@ async fn wip_overview(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: SessionHandle,
+    lang: Lang,
 ) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/wip-overview").await?;
+    let layout = catalog::open_page(&app, &session, &user, "/wip-overview", lang).await?;
     let served = app.wip.get().await?;
     templates::render(
         "wip_overview.html",
@@ -61,8 +63,9 @@ async fn hold_overview(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: SessionHandle,
+    lang: Lang,
 ) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/hold-overview").await?;
+    let layout = catalog::open_page(&app, &session, &user, "/hold-overview", lang).await?;
     let served = app.wip.get().await?;
     templates::render(
         "hold_overview.html",

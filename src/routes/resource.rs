@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::Response;
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
@@ -15,8 +16,10 @@ use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::equipment::query::LoadError;
 use crate::equipment::{E10_STATES, EquipmentSnapshot, StatusFilter};
+use crate::http::csv::{self, Cell, CsvFile, Export};
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
+use crate::i18n::Lang;
 use crate::routes::catalog;
 use crate::routes::resource_history::validate_workcenter;
 use crate::routes::resource_stream as stream;
@@ -26,7 +29,10 @@ use crate::timefmt::iso8601;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/resource/status", get(status))
+        .route(
+            "/api/resource/status",
+            get(status).layer(from_fn(csv::negotiate)),
+        )
         .route("/api/resource/status/summary", get(summary))
         .route("/api/resource/status/matrix", get(matrix))
         .route("/api/resource/status/stream", get(events))
@@ -93,13 +99,65 @@ fn truncate(s: &str) -> String {
 async fn status(
     State(app): State<AppState>,
     _user: CurrentUser,
+    export: Export,
+    lang: Lang,
     ApiQuery(q): ApiQuery<StatusQuery>,
-) -> Result<RawApiResponse, AppError> {
+) -> Result<Response, AppError> {
     let filter = validate(q)?;
     let snapshot = snapshot(&app).await?;
+    if export == Export::Csv {
+        return Ok(status_csv(&app, lang, snapshot, filter));
+    }
     Ok(RawApiResponse {
         data: snapshot.status_for(&filter),
         meta: Meta::cached(app.equipment.freshness(&snapshot)),
+    }
+    .into_response())
+}
+
+/// The tools the filter admits, as CSV.
+fn status_csv(
+    app: &AppState,
+    lang: Lang,
+    snapshot: Arc<EquipmentSnapshot>,
+    filter: StatusFilter,
+) -> Response {
+    let mut at = 0;
+    let file = CsvFile {
+        report: "equipment_status".into(),
+        lang,
+        time_zone: app.config.pages.time_zone,
+        max_rows: app.config.pages.csv_export_max_rows,
+        columns: &[
+            "col-tool",
+            "col-workcenter",
+            "col-model",
+            "col-state",
+            "col-reason",
+            "col-since",
+            "col-lots",
+            "col-quantity",
+        ],
+    };
+    csv::respond(file, move |write: &mut dyn FnMut(&[Cell<'_>])| {
+        let Some(t) = snapshot.tools.get(at..).and_then(|rest| {
+            let skipped = rest.iter().take_while(|t| !filter.admits(t)).count();
+            at += skipped + 1;
+            rest.get(skipped)
+        }) else {
+            return false;
+        };
+        write(&[
+            t.equipment_id.as_str().into(),
+            t.workcenter_id.as_str().into(),
+            t.model.as_str().into(),
+            t.e10_state.as_str().into(),
+            t.state_reason.as_deref().into(),
+            Some(t.state_since).into(),
+            (t.lots.len() as i64).into(),
+            t.track_in_quantity.into(),
+        ]);
+        true
     })
 }
 
@@ -143,8 +201,9 @@ async fn page(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: SessionHandle,
+    lang: Lang,
 ) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/resource").await?;
+    let layout = catalog::open_page(&app, &session, &user, "/resource", lang).await?;
     let snapshot = snapshot(&app).await?;
     let summary: serde_json::Value =
         serde_json::from_slice(&snapshot.summary.0).map_err(AppError::internal)?;

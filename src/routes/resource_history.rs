@@ -18,6 +18,7 @@ use crate::db::history::{self, E10Hours};
 use crate::equipment::E10_STATES;
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError};
+use crate::i18n::Lang;
 use crate::routes::catalog;
 use crate::session::SessionHandle;
 use crate::templates;
@@ -140,8 +141,9 @@ async fn page(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
     session: SessionHandle,
+    lang: Lang,
 ) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/resource-history").await?;
+    let layout = catalog::open_page(&app, &session, &user, "/resource-history", lang).await?;
     let mut workcenters: Vec<String> = app
         .equipment
         .current()

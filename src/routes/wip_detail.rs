@@ -3,6 +3,8 @@
 
 use axum::Router;
 use axum::extract::State;
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,13 +14,19 @@ use crate::auth::CurrentUser;
 use crate::cache::aggregate::STATUSES;
 use crate::cache::wip_index::WorkcenterTotals;
 use crate::db::wip::LotDetail;
+use crate::http::csv::{self, Export};
+
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::json::RawJson;
+use crate::routes::exports;
 use crate::routes::wip::{served, validate_id};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/wip/detail/{workcenter}", get(detail))
+    Router::new().route(
+        "/api/wip/detail/{workcenter}",
+        get(detail).layer(from_fn(csv::negotiate)),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,7 +107,9 @@ async fn detail(
     _user: CurrentUser,
     ApiPath(workcenter): ApiPath<String>,
     ApiQuery(query): ApiQuery<DetailQuery>,
-) -> Result<RawApiResponse, AppError> {
+    export: Export,
+    lang: crate::i18n::Lang,
+) -> Result<Response, AppError> {
     validate_id("workcenter", &workcenter)?;
     let status = parse_status(query.status.as_deref())?;
     if let Some(package) = &query.package {
@@ -120,6 +130,10 @@ async fn detail(
         .filter(|l| query.package.as_ref().is_none_or(|p| &l.package_id == p))
         .map(DetailLot::from)
         .collect();
+    if export == Export::Csv {
+        let ids = lots.iter().map(|l| l.lot_id);
+        return Ok(exports::wip_detail(&app, lang, &served, &workcenter, ids));
+    }
     // Serialized straight from the snapshot's lots: no copy of a lot is made.
     let data = RawJson::from_value(&Detail {
         workcenter: &wc.workcenter_id,
@@ -136,7 +150,8 @@ async fn detail(
     Ok(RawApiResponse {
         data,
         meta: Meta::cached(served.freshness()),
-    })
+    }
+    .into_response())
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use super::health::{
 use super::history::{self, HistoryEntry};
 use super::policy::{self, ManualRequest, PolicyStatus};
 use super::protocol::{
-    self, RestartReply, Snapshot, ToSupervisor, ToWorker, WorkerInfo, WorkerState,
+    self, RestartReply, Snapshot, ToSupervisor, ToWorker, WorkerInfo, WorkerMetrics, WorkerState,
 };
 use crate::config::supervisor::{PolicySettings, SupervisorSettings};
 use crate::http::server;
@@ -123,6 +123,12 @@ impl Supervision {
                 reload_in_progress: status.reload_in_progress,
             },
         )
+    }
+
+    /// Every worker's latest `/metrics` samples when supervised (`None` in one process, or
+    /// before the first snapshot).
+    pub fn instance_metrics(&self) -> Option<Vec<WorkerMetrics>> {
+        self.link.get()?.metrics()
     }
 
     pub fn status(&self) -> WorkerStatus {
@@ -301,6 +307,11 @@ impl WorkerLink {
     }
 
     /// The status from the last snapshot; `None` before the first one.
+    /// Every worker's latest `/metrics` samples, from the supervisor's last snapshot.
+    fn metrics(&self) -> Option<Vec<WorkerMetrics>> {
+        Some(self.snapshot.read().as_ref()?.metrics.clone())
+    }
+
     fn status(&self) -> Option<WorkerStatus> {
         let s = self.snapshot.read().clone()?;
         Some(WorkerStatus {

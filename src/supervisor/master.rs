@@ -259,7 +259,11 @@ impl Shell {
 fn from_worker(worker: WorkerId, msg: ToSupervisor) -> Event {
     match msg {
         ToSupervisor::Ready { hooks } => Event::Ready { worker, hooks },
-        ToSupervisor::Heartbeat { requests } => Event::Heartbeat { worker, requests },
+        ToSupervisor::Heartbeat { requests, metrics } => Event::Heartbeat {
+            worker,
+            requests,
+            metrics,
+        },
         ToSupervisor::Restart {
             id,
             request,

@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 
 use super::history::{Decision, HistoryEntry};
 use super::policy::{ManualRequest, PolicyStatus};
+use crate::metrics::Sample;
 
 /// The fd a worker finds its listening socket on (`LISTEN_FDS` protocol: the first is 3).
 pub const LISTEN_FD: i32 = 3;
@@ -34,6 +35,9 @@ pub enum ToSupervisor {
     },
     Heartbeat {
         requests: u64,
+        /// The worker's `/metrics` samples (absent from a worker of an older version).
+        #[serde(default)]
+        metrics: Vec<Sample>,
     },
     Restart {
         id: u64,
@@ -78,6 +82,17 @@ pub struct Snapshot {
     pub history: Vec<HistoryEntry>,
     /// The last failed reload, if the newest reload failed.
     pub last_reload_error: Option<String>,
+    /// Each worker's latest `/metrics` samples, for the instance view.
+    #[serde(default)]
+    pub metrics: Vec<WorkerMetrics>,
+}
+
+/// One worker's latest samples.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WorkerMetrics {
+    pub pid: u32,
+    pub slot: usize,
+    pub samples: Vec<Sample>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

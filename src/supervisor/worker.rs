@@ -77,7 +77,11 @@ pub async fn run(
     );
 
     let beating = tokio_util::sync::CancellationToken::new();
-    let heartbeat = tokio::spawn(heartbeat(link.clone(), beating.clone()));
+    let heartbeat = tokio::spawn(heartbeat(
+        link.clone(),
+        running.state.clone(),
+        beating.clone(),
+    ));
     tokio::select! {
         () = serve::wait_for_stop_signal() => tracing::info!(worker.pid = std::process::id(), "worker: stop signal; draining"),
         () = link.closed.cancelled() => tracing::warn!(worker.pid = std::process::id(), "worker: the supervisor is gone; draining"),
@@ -97,7 +101,13 @@ pub async fn run(
 
 /// One beat a second from the async runtime. It keeps beating while the worker drains: the
 /// supervisor has marked it stopping and bounds that with its own deadline.
-async fn heartbeat(link: Arc<WorkerLink>, stop: tokio_util::sync::CancellationToken) {
+/// Each beat carries the worker's `/metrics` samples: the supervisor hands every worker's
+/// back in its snapshot, so any worker can show the instance.
+async fn heartbeat(
+    link: Arc<WorkerLink>,
+    app: crate::app::AppState,
+    stop: tokio_util::sync::CancellationToken,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // SIGHUP is the supervisor's signal; a worker that receives one (a broad `kill -HUP`)
@@ -106,7 +116,10 @@ async fn heartbeat(link: Arc<WorkerLink>, stop: tokio_util::sync::CancellationTo
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            _ = tick.tick() => link.send(ToSupervisor::Heartbeat { requests: server::requests_served() }),
+            _ = tick.tick() => link.send(ToSupervisor::Heartbeat {
+                requests: server::requests_served(),
+                metrics: crate::metrics::collect(&app),
+            }),
             Some(()) = async { match hup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
                 tracing::info!("worker: SIGHUP ignored (send it to the supervisor to reload)");
             }

@@ -320,7 +320,14 @@ async fn the_api_needs_a_session_and_pages_redirect_to_the_login() {
     let app = TestApp::builder(Backend::Sqlite).seed(None).start().await;
     let router = mes_dashboard::routes::router().with_state(app.state().clone());
     let routes = inventory::routes(router).await;
-    let public = ["/api/auth/csrf", "/admin/login", "/admin/logout"];
+    // The static files are public: the login page needs its style sheet and scripts.
+    let public = [
+        "/api/auth/csrf",
+        "/admin/login",
+        "/admin/logout",
+        "/static/{*path}",
+        "/favicon.ico",
+    ];
     let mut checked = 0;
     for route in routes.iter().filter(|r| r.method == Method::GET) {
         if public.contains(&route.pattern.as_str())
@@ -361,7 +368,7 @@ async fn the_api_needs_a_session_and_pages_redirect_to_the_login() {
     }
     let page = app.get("/admin/pages").await;
     assert_eq!(page.status(), 403);
-    assert!(page.text().await.unwrap().contains("Not allowed"));
+    assert!(page.text().await.unwrap().contains("沒有權限"));
 }
 
 #[tokio::test]
@@ -401,7 +408,7 @@ async fn the_login_form_logs_in_and_goes_to_a_local_next_only() {
     .unwrap();
     assert_eq!(missing.status(), 403);
     assert!(missing.headers().get("set-cookie").is_none());
-    assert!(missing.text().await.unwrap().contains("reload the form"));
+    assert!(missing.text().await.unwrap().contains("重新載入表單"));
 
     let ok = post(vec![
         ("csrf_token", hidden_field(&html, "csrf_token")),
@@ -421,7 +428,7 @@ async fn the_login_form_logs_in_and_goes_to_a_local_next_only() {
     assert_eq!(portal.status(), 200);
     let html = portal.text().await.unwrap();
     assert!(
-        html.contains("WIP overview") && html.contains("Equipment history"),
+        html.contains("在製品總覽") && html.contains("設備歷史"),
         "{html}"
     );
     assert!(

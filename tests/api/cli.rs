@@ -160,6 +160,32 @@ fn check_config_passes_a_sound_production_configuration() {
     assert!(!stdout.contains(":pw@"), "{stdout}");
 }
 
+/// CSRF is enforced in every mode unless `CSRF_MODE` says otherwise, and `check-config` warns
+/// whenever it is not (before: testing mode defaulted to report-only, silently).
+#[test]
+fn check_config_warns_whenever_csrf_is_not_enforced() {
+    for mode in ["development", "testing"] {
+        let output = mes(&["check-config"], &[("MES_ENV", mode)])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(!stdout.contains("CSRF_MODE"), "{mode}: {stdout}");
+
+        let output = mes(
+            &["check-config"],
+            &[("MES_ENV", mode), ("CSRF_MODE", "report-only")],
+        )
+        .output()
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "{stdout}");
+        assert!(
+            stdout.contains("warning: CSRF_MODE: report-only") && stdout.contains("not enforced"),
+            "{mode}: {stdout}"
+        );
+    }
+}
+
 #[test]
 fn gen_secret_prints_a_fresh_key_that_passes_the_guard() {
     let a = mes(&["gen-secret"], &[]).output().unwrap();

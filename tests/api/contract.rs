@@ -10,7 +10,7 @@ use axum::routing::get;
 use mes_dashboard::app::{App, AppState};
 use mes_dashboard::config::Settings;
 use mes_dashboard::http::router;
-use mes_dashboard::http::server::{self, DrainSettings};
+use mes_dashboard::http::server::{self, ConnectionLimits, DrainSettings};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -81,7 +81,8 @@ async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
         graceful_timeout: Duration::from_secs(10),
         draining: state.draining.clone(),
     };
-    tokio::spawn(server::serve(listener, app, stop.clone(), drain));
+    let limits = ConnectionLimits::from_settings(&state.config);
+    tokio::spawn(server::serve(listener, app, stop.clone(), drain, limits));
     Harness {
         addr,
         stop,
@@ -106,7 +107,7 @@ async fn unknown_api_paths_get_a_json_404_and_pages_an_html_404() {
             .starts_with("text/html")
     );
     let html = page.text().await.unwrap();
-    assert!(html.contains("Page not found"), "{html}");
+    assert!(html.contains("找不到頁面"), "zh-TW by default: {html}");
 }
 
 #[tokio::test]
@@ -280,7 +281,7 @@ async fn a_panicking_handler_answers_500_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(page.status(), 500);
-    assert!(page.text().await.unwrap().contains("Something went wrong"));
+    assert!(page.text().await.unwrap().contains("系統發生錯誤"));
 
     let again = http
         .get(format!("http://{}/health/live", h.addr))
@@ -380,8 +381,11 @@ async fn a_degraded_page_keeps_the_status_and_counts_down_its_retry() {
     let html = page.text().await.unwrap();
     assert!(html.contains("DB_POOL_EXHAUSTED"), "{html}");
     assert!(html.contains("data-retry-after=\"5\""), "{html}");
+    let countdown = mes_dashboard::assets::url("js/pages/error.js").unwrap();
     assert!(
-        html.contains("location.reload()"),
+        html.contains(&format!("<script src=\"{countdown}\">")),
         "it retries by itself: {html}"
     );
+    let script = mes_dashboard::assets::by_path("js/pages/error.js").unwrap();
+    assert!(String::from_utf8_lossy(script.bytes).contains("location.reload()"));
 }

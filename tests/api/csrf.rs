@@ -10,9 +10,9 @@ use crate::on_both_backends;
 
 /// A session as seen from outside: its cookie and a token the server gave for it.
 #[derive(Clone)]
-struct Principal {
-    cookie: String,
-    token: String,
+pub(crate) struct Principal {
+    pub(crate) cookie: String,
+    pub(crate) token: String,
 }
 
 /// A client that keeps no cookies: every request says exactly which session it uses.
@@ -54,7 +54,7 @@ async fn login(app: &TestApp, from: &Principal, user: &str) -> Principal {
     }
 }
 
-async fn logged_in(app: &TestApp, user: &str) -> Principal {
+pub(crate) async fn logged_in(app: &TestApp, user: &str) -> Principal {
     let anon = anonymous(app).await;
     login(app, &anon, user).await
 }
@@ -148,7 +148,8 @@ async fn check(route: &Route, case: &Case<'_>, response: reqwest::Response) {
             } else {
                 assert_eq!(status, 403, "{what}: {text}");
                 assert!(text.contains(code), "{what}: the page names {code}");
-                assert!(text.contains("reload the form"), "{what}: {text}");
+                // zh-TW, the default language: "reload the form".
+                assert!(text.contains("重新載入表單"), "{what}: {text}");
             }
         }
         None => {
@@ -224,6 +225,20 @@ async fn every_state_changing_route_refuses_forged_requests(backend: Backend) {
                     ("x-http-method-override", "GET".into()),
                     ("x-method-override", "GET".into()),
                 ],
+                expect: Some("CSRF_TOKEN_MISSING"),
+            },
+            Case {
+                name: "an empty X-CSRF-Token header (missing, not invalid)",
+                cookie: Some(v),
+                token: Token::Header(""),
+                extra_headers: vec![],
+                expect: Some("CSRF_TOKEN_MISSING"),
+            },
+            Case {
+                name: "an empty csrf_token field (missing, not invalid)",
+                cookie: Some(v),
+                token: Token::Field(""),
+                extra_headers: vec![],
                 expect: Some("CSRF_TOKEN_MISSING"),
             },
             Case {

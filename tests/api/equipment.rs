@@ -519,9 +519,9 @@ async fn the_resource_page_shows_every_tool_and_keeps_values_out_of_markup() {
     assert!(!html.contains(tricky), "the tool id is text, never markup");
     assert!(html.contains("&lt;script&gt;alert(1)"), "escaped as text");
     let config = html
-        .split("window.MES_RESOURCE = ")
+        .split("<script type=\"application/json\" id=\"mes-resource\">")
         .nth(1)
-        .and_then(|rest| rest.split(";\n").next())
+        .and_then(|rest| rest.split("</script>").next())
         .expect("the page's configuration");
     let config: Value = serde_json::from_str(config).expect("tojson wrote JSON");
     assert_eq!(config["stream_url"], "/api/resource/status/stream");
@@ -666,4 +666,72 @@ async fn a_process_that_cannot_read_the_database_serves_the_copy_in_redis_as_sta
         body["data"]["count"],
         a.factory.as_ref().unwrap().tools.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_one_instance_reads_the_fleet_per_interval_and_the_other_follows() {
+    let Some(url) = redis_url("equipment sync leader") else {
+        return;
+    };
+    let prefix = format!("t{:x}", rand_u64());
+    let env = [
+        ("EQUIPMENT_STATUS_SYNC_INTERVAL", "1"),
+        ("REDIS_URL", url.as_str()),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+    ];
+    let mut builder = TestApp::builder(Backend::Sqlite);
+    for (key, value) in env {
+        builder = builder.env(key, value);
+    }
+    let a = builder.start().await;
+    let b = a.another_instance(&env[..1]).await;
+    wait_for_snapshot(&a).await;
+    wait_for_snapshot(&b).await;
+    let reads = || a.state().equipment.db_reads() + b.state().equipment.db_reads();
+    let followed = || a.state().equipment.followed() + b.state().equipment.followed();
+
+    // Over a window of ticks, the two instances together read about once per interval
+    // (each would read once per interval on its own: twice as many), and one of them
+    // followed the other's stored status.
+    let (reads_before, started) = (reads(), Instant::now());
+    let until = Instant::now() + DEADLINE;
+    while followed() == 0 || started.elapsed() < Duration::from_secs(6) {
+        assert!(
+            Instant::now() < until,
+            "a follower took the leader's status"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let window = started.elapsed().as_secs_f64();
+    let read = reads() - reads_before;
+    // The lock lasts 0.9 of an interval: at most one read per 0.9 s, plus one at each edge.
+    let bound = (window / 0.9).ceil() as u64 + 2;
+    assert!(
+        read <= bound,
+        "{read} database reads in {window:.1} s by two instances (bound {bound})"
+    );
+
+    // A flip is read by the leader and reaches the follower too.
+    let tool = tool_not_in(&a, "SDT");
+    let db = database(&a.database_url());
+    simulate::set_tool_state(&db.request, &tool, "SDT", None, chrono::Utc::now())
+        .await
+        .expect("flip the tool");
+    db.close().await;
+    let until = Instant::now() + DEADLINE;
+    for app in [&a, &b] {
+        while app
+            .state()
+            .equipment
+            .current()
+            .unwrap()
+            .tool(&tool)
+            .unwrap()
+            .e10_state
+            != "SDT"
+        {
+            assert!(Instant::now() < until, "both instances serve the flip");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -377,15 +377,15 @@ pub fn local_auth_users() -> &'static str {
     &USERS
 }
 
-/// Settings every `TestApp` starts with (a test's own `env` wins): the test users, CSRF
-/// enforced as in production, and a signing key of its own (shared with `another_instance`).
+/// Settings every `TestApp` starts with (a test's own `env` wins): the test users and a signing
+/// key of its own (shared with `another_instance`). CSRF is enforced by default in testing mode
+/// too, so the tests see what production sees.
 fn auth_defaults() -> Vec<(String, String)> {
     let key = mes_dashboard::config::secret::generate();
     [
         ("SECRET_KEY", key.as_str()),
         ("LOCAL_AUTH_USERS", local_auth_users()),
         ("ADMIN_EMAILS", "admin@example.com"),
-        ("CSRF_MODE", "enforce"),
         // Tests log in far more often than people; the limit's own test sets it back to 5.
         ("LOGIN_RATE_LIMIT", "10000"),
     ]

@@ -461,7 +461,7 @@ async fn bad_ranges_are_refused_naming_the_field(backend: Backend) {
         let (status, answer) = query(&app, body.clone()).await;
         assert_error(status, &answer, 400, "VALIDATION_ERROR");
         let message = answer["error"]["message"].as_str().unwrap();
-        assert!(message.starts_with(field), "{body}: {message}");
+        assert!(message.contains(field), "{body}: {message}");
     }
     // 730 days is allowed (and, past ASYNC_QUERY_DAYS, a job).
     let (status, answer) = query(&app, json!({"from": "2020-01-01", "to": "2021-12-30"})).await;

@@ -84,7 +84,10 @@ async fn the_wip_and_hold_pages_render_the_snapshot_for_a_logged_in_user(backend
         );
     }
     assert!(html.contains("data-cache-state=\"fresh\""));
-    assert!(html.contains("computed at "));
+    assert!(
+        html.contains("計算於 "),
+        "the time of the data, zh-TW by default"
+    );
 
     // The hold overview: every held lot, the oldest hold first, and the totals.
     let (status, html) = page(&app, "/hold-overview").await;
@@ -192,14 +195,26 @@ async fn the_resource_history_page_carries_a_token_the_history_api_accepts(backe
         "the workcenter {tool_wc} is offered"
     );
     let config = html
-        .split("window.MES_HISTORY = ")
+        .split("<script type=\"application/json\" id=\"mes-history\">")
         .nth(1)
-        .and_then(|rest| rest.split(";\n").next())
+        .and_then(|rest| rest.split("</script>").next())
         .expect("the page's configuration");
     let config: Value = serde_json::from_str(config).expect("tojson wrote JSON");
     assert_eq!(config["query_url"], "/api/resource/history/query");
     assert_eq!(config["states"][0], "PRD");
-    assert!(!html.contains(".innerHTML"), "the script writes text only");
+    assert_eq!(
+        config["text"]["total"], "合計",
+        "its words in the page's language"
+    );
+    let script = mes_dashboard::assets::url("js/pages/resource_history.js").unwrap();
+    assert!(html.contains(script), "the page's script");
+    for file in ["js/pages/resource_history.js", "js/api.js"] {
+        let source = mes_dashboard::assets::by_path(file).unwrap().bytes;
+        assert!(
+            !String::from_utf8_lossy(source).contains(".innerHTML"),
+            "{file} writes text only"
+        );
+    }
 
     // What the script does: the page's meta token in X-CSRF-Token.
     let token = html
@@ -235,11 +250,11 @@ async fn the_resource_history_page_carries_a_token_the_history_api_accepts(backe
     let backwards = json!({"from": to.to_rfc3339(), "to": from.to_rfc3339()});
     let (status, body) = json_of(send(Some(token), backwards).await.unwrap()).await;
     crate::helpers::assert_error(status, &body, 400, "VALIDATION_ERROR");
+    // In the page's language (zh-TW here), still naming the field literally.
+    let message = body["error"]["message"].as_str().unwrap();
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("to:")
+        message.starts_with("請求的參數") && message.contains("：to:"),
+        "{message}"
     );
     let (status, body) = json_of(send(None, query).await.unwrap()).await;
     crate::helpers::assert_error(status, &body, 403, "CSRF_TOKEN_MISSING");
@@ -252,7 +267,7 @@ async fn the_performance_page_is_for_administrators_only(backend: Backend) {
     user.login_as_user().await;
     let (status, html) = page(&user, "/admin/performance").await;
     assert_eq!(status, 403, "{html}");
-    assert!(!html.contains("Recovery recommendation"));
+    assert!(!html.contains("id=\"recommendation\""));
 
     admin.login_as_admin().await;
     let (status, html) = page(&admin, "/admin/performance").await;
@@ -267,7 +282,7 @@ async fn the_performance_page_is_for_administrators_only(backend: Backend) {
         "id=\"policy\"",
         "id=\"workers\"",
         "id=\"alerts\"",
-        "Recovery recommendation: ",
+        "id=\"recommendation\"",
     ] {
         assert!(html.contains(section), "{section}");
     }
@@ -275,7 +290,7 @@ async fn the_performance_page_is_for_administrators_only(backend: Backend) {
     let action = deep["resilience"]["recovery_recommendation"]["action"]
         .as_str()
         .unwrap();
-    assert!(html.contains(&format!("Recovery recommendation: {action}")));
+    assert!(html.contains(&format!("data-action=\"{action}\">{action}</span>")));
     assert!(html.contains("class=\"status-"));
     // The administrator's navigation leads there (minijinja writes `/` as `&#x2f;`).
     let (_, portal) = page(&admin, "/").await;

@@ -89,10 +89,10 @@ async fn an_admin_changes_a_page_status_through_the_api_and_the_form(backend: Ba
 
     // A dev page leaves the users' navigation; the portal itself in dev is a 403 page for them.
     let portal = user.get("/").await.text().await.unwrap();
-    assert!(!portal.contains("Hold overview"), "{portal}");
+    assert!(!portal.contains("暫停（Hold）總覽"), "{portal}");
     let portal = admin.get("/").await.text().await.unwrap();
     assert!(
-        portal.contains("Hold overview") && portal.contains("dev"),
+        portal.contains("暫停（Hold）總覽") && portal.contains("開發中"),
         "{portal}"
     );
     let (status, _) = json(
@@ -141,5 +141,5 @@ async fn an_admin_changes_a_page_status_through_the_api_and_the_form(backend: Ba
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
-    assert!(forged.text().await.unwrap().contains("reload the form"));
+    assert!(forged.text().await.unwrap().contains("重新載入表單"));
 }

@@ -1,8 +1,11 @@
-//! Templates are HTML-safe: every value in a `<script>` goes through the HTML-safe `tojson`,
-//! checked on the template sources and, with an HTML5 tokenizer, on rendered pages.
+//! Templates are HTML-safe and CSP-clean: every value in a `<script>` goes through the
+//! HTML-safe `tojson`, checked on the template sources and, with an HTML5 tokenizer, on
+//! rendered pages; no template holds an inline script, style or event handler; and every
+//! word a person reads comes from the catalogue (`t(…)`), in both languages.
 
 use html5gum::{DefaultEmitter, Token, Tokenizer};
-use mes_dashboard::templates::{self, Layout, LayoutUser, NavItem};
+use mes_dashboard::i18n::{self, Lang};
+use mes_dashboard::templates::{self, Layout, LayoutUser, NavGroup, NavItem};
 use serde_json::{Value, json};
 
 /// The values an attacker would try.
@@ -29,7 +32,8 @@ fn no_template_interpolates_a_value_in_a_script_without_tojson() {
                 + lower[start..]
                     .find("</script")
                     .unwrap_or_else(|| panic!("{name}: a <script> is never closed"));
-            let body = &source[start..end];
+            // The element's content: its attributes (`src="{{ asset(…) }}"`) are HTML.
+            let body = &source[start + lower[start..].find('>').unwrap()..end];
             let mut rest = body;
             while let Some(i) = rest.find("{{") {
                 let after = &rest[i + 2..];
@@ -90,36 +94,27 @@ fn script_texts(html: &str) -> Vec<String> {
     out
 }
 
-/// The JSON assigned in `window.<name> = …;` inside `script`.
-fn assigned(script: &str, name: &str) -> Value {
-    let marker = format!("window.{name} = ");
-    let start = script
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {script}"))
-        + marker.len();
-    let end = start + script[start..].find(";\n").unwrap();
-    serde_json::from_str(&script[start..end])
-        .unwrap_or_else(|e| panic!("{e}: {}", &script[start..end]))
-}
-
 #[test]
 fn values_rendered_into_script_elements_stay_data() {
     for value in TRICKY {
-        let layout = Layout {
+        let mut layout = Layout::bare(value.to_string(), Lang::En, "Asia/Taipei");
+        layout.user = Some(LayoutUser {
+            username: value.to_string(),
+            display_name: value.to_string(),
+            is_admin: true,
+        });
+        layout.csrf_token = Some(value.to_string());
+        layout.nav = vec![NavGroup {
             title: value.to_string(),
-            user: Some(LayoutUser {
-                username: value.to_string(),
-                display_name: value.to_string(),
-                is_admin: true,
-            }),
-            csrf_token: Some(value.to_string()),
-            nav: vec![NavItem {
+            current: false,
+            items: vec![NavItem {
                 route: "/".into(),
                 title: value.to_string(),
+                description: value.to_string(),
                 status: "dev".into(),
             }],
-            path: value.to_string(),
-        };
+        }];
+        layout.path = value.to_string();
         let pages = json!([{"route": value, "title": value, "status": "dev", "updated_by": value}]);
         let html = templates::render_string(
             "admin_pages.html",
@@ -131,13 +126,15 @@ fn values_rendered_into_script_elements_stay_data() {
         let scripts = script_texts(&html);
         assert_eq!(
             scripts.len(),
-            2,
-            "{value:?}: exactly the layout's and the page's scripts"
+            3,
+            "{value:?}: the layout's configuration, the client script, the page's data"
         );
-        let mes = assigned(&scripts[0], "MES");
-        assert_eq!(mes["path"], *value);
-        assert_eq!(mes["user"], *value);
-        assert_eq!(assigned(&scripts[1], "MES_PAGES"), pages, "{value:?}");
+        let config: Value = serde_json::from_str(&scripts[0]).unwrap();
+        assert_eq!(config["lang"], "en");
+        assert_eq!(config["time_zone"], "Asia/Taipei");
+        assert!(scripts[1].is_empty(), "the client script is a file");
+        let data: Value = serde_json::from_str(&scripts[2]).unwrap();
+        assert_eq!(data, pages, "{value:?}");
         for script in &scripts {
             assert!(!script.contains('\u{2028}') && !script.contains('\u{2029}'));
         }
@@ -147,7 +144,7 @@ fn values_rendered_into_script_elements_stay_data() {
 }
 
 #[tokio::test]
-async fn the_error_page_degraded_countdown_is_a_number_in_its_script() {
+async fn the_error_page_countdown_reads_a_number_from_an_attribute() {
     let ctx = mes_dashboard::http::ErrorContext {
         code: mes_dashboard::http::ErrorCode::DbPoolExhausted,
         code_str: "DB_POOL_EXHAUSTED",
@@ -159,6 +156,8 @@ async fn the_error_page_degraded_countdown_is_a_number_in_its_script() {
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         &ctx,
         None,
+        Lang::ZhTw,
+        "Asia/Taipei",
     );
     let bytes = http_body_util::BodyExt::collect(response.into_body())
         .await
@@ -166,6 +165,169 @@ async fn the_error_page_degraded_countdown_is_a_number_in_its_script() {
         .to_bytes();
     let html = String::from_utf8(bytes.to_vec()).unwrap();
     let scripts = script_texts(&html);
-    assert_eq!(scripts.len(), 2);
-    assert!(scripts[1].contains("var left = 9;"), "{}", scripts[1]);
+    assert_eq!(scripts.len(), 3, "configuration, client, countdown");
+    assert!(html.contains("data-retry-after=\"9\""), "{html}");
+    let countdown = mes_dashboard::assets::url("js/pages/error.js").unwrap();
+    assert!(
+        html.contains(&format!("<script src=\"{countdown}\">")),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert(1)"), "{html}");
+}
+
+/// The template sources without their `{{ … }}`, `{% … %}` and `{# … #}` parts.
+fn without_expressions(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    loop {
+        let next = ["{{", "{%", "{#"]
+            .iter()
+            .filter_map(|open| rest.find(open).map(|at| (at, *open)))
+            .min();
+        let Some((at, open)) = next else {
+            out.push_str(rest);
+            return out;
+        };
+        out.push_str(&rest[..at]);
+        let close = match open {
+            "{{" => "}}",
+            "{%" => "%}",
+            _ => "#}",
+        };
+        let after = &rest[at + 2..];
+        let end = after.find(close).expect("an expression is closed");
+        // A placeholder that keeps attribute values and text apart from their neighbours.
+        out.push(' ');
+        rest = &after[end + 2..];
+    }
+}
+
+/// Words that may stand in a template as they are: the brand, units and technical names
+/// that read the same in every language.
+const LITERAL_OK: &[&str] = &[
+    "MES Dashboard",
+    "HTTP",
+    "PID",
+    "Redis",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "ms",
+];
+
+fn shows_words(text: &str) -> Option<String> {
+    let mut rest = text.to_string();
+    for ok in LITERAL_OK {
+        rest = rest.replace(ok, " ");
+    }
+    rest.chars()
+        .any(char::is_alphabetic)
+        .then(|| text.trim().to_string())
+}
+
+#[test]
+fn every_word_a_template_shows_comes_from_the_catalogue() {
+    let mut found = Vec::new();
+    for (name, source) in templates::SOURCES {
+        let bare = without_expressions(source);
+        let mut emitter = DefaultEmitter::default();
+        emitter.naively_switch_states(true);
+        let mut in_script = false;
+        for token in Tokenizer::new_with_emitter(bare.as_str(), emitter) {
+            match token.unwrap() {
+                Token::StartTag(tag) => {
+                    in_script = tag.name.as_slice() == b"script" || tag.name.as_slice() == b"style";
+                    for attribute in ["title", "alt", "placeholder", "aria-label"] {
+                        if let Some(value) = tag.attributes.get(attribute.as_bytes()) {
+                            let value = String::from_utf8_lossy(value);
+                            if let Some(words) = shows_words(&value) {
+                                found.push(format!("{name}: {attribute}=\"{words}\""));
+                            }
+                        }
+                    }
+                }
+                Token::EndTag(_) => in_script = false,
+                Token::String(text) if !in_script => {
+                    let text = String::from_utf8_lossy(&text.value);
+                    if let Some(words) = shows_words(&text) {
+                        found.push(format!("{name}: \"{words}\""));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "text not from t(…):\n{}",
+        found.join("\n")
+    );
+    // The check sees what it claims to see.
+    assert!(shows_words(" Log in ").is_some());
+    assert!(shows_words(" 登入 ").is_some());
+    assert!(shows_words(" — 12 % · MES Dashboard ").is_none());
+}
+
+#[test]
+fn no_template_holds_an_inline_script_style_or_handler() {
+    for (name, source) in templates::SOURCES {
+        let lower = source.to_ascii_lowercase();
+        for (at, _) in lower.match_indices("<script") {
+            let tag = &lower[at..at + lower[at..].find('>').unwrap()];
+            assert!(
+                tag.contains(" src=") || tag.contains("type=\"application/json\""),
+                "{name}: an inline script ({tag}>) breaks script-src 'self'"
+            );
+        }
+        assert!(!lower.contains("<style"), "{name}: a <style> element");
+        assert!(!lower.contains(" style="), "{name}: a style attribute");
+        assert!(
+            !lower.contains(" onclick=") && !lower.contains(" onload="),
+            "{name}: a handler"
+        );
+    }
+}
+
+/// The keys a template names: `t('key'…)`, and for `t('prefix-' ~ value)` every value the
+/// pages pass.
+fn template_keys() -> Vec<String> {
+    let expansions: &[(&str, &[&str])] = &[
+        ("wip-status-", &["RUN", "QUEUE", "HOLD"]),
+        ("e10-", &["PRD", "SBY", "UDT", "SDT", "EGT", "NST"]),
+        ("health-", &["healthy", "degraded", "unhealthy", "unknown"]),
+        ("admin-pages-status-", &["released", "dev"]),
+    ];
+    let mut keys = Vec::new();
+    for (_, source) in templates::SOURCES {
+        for (at, _) in source.match_indices("t('") {
+            let before = source[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue; // asset('…') and the like
+            }
+            let rest = &source[at + 3..];
+            let key = &rest[..rest.find('\'').unwrap()];
+            if rest[key.len() + 1..].trim_start().starts_with('~') {
+                let (_, values) = expansions
+                    .iter()
+                    .find(|(prefix, _)| *prefix == key)
+                    .unwrap_or_else(|| panic!("no expansion listed for t('{key}' ~ …)"));
+                keys.extend(values.iter().map(|v| format!("{key}{v}")));
+            } else {
+                keys.push(key.to_string());
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+#[test]
+fn every_key_exists_in_both_languages() {
+    let keys = template_keys();
+    assert!(keys.len() > 100, "the walk found the keys ({})", keys.len());
+    for lang in Lang::ALL {
+        let missing: Vec<_> = keys.iter().filter(|k| !i18n::has(lang, k)).collect();
+        assert!(missing.is_empty(), "{lang}: {missing:?}");
+    }
 }

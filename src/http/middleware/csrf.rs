@@ -9,7 +9,9 @@
 //!    of `TRUSTED_ORIGINS` (exact scheme, host and port; `null` is refused);
 //! 3. the token: the `X-CSRF-Token` header or the `csrf_token` field of an urlencoded or
 //!    multipart form body (never the query string). Two headers, two fields, or a header and a
-//!    field that differ are refused; the token must unmask to the session's secret.
+//!    field that differ are refused; the token must unmask to the session's secret. The header
+//!    is judged before any body is read, and a form body is read only when the request can
+//!    still pass (see [`check`]), so a forged post costs no buffer.
 //!
 //! Method-override headers and `_method` fields are never read, so they cannot change the
 //! verdict. Rejections are 403 with a code and a message that says what to send; they happen
@@ -30,6 +32,8 @@ use crate::config::auth::{CsrfMode, normalize_origin};
 use crate::http::error::ErrorCode;
 use crate::http::{AppError, client};
 use crate::session::{SessionHandle, csrf};
+
+use super::{body_limit, request_body};
 
 pub const HEADER: &str = "x-csrf-token";
 pub const FIELD: &str = "csrf_token";
@@ -128,7 +132,11 @@ pub async fn guard(app: &AppState, req: Request, next: Next) -> Response {
 }
 
 /// Computes the verdict; the request comes back whole (its body re-attached when a form was
-/// read). `Err` only when the body cannot be read or the session cannot be loaded.
+/// read). Header evidence decides first — the origin headers, then the header token against
+/// the session — and a form body is read only for a request that can still pass: one whose
+/// header token is valid (to check that a `csrf_token` field agrees) or one without a header
+/// token that has a session and sends a form. `Err` only when the body cannot be read (too
+/// large, too slow) or the session cannot be loaded.
 async fn check(app: &AppState, req: Request) -> Result<(Request, Result<(), Failure>), AppError> {
     if let Err(failure) = check_origin(app, &req) {
         return Ok((req, Err(failure)));
@@ -137,37 +145,69 @@ async fn check(app: &AppState, req: Request) -> Result<(Request, Result<(), Fail
         Ok(token) => token,
         Err(failure) => return Ok((req, Err(failure))),
     };
-    let (req, field_token) = match form_kind(req.headers()) {
-        None => (req, Ok(None)),
-        Some(kind) => {
-            let limit = app.config.http.max_body_bytes;
-            let (parts, body) = req.into_parts();
-            let bytes = axum::body::to_bytes(body, limit)
-                .await
-                .map_err(|_| AppError::PayloadTooLarge { limit: Some(limit) })?;
-            let field = field_token(kind, &parts.headers, &bytes).await;
-            (Request::from_parts(parts, Body::from(bytes)), field)
-        }
-    };
-    let token = match (header_token, field_token) {
-        (_, Err(failure)) => return Ok((req, Err(failure))),
-        (Some(h), Ok(Some(f))) if h != f => {
-            return Ok((req, Err(Failure::invalid("header and form field disagree"))));
-        }
-        (Some(token), _) | (None, Ok(Some(token))) => token,
-        (None, Ok(None)) => return Ok((req, Err(Failure::missing()))),
-    };
+    let form = form_kind(req.headers());
+    if header_token.is_none() && form.is_none() {
+        return Ok((req, Err(Failure::missing())));
+    }
     let handle = req
         .extensions()
         .get::<SessionHandle>()
         .cloned()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("the session layer is missing")))?;
-    let verdict = match handle.get().await? {
-        None => Err(Failure::invalid("no session")),
-        Some(session) if csrf::verify(&session.data.csrf_secret, &token) => Ok(()),
-        Some(_) => Err(Failure::invalid("token does not match the session")),
+    let Some(session) = handle.get().await? else {
+        return Ok((req, Err(Failure::invalid("no session"))));
+    };
+    let secret = &session.data.csrf_secret;
+    if let Some(token) = &header_token
+        && !csrf::verify(secret, token)
+    {
+        return Ok((
+            req,
+            Err(Failure::invalid("token does not match the session")),
+        ));
+    }
+    // The request can pass: its body may be read, within the limit of who sends it.
+    let limit = if session.data.user.is_some() {
+        app.config.http.max_body_bytes
+    } else {
+        app.config.http.max_anonymous_body_bytes
+    };
+    if let Some(refused) = body_limit::declared_over(&req, limit) {
+        return Err(refused);
+    }
+    let Some(kind) = form else {
+        let req = req.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+        return Ok((req, Ok(())));
+    };
+    let (req, field_token) = read_form_field(req, kind, limit).await?;
+    let verdict = match (header_token, field_token) {
+        (_, Err(failure)) => Err(failure),
+        (Some(h), Ok(Some(f))) if h != f => Err(Failure::invalid("header and form field disagree")),
+        (Some(_), _) => Ok(()),
+        (None, Ok(Some(token))) if csrf::verify(secret, &token) => Ok(()),
+        (None, Ok(Some(_))) => Err(Failure::invalid("token does not match the session")),
+        (None, Ok(None)) => Err(Failure::missing()),
     };
     Ok((req, verdict))
+}
+
+/// Reads the form body (bounded by the body limits and `BODY_READ_TIMEOUT`) and its
+/// `csrf_token` field; the request comes back with the body re-attached.
+async fn read_form_field(
+    req: Request,
+    kind: FormKind,
+    limit: usize,
+) -> Result<(Request, Result<Option<String>, Failure>), AppError> {
+    let (parts, body) = req.into_parts();
+    let bytes =
+        axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|error| match request_body::timeout_in(&error) {
+                Some(seconds) => AppError::BodyTimeout { seconds },
+                None => AppError::PayloadTooLarge { limit: Some(limit) },
+            })?;
+    let field = field_token(kind, &parts.headers, &bytes).await;
+    Ok((Request::from_parts(parts, Body::from(bytes)), field))
 }
 
 fn check_origin(app: &AppState, req: &Request) -> Result<(), Failure> {
@@ -244,6 +284,8 @@ fn single_header_token(headers: &HeaderMap) -> Result<Option<String>, Failure> {
         (None, _) => Ok(None),
         (Some(_), Some(_)) => Err(Failure::invalid("two X-CSRF-Token headers")),
         (Some(value), None) => match value.to_str() {
+            // Empty (or blank) is no token at all: CSRF_TOKEN_MISSING, not INVALID.
+            Ok(v) if v.trim().is_empty() => Ok(None),
             Ok(v) if v.len() <= csrf::TOKEN_CHARS * 2 => Ok(Some(v.trim().to_string())),
             _ => Err(Failure::invalid("malformed or oversized token")),
         },
@@ -308,7 +350,10 @@ async fn field_token(
         0 => Ok(None),
         1 => {
             let token = found.pop().unwrap_or_default();
-            if token.len() > csrf::TOKEN_CHARS * 2 {
+            if token.trim().is_empty() {
+                // An empty field is no token at all, as an empty header is.
+                Ok(None)
+            } else if token.len() > csrf::TOKEN_CHARS * 2 {
                 Err(Failure::invalid("malformed or oversized token"))
             } else {
                 Ok(Some(token.trim().to_string()))

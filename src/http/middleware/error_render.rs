@@ -7,9 +7,17 @@ use axum::response::{IntoResponse, Response};
 
 use crate::http::error::error_response;
 use crate::http::{AppError, ErrorContext, pages};
+use crate::i18n::Lang;
 
-/// `json`: the request's path answers JSON; `expose_details`: development mode.
-pub fn render(response: Response, json: bool, expose_details: bool) -> Response {
+/// `json`: the request's path answers JSON; `expose_details`: development mode; `lang`: the
+/// request's language, for `error.message` and the error page.
+pub fn render(
+    response: Response,
+    json: bool,
+    expose_details: bool,
+    lang: Lang,
+    time_zone: &'static str,
+) -> Response {
     let response = if response.status() == StatusCode::METHOD_NOT_ALLOWED
         && response.extensions().get::<ErrorContext>().is_none()
     {
@@ -28,15 +36,15 @@ pub fn render(response: Response, json: bool, expose_details: bool) -> Response 
     };
     let status = response.status();
     let detail = expose_details.then_some(ctx.detail.clone()).flatten();
-    if json && detail.is_none() {
+    if json && detail.is_none() && !ctx.needs_translation(lang) {
         // The envelope already written is the answer.
         return response;
     }
     let (mut parts, _) = response.into_parts();
     let rendered = if json {
-        error_response(status, ctx.clone(), detail.as_deref())
+        error_response(status, ctx.localized_context(lang), detail.as_deref())
     } else {
-        pages::error_page(status, &ctx, detail.as_deref())
+        pages::error_page(status, &ctx, detail.as_deref(), lang, time_zone)
     };
     let (new_parts, body) = rendered.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -8,6 +8,8 @@ pub mod csrf;
 pub mod drain;
 pub mod edge;
 pub mod error_render;
+pub mod language;
+pub mod request_body;
 pub mod security_headers;
 pub mod session;
 pub mod timeout;

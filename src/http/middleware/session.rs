@@ -1,9 +1,11 @@
-//! Puts the request's [`SessionHandle`] in its extensions (nothing is loaded yet), runs the CSRF
+//! Bounds the body of a request without a valid session cookie by `MAX_ANONYMOUS_BODY_BYTES`,
+//! puts the request's [`SessionHandle`] in its extensions (nothing is loaded yet), runs the CSRF
 //! check ([`super::csrf`]) in the same layer, and writes the handle's cookie decision on the
 //! response. The HTTP side of sessions lives here: `session/` reads cookie values and says
 //! which `Set-Cookie` value to send; this layer takes them from and puts them on the request
 //! and response.
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -19,6 +21,15 @@ pub async fn session(State(app): State<AppState>, mut req: Request, next: Next) 
         .iter()
         .filter_map(|v| v.to_str().ok());
     let cookie = app.sessions.keys().from_cookie_headers(cookies);
+    if cookie.is_none() && super::request_body::declares_body(req.headers()) {
+        // No session at all: the anonymous limit at once (the CSRF check applies it again to
+        // anonymous sessions once it has loaded them).
+        let limit = app.config.http.max_anonymous_body_bytes;
+        if let Some(refused) = super::body_limit::check(&req, limit) {
+            return refused;
+        }
+        req = req.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    }
     let handle = SessionHandle::new(app.sessions.clone(), cookie);
     req.extensions_mut().insert(handle.clone());
     let mut response = super::csrf::guard(&app, req, next).await;

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::app::AppState;
 use crate::auth::AdminUser;
 use crate::http::AppError;
+use crate::i18n::Lang;
 use crate::routes::catalog;
 use crate::session::SessionHandle;
 use crate::templates;
@@ -23,8 +24,9 @@ async fn page(
     State(app): State<AppState>,
     AdminUser(user): AdminUser,
     session: SessionHandle,
+    lang: Lang,
 ) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/admin/performance").await?;
+    let layout = catalog::open_page(&app, &session, &user, "/admin/performance", lang).await?;
     let report = crate::health::deep(&app).await;
     let report = serde_json::to_value(&report).map_err(AppError::internal)?;
     templates::render(

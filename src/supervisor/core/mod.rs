@@ -31,6 +31,7 @@ use super::history::{History, HistoryEntry, Source};
 use super::policy::ManualRequest;
 use super::protocol::{RestartReply, Snapshot};
 use crate::config::SupervisorSettings;
+use crate::metrics::Sample;
 
 use reload::Reload;
 pub use reload::backoff;
@@ -66,13 +67,11 @@ pub enum Event {
     /// SIGTERM or SIGINT (named): stop; a second one kills the workers.
     Stop(&'static str),
     /// A worker reports it serves.
-    Ready {
-        worker: WorkerId,
-        hooks: usize,
-    },
+    Ready { worker: WorkerId, hooks: usize },
     Heartbeat {
         worker: WorkerId,
         requests: u64,
+        metrics: Vec<Sample>,
     },
     /// An administrator's restart request, relayed by `worker`.
     RestartRequest {
@@ -83,15 +82,9 @@ pub enum Event {
         ip: Option<String>,
     },
     /// The answer to [`Effect::Spawn`]: the process runs.
-    Spawned {
-        worker: WorkerId,
-        pid: u32,
-    },
+    Spawned { worker: WorkerId, pid: u32 },
     /// The answer to [`Effect::Spawn`]: no process.
-    SpawnFailed {
-        worker: WorkerId,
-        error: String,
-    },
+    SpawnFailed { worker: WorkerId, error: String },
     /// A worker process ended; `how` in words, `clean` for exit status 0.
     Exited {
         worker: WorkerId,
@@ -233,7 +226,11 @@ impl Core {
             Event::Reload => self.on_sighup(),
             Event::Stop(why) => self.begin_stop(why),
             Event::Ready { worker, hooks } => self.on_ready(worker, hooks),
-            Event::Heartbeat { worker, requests } => self.on_heartbeat(worker, requests),
+            Event::Heartbeat {
+                worker,
+                requests,
+                metrics,
+            } => self.on_heartbeat(worker, requests, metrics),
             Event::RestartRequest {
                 worker,
                 request_id,

@@ -6,7 +6,7 @@ use crate::supervisor::audit::{AuditAction, AuditRecord, Phase};
 use crate::supervisor::history::HistoryEntry;
 use crate::supervisor::link::STATUS_HISTORY;
 use crate::supervisor::policy;
-use crate::supervisor::protocol::{Snapshot, WorkerInfo, WorkerState};
+use crate::supervisor::protocol::{Snapshot, WorkerInfo, WorkerMetrics, WorkerState};
 
 impl Core {
     /// Records a decision in the history and the audit log; returns its number.
@@ -86,6 +86,16 @@ impl Core {
             ),
             history: self.history.newest(STATUS_HISTORY),
             last_reload_error: self.last_reload_error.clone(),
+            metrics: self
+                .workers
+                .values()
+                .filter(|w| !w.metrics.is_empty())
+                .map(|w| WorkerMetrics {
+                    pid: w.pid(),
+                    slot: w.slot,
+                    samples: w.metrics.clone(),
+                })
+                .collect(),
         }
     }
 

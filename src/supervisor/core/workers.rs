@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::{Core, Effect, Kill, Notify, WorkerId, backoff};
+use crate::metrics::Sample;
 use crate::supervisor::protocol::WorkerState;
 
 /// One worker process the supervisor started.
@@ -24,6 +25,8 @@ pub(super) struct Worker {
     pub(super) last_beat: Instant,
     pub(super) last_beat_at: Option<DateTime<Utc>>,
     pub(super) requests: u64,
+    /// Its latest `/metrics` samples.
+    pub(super) metrics: Vec<Sample>,
     /// Shutdown hooks it reported: bounds its graceful stop.
     pub(super) hooks: usize,
     /// When a stopping worker is killed if it has not exited.
@@ -55,7 +58,7 @@ pub(super) struct Slot {
 }
 
 impl Core {
-    pub(super) fn on_heartbeat(&mut self, id: WorkerId, requests: u64) {
+    pub(super) fn on_heartbeat(&mut self, id: WorkerId, requests: u64, metrics: Vec<Sample>) {
         let now = self.now;
         let Some(w) = self.workers.get_mut(&id) else {
             return;
@@ -63,6 +66,7 @@ impl Core {
         w.last_beat = now.mono;
         w.last_beat_at = Some(now.wall);
         w.requests = requests;
+        w.metrics = metrics;
         self.maybe_recycle(id);
     }
 
@@ -151,6 +155,7 @@ impl Core {
                 last_beat: now.mono,
                 last_beat_at: None,
                 requests: 0,
+                metrics: Vec::new(),
                 hooks: 0,
                 kill_at: None,
                 killed: false,

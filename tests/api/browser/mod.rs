@@ -19,6 +19,7 @@ mod session;
 
 mod harness;
 mod pages;
+mod platform;
 
 use std::time::{Duration, Instant};
 

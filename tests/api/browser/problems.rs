@@ -132,13 +132,7 @@ pub async fn page_problems(client: &Client) -> Vec<String> {
 /// Problems today's app is known to have, each with the work that removes it: matched by
 /// text, announced once on stderr so they stay visible, and not failed on. Everything else
 /// fails.
-const KNOWN: &[(&str, &str)] = &[(
-    // TODO(issue 11, page platform): PRODUCT §1 asks for a favicon; until the app serves one,
-    // the browser's own request for it is a 404 on the console of every page. Remove this
-    // entry when it lands.
-    "/favicon.ico - Failed to load resource: the server responded with a status of 404",
-    "the app serves no favicon yet (PRODUCT §1)",
-)];
+const KNOWN: &[(&str, &str)] = &[];
 
 fn known(problem: &str) -> Option<&'static str> {
     KNOWN

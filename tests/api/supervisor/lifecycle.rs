@@ -76,3 +76,65 @@ async fn in_development_every_worker_accepts_the_one_demo_password_printed() {
         assert_eq!(body["data"]["user"]["is_admin"], true, "{body}");
     }
 }
+
+/// The value of the sample line `series` (name with its labels) in a Prometheus text.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_from_any_worker_show_every_worker_of_the_instance_and_totals() {
+    let site = Site::new().await;
+    let sup = site.start(BIN.as_ref(), 2, &[]).await;
+    let workers = serving(&sup.try_status().await.unwrap(), Some(1));
+    assert_eq!(workers.len(), 2);
+
+    // New connections spread over the workers. Once every worker has beaten and received
+    // the supervisor's next snapshot, each answer — whichever worker gives it — lists both,
+    // with the instance total equal to their sum: six answers in a row must.
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut in_a_row = 0;
+    while in_a_row < 6 {
+        assert!(
+            Instant::now() < until,
+            "six /metrics answers in a row listing both workers"
+        );
+        let response = fresh_client()
+            .get(sup.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        let per_worker: Vec<f64> = workers
+            .iter()
+            .filter_map(|pid| {
+                text.lines().find_map(|l| {
+                    let rest = l.strip_prefix("mes_http_requests_total{worker=\"")?;
+                    rest.contains(&format!("pid=\"{pid}\"}}"))
+                        .then(|| rest.rsplit_once(' ')?.1.parse().ok())?
+                })
+            })
+            .collect();
+        if per_worker.len() < 2 {
+            in_a_row = 0;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        in_a_row += 1;
+        let total =
+            sample(&text, "mes_http_requests_total{worker=\"all\"}").expect("the instance total");
+        assert_eq!(total, per_worker.iter().sum::<f64>(), "{text}");
+        assert!(
+            text.contains("mes_db_pool_max{pool=\"request\",worker=\"all\"}"),
+            "{text}"
+        );
+        for family in ["mes_event_streams_open", "mes_log_lines_dropped_total"] {
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "{family}:\n{text}"
+            );
+        }
+    }
+}

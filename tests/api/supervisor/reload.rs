@@ -190,6 +190,22 @@ async fn five_reloads_under_load_fail_no_request_and_refuse_no_connection() {
             },
         )
         .await;
+        // The old workers were told to stop; the held request is answered once each of them
+        // has taken the signal (it then answers with `Connection: close`). Waiting for their
+        // log line keeps the check below independent of how fast a loaded machine delivers it.
+        let until = std::time::Instant::now() + Duration::from_secs(60);
+        for pid in &pids {
+            while !sup.logs().lines().any(|l| {
+                l.contains("stop signal; draining") && l.contains(&format!("worker.pid={pid}"))
+            }) {
+                assert!(
+                    std::time::Instant::now() < until,
+                    "round {round}: worker {pid} did not take its stop signal:\n{}",
+                    sup.logs()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         finish.send(()).unwrap();
         let answer = slow.await.unwrap();
         assert!(

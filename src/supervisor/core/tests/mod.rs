@@ -129,6 +129,7 @@ impl Sim {
                         self.send(Event::Heartbeat {
                             worker: w,
                             requests,
+                            metrics: Vec::new(),
                         })
                         .0,
                     );

@@ -184,6 +184,7 @@ fn heartbeats_alone_send_no_snapshot_and_ticks_do() {
     let fx = sim.send(Event::Heartbeat {
         worker: workers[0],
         requests: 5,
+        metrics: Vec::new(),
     });
     assert!(fx.0.is_empty(), "{fx:?}");
     let fx = sim.send(Event::Tick);
