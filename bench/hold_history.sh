@@ -7,6 +7,9 @@
 # schema of its own, dropped at the end. Run it on a quiet machine.
 #
 #   bash bench/hold_history.sh [queries for the p50, default 21] [jobs, default 3]
+#
+# MES_BENCH_PROFILE=debug uses the debug build instead of building the release one (the work
+# is PostgreSQL's; the figures differ little).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -16,8 +19,16 @@ JOBS=${2:-3}
 BASE_URL=${MES_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
 
-cargo build --release --quiet
-BIN=target/release/mes-dashboard
+if [[ ${MES_BENCH_PROFILE:-release} == debug ]]; then
+  # The build the tests use (a plain `cargo build` unifies features differently and
+  # rebuilds dependencies).
+  cargo build --tests --quiet
+  BIN=target/debug/mes-dashboard
+else
+  cargo build --release --quiet
+  BIN=target/release/mes-dashboard
+fi
+echo "# $(basename "$(dirname "$BIN")") build; load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
 SCHEMA="bench_$$"
 SEP='?'; [[ $BASE_URL == *\?* ]] && SEP='&'
 DB_URL="${BASE_URL}${SEP}options=-c%20search_path%3D${SCHEMA}"
@@ -40,6 +51,13 @@ DATABASE_URL=$DB_URL MES_ENV=testing "$BIN" seed --days 365 --holds-per-day 822 
 events=$(psql -qtA "$DB_URL" -c "SELECT count(*) FROM hold_events")
 psql -q "$DB_URL" -c "ANALYZE" >/dev/null
 printf '# seeded %s hold events in %.0f s\n' "$events" "$(echo "$(date +%s.%N) - $started" | bc)"
+
+# Baseline of this machine right now: PostgreSQL alone reading every hold event once.
+base_ms=$(for _ in 1 2 3 4 5; do
+  psql -qtA "$DB_URL" -c '\timing on' -c 'SELECT count(*), sum(quantity) FROM hold_events' |
+    awk '/^Time:/ {print $2}'
+done | sort -n | sed -n 3p)
+echo "# baseline: one pass over hold_events in PostgreSQL (count, sum), median of 5: ${base_ms} ms"
 
 # ASYNC_QUERY_DAYS=366: a 365-day range answers at once, a 730-day one runs as a job.
 LOCAL_AUTH_USERS="bench:bench@example.com:$(printf bench-password | "$BIN" hash-password)" \

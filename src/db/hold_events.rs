@@ -176,7 +176,16 @@ fn order_by(backend: Backend, q: &EventQuery<'_>) -> String {
     };
     let dir = if q.descending { "DESC" } else { "ASC" };
     // Nulls (an open hold's release, a missing reason) last either way, the same on both.
-    format!(" ORDER BY ({column}) IS NULL, {column} {dir}, id {dir}")
+    // A column that is never null goes without that term, so its index can serve the order.
+    let nullable = matches!(
+        q.sort,
+        SortBy::ReleaseAt | SortBy::Duration | SortBy::Reason
+    );
+    if nullable {
+        format!(" ORDER BY ({column}) IS NULL, {column} {dir}, id {dir}")
+    } else {
+        format!(" ORDER BY {column} {dir}, id {dir}")
+    }
 }
 
 /// One page of the events `q` selects, and their total.

@@ -25,8 +25,9 @@ pub const KIND: &str = "hold-history";
 /// The longest range one query may cover, in shift days.
 pub const MAX_DAYS: i64 = 730;
 
-/// Most days one SQL statement aggregates (a job's progress moves chunk by chunk).
-const CHUNK_DAYS: usize = 31;
+/// Most days one SQL statement aggregates (a job's progress moves chunk by chunk; a quarter
+/// keeps the statements few: 4 for a year, 8 for the longest range).
+const CHUNK_DAYS: usize = 92;
 
 /// A bad field of the query: the route answers 400 naming it.
 #[derive(Debug, Clone, PartialEq, Eq)]

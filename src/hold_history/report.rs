@@ -38,75 +38,98 @@ pub async fn compute(
     let days = q.day_list(clock);
     let runs = chunks(&days);
     let steps = runs.len() + 2;
-    let mut trend = vec![DayTally::default(); days.len()];
-    let mut pareto: HashMap<Option<String>, ReasonTally> = HashMap::new();
-    let (mut released, mut released_quantity) = (0_i64, 0_i64);
-    let (mut duration_sum, mut duration_max) = (0_i64, None::<i64>);
-    let mut buckets = [0_i64; 4];
+    // The per-day aggregates and the repeated holds (one statement over the whole window)
+    // run side by side on the slow pool.
+    let tallies = async {
+        let mut trend = vec![DayTally::default(); days.len()];
+        let mut pareto: HashMap<Option<String>, ReasonTally> = HashMap::new();
+        let (mut released, mut released_quantity) = (0_i64, 0_i64);
+        let (mut duration_sum, mut duration_max) = (0_i64, None::<i64>);
+        let mut buckets = [0_i64; 4];
 
-    for (done, (first, run)) in runs.iter().enumerate() {
+        for (done, (first, run)) in runs.iter().enumerate() {
+            ctx.checkpoint().await?;
+            let (start, end) = (run[0].start, run[run.len() - 1].end);
+            let origin = start;
+            let day_of = |index: i64| first + (index.max(0) as usize).min(run.len() - 1);
+            for row in hold_history::new_by_day(pool, start, end, origin).await? {
+                if !q.keeps(reasons, row.hold_reason.as_deref()) {
+                    continue;
+                }
+                let t = &mut trend[day_of(row.day)];
+                t.new += row.count;
+                t.new_quantity += row.quantity;
+                t.future += row.future;
+                let p = pareto.entry(row.hold_reason).or_default();
+                p.count += row.count;
+                p.quantity += row.quantity;
+            }
+            for row in hold_history::released_by_day(pool, start, end, origin).await? {
+                if !q.keeps(reasons, row.hold_reason.as_deref()) {
+                    continue;
+                }
+                trend[day_of(row.day)].released += row.count;
+                released += row.count;
+                released_quantity += row.quantity;
+                duration_sum += row.duration_ms_sum;
+                duration_max = duration_max.max(Some(row.duration_ms_max));
+                for (b, n) in
+                    buckets
+                        .iter_mut()
+                        .zip([row.under_4h, row.under_24h, row.under_3d, row.over_3d])
+                {
+                    *b += n;
+                }
+            }
+            ctx.progress(((done + 1) * 100 / steps) as u8);
+        }
+
         ctx.checkpoint().await?;
-        let (start, end) = (run[0].start, run[run.len() - 1].end);
-        let origin = start.timestamp();
-        let day_of = |index: i64| first + (index.max(0) as usize).min(run.len() - 1);
-        for row in hold_history::new_by_day(pool, start, end, origin).await? {
-            if !q.keeps(reasons, row.hold_reason.as_deref()) {
-                continue;
-            }
-            let t = &mut trend[day_of(row.day)];
-            t.new += row.count;
-            t.new_quantity += row.quantity;
-            t.future += row.future;
-            let p = pareto.entry(row.hold_reason).or_default();
-            p.count += row.count;
-            p.quantity += row.quantity;
-        }
-        for row in hold_history::released_by_day(pool, start, end, origin).await? {
-            if !q.keeps(reasons, row.hold_reason.as_deref()) {
-                continue;
-            }
-            trend[day_of(row.day)].released += row.count;
-            released += row.count;
-            released_quantity += row.quantity;
-            duration_sum += row.duration_ms_sum;
-            duration_max = duration_max.max(Some(row.duration_ms_max));
-            for (b, n) in
-                buckets
-                    .iter_mut()
-                    .zip([row.under_4h, row.under_24h, row.under_3d, row.over_3d])
-            {
-                *b += n;
-            }
-        }
-        ctx.progress(((done + 1) * 100 / steps) as u8);
-    }
-
-    ctx.checkpoint().await?;
-    let open_at = |rows: Vec<hold_history::OpenRow>| {
-        rows.into_iter()
-            .filter(|r| q.keeps(reasons, r.hold_reason.as_deref()))
-            .fold((0_i64, 0_i64), |(lots, qty), r| {
-                (lots + r.lots, qty + r.quantity)
-            })
+        let open_at = |rows: Vec<hold_history::OpenRow>| {
+            rows.into_iter()
+                .filter(|r| q.keeps(reasons, r.hold_reason.as_deref()))
+                .fold((0_i64, 0_i64), |(lots, qty), r| {
+                    (lots + r.lots, qty + r.quantity)
+                })
+        };
+        let (open_before, _) = open_at(hold_history::open_at(pool, q.start).await?);
+        let (open_lots, open_quantity) = open_at(hold_history::open_at(pool, q.end).await?);
+        ctx.progress(((steps - 1) * 100 / steps) as u8);
+        Ok::<_, JobError>((
+            trend,
+            pareto,
+            (released, released_quantity),
+            (duration_sum, duration_max),
+            buckets,
+            open_before,
+            (open_lots, open_quantity),
+        ))
     };
-    let (open_before, _) = open_at(hold_history::open_at(pool, q.start).await?);
-    let (open_lots, open_quantity) = open_at(hold_history::open_at(pool, q.end).await?);
-    ctx.progress(((steps - 1) * 100 / steps) as u8);
-
-    ctx.checkpoint().await?;
     // Repeated holds are quality holds: none under a non-quality filter.
-    let repeated = match (&q.reason, q.hold_type) {
-        (_, TypeFilter::NonQuality) => 0,
-        (Some(r), _) if reasons.contains(r) => 0,
-        (Some(r), _) => {
-            let only = std::slice::from_ref(r);
-            hold_history::repeated(pool, q.start, q.end, Reasons::Only(only)).await?
-        }
-        (None, _) => {
-            let except = Reasons::Except(reasons.names());
-            hold_history::repeated(pool, q.start, q.end, except).await?
-        }
+    let repeats = async {
+        Ok::<_, JobError>(match (&q.reason, q.hold_type) {
+            (_, TypeFilter::NonQuality) => 0,
+            (Some(r), _) if reasons.contains(r) => 0,
+            (Some(r), _) => {
+                let only = std::slice::from_ref(r);
+                hold_history::repeated(pool, q.start, q.end, Reasons::Only(only)).await?
+            }
+            (None, _) => {
+                let except = Reasons::Except(reasons.names());
+                hold_history::repeated(pool, q.start, q.end, except).await?
+            }
+        })
     };
+    let (tallied, repeated) = tokio::try_join!(tallies, repeats)?;
+    let (
+        trend,
+        pareto,
+        (released, released_quantity),
+        (duration_sum, duration_max),
+        buckets,
+        open_before,
+        (open_lots, open_quantity),
+    ) = tallied;
     ctx.progress(100);
 
     let new: i64 = trend.iter().map(|t| t.new).sum();

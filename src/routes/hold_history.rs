@@ -121,15 +121,21 @@ async fn query(
     }
 
     let reasons = &app.config.holds.non_quality_reasons;
-    let report = compute(&app.db.slow, &q, &clock, reasons, &JobContext::detached())
-        .await
-        .map_err(job_error)?;
+    // The figures and the first page side by side (each statement under the slow pool's
+    // limit).
+    let (report, detail) = tokio::try_join!(
+        async {
+            compute(&app.db.slow, &q, &clock, reasons, &JobContext::detached())
+                .await
+                .map_err(job_error)
+        },
+        async { Ok(detail_page(&app.db.slow, &q, reasons, first).await?) },
+    )?;
     let record = app
         .jobs
         .record_done(KIND, &user.username, params, &report)
         .await
         .map_err(store_error)?;
-    let detail = detail_page(&app.db.slow, &q, reasons, first).await?;
     let mut data = report;
     data["job_id"] = record.id.clone().into();
     data["result_url"] = result_url(&record.id).into();
