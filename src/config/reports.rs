@@ -3,7 +3,6 @@
 //! its shift day).
 
 use chrono::NaiveTime;
-use chrono_tz::Tz;
 
 use super::env::Reader;
 
@@ -20,8 +19,6 @@ pub struct ReportSettings {
     /// `SHIFT_DAY_START`: local time a shift day starts (an event at or after it belongs to
     /// the next shift day); the day shift runs 12 h from it, the night shift the other 12 h.
     pub shift_day_start: NaiveTime,
-    /// `PLANT_TIME_ZONE`: the plant's IANA time zone; days and shifts are the plant's.
-    pub plant_time_zone: Tz,
 }
 
 pub(super) fn read(r: &mut Reader<'_>) -> ReportSettings {
@@ -42,25 +39,11 @@ pub(super) fn read(r: &mut Reader<'_>) -> ReportSettings {
             }
         },
     };
-    let plant_time_zone = match r.optional("PLANT_TIME_ZONE") {
-        None => chrono_tz::Asia::Taipei,
-        Some(name) => match name.parse::<Tz>() {
-            Ok(tz) => tz,
-            Err(_) => {
-                r.diag.error(
-                    "PLANT_TIME_ZONE",
-                    format!("{name:?} is not an IANA time zone name, such as Asia/Taipei"),
-                );
-                chrono_tz::Asia::Taipei
-            }
-        },
-    };
     ReportSettings {
         async_query_days,
         job_result_ttl,
         job_queue_max,
         shift_day_start,
-        plant_time_zone,
     }
 }
 
@@ -75,15 +58,13 @@ mod tests {
         assert_eq!(s.reports.async_query_days, 90);
         assert_eq!(s.reports.job_result_ttl.as_secs(), 1_800);
         assert_eq!(s.reports.shift_day_start.to_string(), "07:30:00");
-        assert_eq!(s.reports.plant_time_zone, chrono_tz::Asia::Taipei);
 
         let (_, diag) = Settings::from_source(&EnvSource::from_pairs([
             ("SHIFT_DAY_START", "7h30"),
-            ("PLANT_TIME_ZONE", "Taipei"),
             ("ASYNC_QUERY_DAYS", "0"),
         ]));
         let vars: Vec<_> = diag.errors().map(|d| d.variable.as_str()).collect();
-        for v in ["SHIFT_DAY_START", "PLANT_TIME_ZONE", "ASYNC_QUERY_DAYS"] {
+        for v in ["SHIFT_DAY_START", "ASYNC_QUERY_DAYS"] {
             assert!(vars.contains(&v), "{v} missing from {vars:?}");
         }
     }

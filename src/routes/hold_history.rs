@@ -47,7 +47,7 @@ struct Body {
 
 fn clock(app: &AppState) -> PlantClock {
     PlantClock::new(
-        app.config.reports.plant_time_zone,
+        app.config.pages.time_zone,
         app.config.reports.shift_day_start,
     )
 }
