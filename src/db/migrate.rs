@@ -44,6 +44,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "maintenance_jobs",
         include_str!("../../migrations/postgres/0007_maintenance_jobs.sql"),
     ),
+    (
+        8,
+        "login_attempts",
+        include_str!("../../migrations/postgres/0008_login_attempts.sql"),
+    ),
 ];
 
 const SQLITE: &[(i64, &str, &str)] = &[
@@ -81,6 +86,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         7,
         "maintenance_jobs",
         include_str!("../../migrations/sqlite/0007_maintenance_jobs.sql"),
+    ),
+    (
+        8,
+        "login_attempts",
+        include_str!("../../migrations/sqlite/0008_login_attempts.sql"),
     ),
 ];
 

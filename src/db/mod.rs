@@ -10,6 +10,7 @@ pub mod breaker;
 pub mod errors;
 pub mod history;
 pub mod hold_events;
+pub mod login_attempts;
 pub mod lots;
 pub mod maintenance;
 pub mod migrate;
