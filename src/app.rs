@@ -115,6 +115,7 @@ impl App {
             provider: provider::from_settings(&config)?,
             limiter: Arc::new(LoginLimiter::new(
                 redis.clone(),
+                Some(db.clone()),
                 config.auth.login_rate_limit,
                 config.auth.login_failure_limit_per_user,
                 config.auth.login_rate_window,

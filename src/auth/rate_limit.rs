@@ -4,8 +4,9 @@
 //! window ends. Only failures count, and a refused attempt is not a failure (no password is
 //! checked), so the window is never extended: an outsider guessing from many addresses is
 //! slowed to that many guesses per window, and can keep a real user out for at most the rest
-//! of the current window after it stops. A Redis counter shares the counts between workers and
-//! instances; while Redis is absent or down, each process counts in memory (fixed windows).
+//! of the current window after it stops. The counts are shared between workers and instances
+//! through Redis when it is configured, else through the database (`login_attempts`, one upsert
+//! per count); only while both fail does each process count in memory (fixed windows).
 
 use std::convert::Infallible;
 use std::net::IpAddr;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::db::{Database, login_attempts};
 use crate::redis::Redis;
 
 /// Bound on addresses remembered in memory; past it the least active are evicted.
@@ -21,6 +23,8 @@ const MAX_TRACKED: usize = 100_000;
 
 pub struct LoginLimiter {
     redis: Arc<Redis>,
+    /// Without Redis the counts live here; `None` in unit tests.
+    db: Option<Arc<Database>>,
     limit: u32,
     /// `LOGIN_FAILURE_LIMIT_PER_USER`.
     user_limit: u32,
@@ -31,9 +35,16 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    pub fn new(redis: Arc<Redis>, limit: u32, user_limit: u32, window: Duration) -> Self {
+    pub fn new(
+        redis: Arc<Redis>,
+        db: Option<Arc<Database>>,
+        limit: u32,
+        user_limit: u32,
+        window: Duration,
+    ) -> Self {
         Self {
             redis,
+            db,
             limit,
             user_limit,
             window,
@@ -65,7 +76,36 @@ impl LoginLimiter {
         if let Some(counted) = self.count_redis(key, by).await {
             return counted;
         }
+        if let Some(counted) = self.count_database(key, by).await {
+            return counted;
+        }
         self.count_memory(key, by)
+    }
+
+    async fn count_database(&self, key: &str, by: u64) -> Option<(u64, Duration)> {
+        let db = self.db.as_ref()?;
+        let now = chrono::Utc::now();
+        let window = chrono::Duration::from_std(self.window).ok()?;
+        match login_attempts::add(&db.request, key, by as i64, now, now + window).await {
+            Ok((count, ends)) => Some((
+                count.max(0) as u64,
+                (ends - now).to_std().unwrap_or_default(),
+            )),
+            Err(error) => {
+                tracing::warn!(%error, "login counts: the database failed; counting in memory");
+                None
+            }
+        }
+    }
+
+    /// Removes ended windows from the database (the session sweep calls this).
+    pub async fn prune_database(&self) {
+        if let Some(db) = &self.db
+            && let Err(error) =
+                login_attempts::delete_expired(&db.request, chrono::Utc::now()).await
+        {
+            tracing::warn!(%error, "cannot remove ended login windows; will retry");
+        }
     }
 
     async fn count_redis(&self, key: &str, by: u64) -> Option<(u64, Duration)> {
@@ -137,6 +177,7 @@ mod tests {
     async fn the_sixth_attempt_in_the_window_is_refused_per_address() {
         let limiter = LoginLimiter::new(
             Arc::new(Redis::disabled("t")),
+            None,
             5,
             3,
             Duration::from_secs(300),
@@ -158,6 +199,7 @@ mod tests {
     async fn failures_per_user_name_are_limited_and_only_failures_count() {
         let limiter = LoginLimiter::new(
             Arc::new(Redis::disabled("t")),
+            None,
             5,
             3,
             Duration::from_secs(300),

@@ -49,6 +49,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "report_jobs",
         include_str!("../../migrations/postgres/0008_report_jobs.sql"),
     ),
+    (
+        9,
+        "login_attempts",
+        include_str!("../../migrations/postgres/0009_login_attempts.sql"),
+    ),
 ];
 
 const SQLITE: &[(i64, &str, &str)] = &[
@@ -91,6 +96,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         8,
         "report_jobs",
         include_str!("../../migrations/sqlite/0008_report_jobs.sql"),
+    ),
+    (
+        9,
+        "login_attempts",
+        include_str!("../../migrations/sqlite/0009_login_attempts.sql"),
     ),
 ];
 

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod history;
 pub mod hold_events;
 pub mod hold_history;
+pub mod login_attempts;
 pub mod lots;
 pub mod maintenance;
 pub mod migrate;

@@ -27,6 +27,7 @@ impl SessionSweeper {
                 () = tokio::time::sleep(self.every) => {}
             }
             self.limiter.prune();
+            self.limiter.prune_database().await;
             match self.sessions.store.sweep().await {
                 Ok(0) => {}
                 Ok(removed) => {

@@ -596,3 +596,41 @@ async fn failed_logins_are_limited_per_user_name() {
         200
     );
 }
+
+on_both_backends!(without_redis_the_login_limits_are_shared_through_the_database);
+
+/// Two instances (or two workers) without Redis share one count through the database: before,
+/// each process counted on its own and 9–10 attempts passed instead of 5.
+async fn without_redis_the_login_limits_are_shared_through_the_database(backend: Backend) {
+    let a = TestApp::builder(backend)
+        .seed(None)
+        .env("LOGIN_RATE_LIMIT", "5")
+        .env("LOGIN_FAILURE_LIMIT_PER_USER", "10000")
+        .start()
+        .await;
+    let b = a.another_instance(&[]).await;
+    let bad = json!({"username": USER, "password": "bad"});
+    for app in [&a, &a, &a, &b, &b] {
+        let (status, _) = json(app.post_json_with_csrf("/api/auth/login", &bad).await).await;
+        assert_eq!(status, 401);
+    }
+    for app in [&a, &b] {
+        let (status, body) = json(app.post_json_with_csrf("/api/auth/login", &bad).await).await;
+        assert_error(status, &body, 429, "TOO_MANY_REQUESTS");
+    }
+
+    // The per-user failure count too, from both instances.
+    let c = TestApp::builder(backend)
+        .seed(None)
+        .env("LOGIN_FAILURE_LIMIT_PER_USER", "3")
+        .start()
+        .await;
+    let d = c.another_instance(&[]).await;
+    for app in [&c, &d, &c] {
+        let (status, _) = json(app.post_json_with_csrf("/api/auth/login", &bad).await).await;
+        assert_eq!(status, 401);
+    }
+    let good = json!({"username": USER, "password": TEST_PASSWORD});
+    let (status, body) = json(d.post_json_with_csrf("/api/auth/login", &good).await).await;
+    assert_error(status, &body, 429, "TOO_MANY_REQUESTS");
+}

@@ -265,7 +265,12 @@ fn a_database_password_never_reaches_the_logs_even_when_the_database_is_down() {
         login.len()
     ));
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    assert!(answer.contains("DB_CONNECTION_FAILED"), "{answer}");
+    // The login counts go to the database too (no Redis here), so by now the failed calls
+    // may have opened the breaker.
+    assert!(
+        answer.contains("DB_CONNECTION_FAILED") || answer.contains("CIRCUIT_BREAKER_OPEN"),
+        "{answer}"
+    );
 
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -292,7 +297,7 @@ fn a_database_password_never_reaches_the_logs_even_when_the_database_is_down() {
         "the failure was logged:\n{logs}"
     );
     assert!(
-        logs.contains("DB_CONNECTION_FAILED"),
+        logs.contains("DB_CONNECTION_FAILED") || logs.contains("CIRCUIT_BREAKER_OPEN"),
         "the request failure was logged:\n{logs}"
     );
     assert!(!logs.contains(password), "the password leaked:\n{logs}");

@@ -411,7 +411,12 @@ async fn text_parameters_with_nul_or_invalid_utf8_are_400_naming_the_parameter(b
         let (status, body) = json(app.get(path).await).await;
         assert_error(status, &body, 400, "VALIDATION_ERROR");
         let message = body["error"]["message"].as_str().unwrap();
-        assert!(message.contains(&format!("`{name}`")), "{path}: {message}");
+        // Named literally: `name` by the text check, or `name:` by the WIP filters' own
+        // validation, which refuses control characters in a value first.
+        assert!(
+            message.contains(&format!("`{name}`")) || message.contains(&format!("{name}:")),
+            "{path}: {message}"
+        );
     }
     let posts = [
         (
