@@ -56,7 +56,10 @@ async fn pages_are_chinese_by_default_english_after_the_switch_and_clean_everywh
     // The hold page's export link gives every held lot as CSV, in the page's language.
     app.open("/hold-overview").await;
     let download = app.download("#export-held").await;
-    assert!(download.bytes.starts_with(b"\xEF\xBB\xBF"), "a byte-order mark");
+    assert!(
+        download.bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a byte-order mark"
+    );
     let text = String::from_utf8(download.bytes[3..].to_vec()).unwrap();
     assert!(text.starts_with("批號,"), "{text}");
     let (_, body) = crate::helpers::json(app.fetch_path("/api/hold-overview/lots").await).await;
