@@ -54,8 +54,10 @@ fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
     headers
         .get_all(header::COOKIE)
         .iter()
+        // Most requests carry only the session cookie: look for the name in the bytes before
+        // validating the header as text.
+        .filter(|v| memchr::memmem::find(v.as_bytes(), b"lang=").is_some())
         .filter_map(|v| v.to_str().ok())
-        .filter(|v| v.contains("lang="))
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix("lang="))
         .and_then(Lang::parse)
