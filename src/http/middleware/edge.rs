@@ -72,11 +72,11 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
     let info = RequestInfo::capture(&req);
     let json = is_json_path(info.uri.path());
     let language = language::choose(req.uri(), req.headers(), edge.default_language);
-    req.extensions_mut().insert(language.lang);
-    if language.remember
-        && let Some(uri) = language::without_lang(req.uri())
-    {
-        *req.uri_mut() = uri;
+    if language.remember {
+        req.extensions_mut().insert(language.lang);
+        if let Some(uri) = language::without_lang(req.uri()) {
+            *req.uri_mut() = uri;
+        }
     }
 
     let has_body = request_body::declares_body(req.headers());

@@ -2,10 +2,14 @@
 //! cookie), else the `lang` cookie, else `Accept-Language`, else `DEFAULT_LANGUAGE`.
 //!
 //! Run by the edge for every request, so it stays a few byte scans without allocation: the
-//! chosen [`Lang`] goes into the request's extensions (handlers take it as an extractor), and
-//! the error renderer writes `error.message` and error pages in it.
+//! error renderer writes `error.message` and error pages in the chosen language. Handlers that
+//! need it (pages, CSV) take [`Lang`] as an extractor, which chooses again from the request's
+//! headers; only a `?lang=` choice travels in the request's extensions (the edge takes
+//! `lang=` out of the query), so the hot path allocates nothing for the language.
 
 use axum::extract::FromRequestParts;
+
+use crate::app::AppState;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
 
@@ -50,6 +54,9 @@ fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
     headers
         .get_all(header::COOKIE)
         .iter()
+        // Most requests carry only the session cookie: look for the name in the bytes before
+        // validating the header as text.
+        .filter(|v| memchr::memmem::find(v.as_bytes(), b"lang=").is_some())
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix("lang="))
@@ -86,13 +93,24 @@ pub fn remember(headers: &mut HeaderMap, lang: Lang) {
     headers.append(header::SET_COOKIE, HeaderValue::from_static(value));
 }
 
-/// Handlers take the request's language as `lang: Lang`. Without the edge (a router under
-/// test) it is the default language.
-impl<S: Send + Sync> FromRequestParts<S> for Lang {
+/// Handlers take the request's language as `lang: Lang`: a `?lang=` choice the edge left in
+/// the extensions, else the cookie, `Accept-Language`, `DEFAULT_LANGUAGE`.
+impl FromRequestParts<AppState> for Lang {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Lang>().copied().unwrap_or_default())
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(lang) = parts.extensions.get::<Lang>() {
+            return Ok(*lang);
+        }
+        Ok(choose(
+            &parts.uri,
+            &parts.headers,
+            app.config.pages.default_language,
+        )
+        .lang)
     }
 }
 
