@@ -269,10 +269,12 @@ impl<'s> Matcher<'s> {
         }
     }
 
-    /// Whether the lot at `pos` passes every filter but the scope.
+    /// Whether the lot at `pos` passes every filter and the scope.
     fn admits(&self, pos: u32) -> bool {
         let lot = &self.table.lots[pos as usize];
-        if !self.filter.admits_status(lot.status, lot.non_quality) {
+        if self.scope.is_some_and(|wc| lot.workcenter != wc)
+            || !self.filter.admits_status(lot.status, lot.non_quality)
+        {
             return false;
         }
         if let Some(w) = &self.workcenters
@@ -305,10 +307,8 @@ impl<'s> Matcher<'s> {
         if self.nothing {
             return Vec::new();
         }
-        let mut lists: Vec<&[u32]> = Vec::new();
-        if let Some(wc) = self.scope {
-            lists.push(&self.index.workcenters[wc as usize].lots);
-        } else if let Some(needle) = &self.lotid {
+        let lists: Vec<&[u32]>;
+        if let (Some(needle), None) = (&self.lotid, self.scope) {
             // The lot ids are a dictionary whose codes are the positions: one scan finds them.
             let mut found = Vec::new();
             scan_values(
@@ -325,6 +325,7 @@ impl<'s> Matcher<'s> {
         } else {
             lists = self.narrowest();
         }
+        // (Within a workcenter, the lot-id needle is checked per lot: a few thousand at most.)
         let mut out = Vec::new();
         match lists.as_slice() {
             [] => out.extend((0..self.table.len() as u32).filter(|&p| self.admits(p))),
@@ -338,11 +339,14 @@ impl<'s> Matcher<'s> {
         out
     }
 
-    /// The smallest union of index lists that holds every lot the filter can admit (none:
-    /// every lot).
+    /// The smallest union of index lists that holds every lot the filter (and scope) can admit
+    /// (none: every lot).
     fn narrowest(&self) -> Vec<&'s [u32]> {
         let index = self.index;
         let mut options: Vec<Vec<&'s [u32]>> = Vec::new();
+        if let Some(wc) = self.scope {
+            options.push(vec![&index.workcenters[wc as usize].lots]);
+        }
         for (field, codes) in &self.exact {
             if let Some(postings) = index.postings(*field) {
                 options.push(codes.iter().map(|&c| postings.of(c)).collect());

@@ -218,8 +218,21 @@ impl WipSnapshot {
         match (sort.key, sort.descending) {
             (SortKey::LotId, false) => {}
             (SortKey::LotId, true) => positions.reverse(),
-            (_, false) => positions.sort_by_key(key),
-            (_, true) => positions.sort_by_key(|p| std::cmp::Reverse(key(p))),
+            (_, descending) => {
+                // Keys computed once; the position breaks ties, so the order is total (and
+                // ties stay in lot-id order whichever the direction).
+                let mut keyed: Vec<(i64, u32)> = positions
+                    .iter()
+                    .map(|p| {
+                        let k = key(p);
+                        (if descending { k.saturating_neg() } else { k }, *p)
+                    })
+                    .collect();
+                keyed.sort_unstable();
+                for (slot, (_, p)) in positions.iter_mut().zip(keyed) {
+                    *slot = p;
+                }
+            }
         }
     }
 }
