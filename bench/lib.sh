@@ -96,11 +96,14 @@ bench_run() {
   cpu_us=$(awk -v t=$((after - before)) -v n="$total" -v hz="$tick" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
   printf '%-30s %10s req/s   %7s µs CPU/request   p99 %8s   RSS %6s KiB   non-2xx %s\n' \
     "$label" "$rps" "$cpu_us" "$p99" "$(rss_kib "$pid")" "${non2xx:-0}"
-  echo "$rps" >"$WORK/$label.rps"
+  echo "$rps" >"$WORK/$(rps_file "$label")"
 }
+
+# The file bench_run keeps a label's rate in (labels may hold '/' and spaces).
+rps_file() { printf '%s.rps' "${1//[^A-Za-z0-9]/_}"; }
 
 # bench_ratio LABEL BASELINE_LABEL BAR: throughput of LABEL over BASELINE_LABEL's.
 bench_ratio() {
-  awk -v a="$(cat "$WORK/$1.rps")" -v b="$(cat "$WORK/$2.rps")" -v bar="$3" -v l="$1" -v r="$2" \
+  awk -v a="$(cat "$WORK/$(rps_file "$1")")" -v b="$(cat "$WORK/$(rps_file "$2")")" -v bar="$3" -v l="$1" -v r="$2" \
     'BEGIN {printf "# %s / %s throughput: %.2f (bar: at least %s)\n", l, r, a / b, bar}'
 }
