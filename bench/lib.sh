@@ -107,3 +107,36 @@ bench_ratio() {
   awk -v a="$(cat "$WORK/$(rps_file "$1")")" -v b="$(cat "$WORK/$(rps_file "$2")")" -v bar="$3" -v l="$1" -v r="$2" \
     'BEGIN {printf "# %s / %s throughput: %.2f (bar: at least %s)\n", l, r, a / b, bar}'
 }
+
+# bench_setup: builds the release binary and the bare baseline server, makes the scratch folder
+# $WORK and kills every pid pushed on `pids` (and removes $WORK) when the script exits.
+bench_setup() {
+  need_wrk
+  cargo build --release --quiet --bin mes-dashboard --example bare_server
+  BIN=target/release/mes-dashboard
+  BARE=target/release/examples/bare_server
+  WORK=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+
+# start_production_dashboard: seeds 20 000 lots into $WORK/bench.sqlite3 and serves them in one
+# production process (WORKERS=0, JSON access log to $WORK/access.log); sets KEY, DB, PORT, DASH.
+start_production_dashboard() {
+  KEY=$("$BIN" gen-secret)
+  DB="$WORK/bench.sqlite3"
+  PORT=$(free_port)
+  DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" migrate >/dev/null 2>&1
+  DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 7 >/dev/null 2>&1
+  WORKERS=0 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true \
+    DATABASE_URL="sqlite://$DB" LOG_FORMAT=json RUST_LOG=info \
+    BIND=127.0.0.1:$PORT "$BIN" serve >"$WORK/access.log" 2>&1 &
+  DASH=$!; pids+=("$DASH")
+  wait_http "http://127.0.0.1:$PORT/health/live"
+}

@@ -17,18 +17,7 @@ source bench/lib.sh
 
 SIZES=${1:-"20000 200000 1000000"}
 DURATION=${2:-5}
-need_wrk
-cargo build --release --quiet --bin mes-dashboard --example bare_server
-BIN=target/release/mes-dashboard
-BARE=target/release/examples/bare_server
-WORK=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_setup
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

@@ -18,29 +18,9 @@ source bench/lib.sh
 
 DURATION=${1:-10}
 CONNS=${2:-32}
-need_wrk
-cargo build --release --quiet --bin mes-dashboard --example bare_server
-BIN=target/release/mes-dashboard
-BARE=target/release/examples/bare_server
-WORK=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_setup
 
-KEY=$("$BIN" gen-secret)
-DB="$WORK/bench.sqlite3"
-PORT=$(free_port)
-DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" migrate >/dev/null 2>&1
-DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 7 >/dev/null 2>&1
-WORKERS=0 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true \
-  DATABASE_URL="sqlite://$DB" LOG_FORMAT=json RUST_LOG=info \
-  BIND=127.0.0.1:$PORT "$BIN" serve >"$WORK/access.log" 2>&1 &
-DASH=$!; pids+=($DASH)
-wait_http "http://127.0.0.1:$PORT/health/live"
+start_production_dashboard
 
 COOKIE=$(mint_session_cookie "$KEY" "$DB")
 URL="http://127.0.0.1:$PORT/api/wip/overview/summary"
