@@ -370,17 +370,7 @@ pub async fn try_lock(
     token: &str,
     ttl: Duration,
 ) -> Result<bool, RedisError> {
-    let answer: Option<String> = redis
-        .run(
-            redis::cmd("SET")
-                .arg(&keys.lock)
-                .arg(token)
-                .arg("NX")
-                .arg("PX")
-                .arg(ttl.as_millis() as u64),
-        )
-        .await?;
-    Ok(answer.is_some())
+    redis.try_lock(&keys.lock, token, ttl).await
 }
 
 /// Releases the lock if `token` still holds it (it may have expired and been taken since).
