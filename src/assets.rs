@@ -17,6 +17,7 @@ pub const FILES: &[(&str, &[u8])] = &[
     ("css/charts.css", include_bytes!("../static/css/charts.css")),
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
     ("js/api.js", include_bytes!("../static/js/api.js")),
+    ("js/live.js", include_bytes!("../static/js/live.js")),
     (
         "js/pages/error.js",
         include_bytes!("../static/js/pages/error.js"),

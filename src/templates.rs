@@ -269,6 +269,7 @@ struct ClientText {
     retry_failed: String,
     retry_now: String,
     stale: String,
+    as_of: String,
     unreachable: String,
     health: std::collections::BTreeMap<&'static str, String>,
 }
@@ -288,6 +289,7 @@ fn client_config(layout: &Layout) -> ClientConfig {
             retry_failed: i18n::t_args(lang, "client-retry-failed", &i18n::args([slot("message")])),
             retry_now: i18n::t(lang, "client-retry-now").into_owned(),
             stale: i18n::t_args(lang, "client-stale", &i18n::args([slot("time")])),
+            as_of: i18n::t_args(lang, "client-as-of", &i18n::args([slot("time")])),
             unreachable: i18n::t(lang, "client-unreachable").into_owned(),
             health: ["healthy", "degraded", "unhealthy", "unknown"]
                 .map(|s| (s, i18n::t(lang, &format!("health-{s}")).into_owned()))

@@ -54,6 +54,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "login_attempts",
         include_str!("../../migrations/postgres/0009_login_attempts.sql"),
     ),
+    (
+        10,
+        "more_pages",
+        include_str!("../../migrations/postgres/0010_more_pages.sql"),
+    ),
 ];
 
 const SQLITE: &[(i64, &str, &str)] = &[
@@ -101,6 +106,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         9,
         "login_attempts",
         include_str!("../../migrations/sqlite/0009_login_attempts.sql"),
+    ),
+    (
+        10,
+        "more_pages",
+        include_str!("../../migrations/sqlite/0010_more_pages.sql"),
     ),
 ];
 

@@ -134,6 +134,26 @@ pub const CATALOGUES: &[(Lang, &str, &str)] = &[
         include_str!("../../locales/zh-TW/errors.ftl"),
     ),
     (
+        Lang::ZhTw,
+        "wip.ftl",
+        include_str!("../../locales/zh-TW/wip.ftl"),
+    ),
+    (
+        Lang::ZhTw,
+        "hold.ftl",
+        include_str!("../../locales/zh-TW/hold.ftl"),
+    ),
+    (
+        Lang::ZhTw,
+        "equipment.ftl",
+        include_str!("../../locales/zh-TW/equipment.ftl"),
+    ),
+    (
+        Lang::ZhTw,
+        "qc.ftl",
+        include_str!("../../locales/zh-TW/qc.ftl"),
+    ),
+    (
         Lang::En,
         "shell.ftl",
         include_str!("../../locales/en/shell.ftl"),
@@ -148,6 +168,22 @@ pub const CATALOGUES: &[(Lang, &str, &str)] = &[
         "errors.ftl",
         include_str!("../../locales/en/errors.ftl"),
     ),
+    (
+        Lang::En,
+        "wip.ftl",
+        include_str!("../../locales/en/wip.ftl"),
+    ),
+    (
+        Lang::En,
+        "hold.ftl",
+        include_str!("../../locales/en/hold.ftl"),
+    ),
+    (
+        Lang::En,
+        "equipment.ftl",
+        include_str!("../../locales/en/equipment.ftl"),
+    ),
+    (Lang::En, "qc.ftl", include_str!("../../locales/en/qc.ftl")),
 ];
 
 type Bundle = FluentBundle<FluentResource>;

@@ -67,8 +67,20 @@ pub const PAGES: &[PageInfo] = &[
         registered: true,
     },
     PageInfo {
+        route: "/wip-detail",
+        key: "page-wip-detail",
+        drawer: Some(Drawer::Realtime),
+        registered: true,
+    },
+    PageInfo {
         route: "/hold-overview",
         key: "page-hold-overview",
+        drawer: Some(Drawer::Realtime),
+        registered: true,
+    },
+    PageInfo {
+        route: "/hold-detail",
+        key: "page-hold-detail",
         drawer: Some(Drawer::Realtime),
         registered: true,
     },
@@ -79,9 +91,27 @@ pub const PAGES: &[PageInfo] = &[
         registered: true,
     },
     PageInfo {
+        route: "/qc-gate",
+        key: "page-qc-gate",
+        drawer: Some(Drawer::Realtime),
+        registered: true,
+    },
+    PageInfo {
         route: "/resource-history",
         key: "page-resource-history",
         drawer: Some(Drawer::History),
+        registered: true,
+    },
+    PageInfo {
+        route: "/hold-history",
+        key: "page-hold-history",
+        drawer: Some(Drawer::History),
+        registered: true,
+    },
+    PageInfo {
+        route: "/job-query",
+        key: "page-job-query",
+        drawer: Some(Drawer::Query),
         registered: true,
     },
     PageInfo {

@@ -230,8 +230,10 @@
       .then(function (h) { showHealth(h.status || 'unknown', h.degraded_reason || ''); },
         function () { showHealth('unhealthy', text.unreachable); });
   }
+  // On logged-in pages the badge is fed by the event stream (js/live.js) instead.
+  var streamed = document.body.hasAttribute('data-live') && !!window.EventSource;
   function startHealth() {
-    if (!badge) { return; }
+    if (!badge || streamed) { return; }
     clearInterval(healthTimer);
     checkHealth();
     healthTimer = setInterval(checkHealth, 30000);
@@ -264,6 +266,7 @@
     data: data,
     fill: fill,
     fmt: fmt,
+    health: { show: showHealth },
     api: {
       get: function (url) { return request('GET', url); },
       post: function (url, body) { return request('POST', url, body); },

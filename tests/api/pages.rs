@@ -24,9 +24,14 @@ async fn an_admin_changes_a_page_status_through_the_api_and_the_form(backend: Ba
         [
             "/",
             "/wip-overview",
+            "/wip-detail",
             "/hold-overview",
+            "/hold-detail",
             "/resource",
-            "/resource-history"
+            "/qc-gate",
+            "/resource-history",
+            "/hold-history",
+            "/job-query"
         ]
     );
     assert!(pages.iter().all(|p| p["status"] == "released"));

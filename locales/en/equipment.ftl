@@ -1,0 +1,1 @@
+# Equipment pages (/resource, /resource-history, /job-query).

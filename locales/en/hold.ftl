@@ -1,0 +1,1 @@
+# Hold pages (/hold-overview, /hold-detail, /hold-history).

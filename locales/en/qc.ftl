@@ -1,0 +1,1 @@
+# The QC-GATE page.

@@ -1,0 +1,1 @@
+# WIP pages (/wip-overview, /wip-detail, the home page's WIP card).

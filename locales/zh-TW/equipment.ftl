@@ -1,0 +1,1 @@
+# 設備頁（/resource、/resource-history、/job-query）。

@@ -1,0 +1,1 @@
+# 暫停頁（/hold-overview、/hold-detail、/hold-history）。

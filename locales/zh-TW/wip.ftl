@@ -1,0 +1,1 @@
+# 在製品頁（/wip-overview、/wip-detail、首頁的在製品卡）。
