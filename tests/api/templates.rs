@@ -126,14 +126,15 @@ fn values_rendered_into_script_elements_stay_data() {
         let scripts = script_texts(&html);
         assert_eq!(
             scripts.len(),
-            3,
-            "{value:?}: the layout's configuration, the client script, the page's data"
+            4,
+            "{value:?}: the layout's configuration, the client and live scripts, the page's data"
         );
         let config: Value = serde_json::from_str(&scripts[0]).unwrap();
         assert_eq!(config["lang"], "en");
         assert_eq!(config["time_zone"], "Asia/Taipei");
         assert!(scripts[1].is_empty(), "the client script is a file");
-        let data: Value = serde_json::from_str(&scripts[2]).unwrap();
+        assert!(scripts[2].is_empty(), "the live script is a file");
+        let data: Value = serde_json::from_str(&scripts[3]).unwrap();
         assert_eq!(data, pages, "{value:?}");
         for script in &scripts {
             assert!(!script.contains('\u{2028}') && !script.contains('\u{2029}'));

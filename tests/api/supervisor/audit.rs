@@ -100,6 +100,22 @@ async fn records_kept_in_the_file_during_an_outage_reach_the_database_once_it_is
         s["generation"] == 2 && s["reload_in_progress"] == false
     })
     .await;
+    // The status says "done" before the writer's insert of the completion has returned: wait
+    // for the database to show it, or the outage below could cut that insert in flight (the
+    // row lands, the answer is lost, the file keeps a copy that rightly stays out).
+    let started = Instant::now();
+    while !audit_entries(&sup)
+        .await
+        .iter()
+        .any(|e| e["detail"]["phase"] == "completed" && e["target"] == "generation 2")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the completed reload never reached the database; logs:\n{}",
+            sup.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The outage: the next reload's records go to the file, each with its database error.
     proxy.set(Fault::Refuse).await;
