@@ -155,6 +155,7 @@ impl WipSnapshot {
         // The cards count under every filter but the status ones.
         let unstatused = self.matching(&filter.without_status(), Some(workcenter));
         let mut cards = Cards::default();
+        let mut quantity = 0;
         let mut positions = Vec::with_capacity(unstatused.len());
         let steps = &table.workcenters[workcenter as usize].steps;
         let mut step_tallies = vec![Tally::default(); steps.len()];
@@ -173,6 +174,7 @@ impl WipSnapshot {
             cards.add(lot.status, lot.non_quality, lot.quantity);
             if filter.admits_status(lot.status, lot.non_quality) {
                 positions.push(p);
+                quantity += lot.quantity;
                 if let Some(t) = step_tallies.get_mut(step_column[lot.code(Field::Step) as usize]) {
                     t.add(lot.quantity);
                 }
@@ -181,6 +183,7 @@ impl WipSnapshot {
         self.sort(&mut positions, sort);
         Detail {
             positions,
+            quantity,
             cards,
             step_tallies,
         }
@@ -295,6 +298,8 @@ impl Cards {
 #[derive(Debug)]
 pub struct Detail {
     pub positions: Vec<u32>,
+    /// The matching lots' quantity.
+    pub quantity: i64,
     pub cards: Cards,
     pub step_tallies: Vec<Tally>,
 }
