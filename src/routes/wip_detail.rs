@@ -169,6 +169,11 @@ impl DetailQuery {
             sort: params.sort()?,
         })
     }
+
+    /// How many leading lots must be in order to serve the page.
+    pub fn ordered(&self) -> usize {
+        self.page.saturating_mul(self.page_size)
+    }
 }
 
 /// The workcenter `id` of `snapshot`, or 404 `NOT_FOUND`.
@@ -246,7 +251,12 @@ async fn detail(
     let snapshot = &served.snapshot;
     let wc = find_workcenter(snapshot, &workcenter)?;
     // Every matching lot, sorted: a page is a slice of it (and a CSV export the whole).
-    let found = snapshot.detail(wc, &query.filter, query.sort);
+    let ordered = if export == Export::Csv {
+        usize::MAX
+    } else {
+        query.ordered()
+    };
+    let found = snapshot.detail(wc, &query.filter, query.sort, ordered);
     if export == Export::Csv {
         let info = &snapshot.table.workcenters[wc as usize];
         return Ok(super::exports::wip_detail(

@@ -155,7 +155,8 @@ impl<'q> Link<'q> {
                 Some((_, v)) => *v,
                 None => self.get(key),
             };
-            if let Some(v) = value.filter(|v| !v.is_empty() && !(key == "page" && *v == "1")) {
+            let first_page = key == "page" && value == Some("1");
+            if let Some(v) = value.filter(|v| !v.is_empty() && !first_page) {
                 out.append_pair(key, v);
             }
         }
@@ -301,7 +302,12 @@ async fn page(
     let served = served(&app).await?;
     let snapshot = &served.snapshot;
     let wc = find_workcenter(snapshot, workcenter)?;
-    let found = snapshot.detail(wc, &detail_query.filter, detail_query.sort);
+    let found = snapshot.detail(
+        wc,
+        &detail_query.filter,
+        detail_query.sort,
+        detail_query.ordered(),
+    );
     let detail = DetailPage::new(snapshot, wc, &detail_query, &found);
     let link = Link::read(&params);
     let t = |key: &str| i18n::t(lang, key).into_owned();

@@ -18,9 +18,9 @@ fn busiest(app: &TestApp) -> (String, String) {
     let mut by_wc: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     for l in &app.factory.as_ref().unwrap().lots {
         *by_wc
-            .entry(&l.workcenter_id)
+            .entry(l.workcenter_id)
             .or_default()
-            .entry(&l.package_id)
+            .entry(l.package_id)
             .or_default() += 1;
     }
     let (wc, packages) = by_wc
