@@ -5,6 +5,11 @@
 #
 #   bash bench/callgrind_summary.sh [seconds, default 10]
 #   BIN=path/to/mes-dashboard bash bench/callgrind_summary.sh
+#   TARGET=detail bash bench/callgrind_summary.sh   # the filtered /api/wip/detail page instead
+#   TOP=25 bash bench/callgrind_summary.sh           # and the 25 costliest functions (inclusive)
+#
+# TARGET=detail asks for the page wip_scale.sh measures: the busiest workcenter, its commonest
+# package, RUN+QUEUE, sorted by quantity (descending), 100 lots a page.
 #
 # The server runs under valgrind (in-process, WORKERS=0, production mode, JSON access log);
 # counters are zeroed after a warm-up, wrk sends requests for the given time with 4
@@ -51,11 +56,25 @@ for ((i = 0; i < 240; i++)); do
   sleep 0.5
 done
 curl -fs -H "Cookie: $COOKIE" "$URL" >/dev/null || { echo "the logged-in request failed" >&2; exit 1; }
+LABEL="logged-in cached WIP summary"
+if [ "${TARGET:-summary}" = detail ]; then
+  read -r WC PKG < <(curl -fs -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/api/wip/overview/matrix" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)["data"]["rows"]
+row = max(rows, key=lambda r: r["total"]["lots"])
+print(row["workcenter"], max(row["cells"], key=lambda p: row["cells"][p]["lots"]))')
+  URL="http://127.0.0.1:$PORT/api/wip/detail/$WC?package=$PKG&status=RUN,QUEUE&sort=quantity&dir=desc&page_size=100"
+  curl -fs -H "Cookie: $COOKIE" "$URL" >/dev/null || { echo "the detail request failed" >&2; exit 1; }
+  LABEL="filtered /api/wip/detail page ($WC × $PKG)"
+fi
 wrk -t1 -c4 -d5s -H "Cookie: $COOKIE" "$URL" >/dev/null
 callgrind_control -z "$vpid" >/dev/null 2>&1
 out=$(wrk -t1 -c4 -d"${DURATION}s" -H "Cookie: $COOKIE" "$URL")
 callgrind_control -d "$vpid" >/dev/null 2>&1
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
 total=$(callgrind_annotate "$WORK/cg.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
-echo "# logged-in cached WIP summary under callgrind: $requests requests"
+echo "# $LABEL under callgrind: $requests requests"
 echo "instructions per request: $((total / requests))"
+if [ -n "${TOP:-}" ]; then
+  callgrind_annotate --inclusive=yes "$WORK/cg.out.1" 2>/dev/null | grep -v '^--' | sed -n "1,$((TOP + 20))p"
+fi

@@ -3,9 +3,9 @@
 # (WORKERS=1, production mode, JSON log) and reports the worker's RSS once the snapshot is
 # loaded, the load time (from the worker's "WIP data loaded" log line), and the summary's
 # latency under wrk (it is pre-serialized, so it should stay flat whatever the size). With the
-# first size it also measures server CPU per request of a filtered /api/wip/detail page and of
-# /api/wip/meta/search, against a bare hyper server returning the detail's bytes in the same
-# run (as bench/wip_summary.sh does).
+# first size it also measures server CPU per request of a filtered /api/wip/detail page, of the
+# /wip-detail page (HTML) showing the same lots and of /api/wip/meta/search, against a bare
+# hyper server returning the detail's bytes in the same run (as bench/wip_summary.sh does).
 #
 #   bash bench/wip_scale.sh [sizes, default "20000 200000 1000000"] [seconds per wrk run, default 5]
 #
@@ -93,6 +93,7 @@ print(row["workcenter"], max(row["cells"], key=lambda p: row["cells"][p]["lots"]
     echo "  # per-request CPU with $N lots ($WC × $PKG, RUN+QUEUE: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["data"]; print(d["total"], "lots,", d["count"], "on the page,")' "$WORK/detail.json") $(wc -c <"$WORK/detail.json") bytes)"
     cpu_run "bare hyper, detail's bytes" "$BARE_PID" "http://127.0.0.1:$BPORT/"
     cpu_run "filtered /api/wip/detail page" "$WORKER" "$DETAIL" -H "Cookie: $COOKIE"
+    cpu_run "/wip-detail page (HTML), same lots" "$WORKER" "$BASE/wip-detail?workcenter=$WC&package=$PKG&status=RUN,QUEUE&sort=quantity&dir=desc" -H "Cookie: $COOKIE"
     cpu_run "/api/wip/meta/search (lotid)" "$WORKER" "$SEARCH" -H "Cookie: $COOKIE"
     cpu_run "/api/wip/overview/summary" "$WORKER" "$BASE/api/wip/overview/summary" -H "Cookie: $COOKIE"
     kill "$BARE_PID" 2>/dev/null || true

@@ -30,6 +30,10 @@ pub const FILES: &[(&str, &[u8])] = &[
         "js/pages/resource_history.js",
         include_bytes!("../static/js/pages/resource_history.js"),
     ),
+    (
+        "js/pages/wip_detail.js",
+        include_bytes!("../static/js/pages/wip_detail.js"),
+    ),
 ];
 
 /// One embedded file.

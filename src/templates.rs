@@ -47,6 +47,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/wip_overview.html"),
     ),
     (
+        "wip_detail.html",
+        include_str!("../templates/wip_detail.html"),
+    ),
+    (
         "hold_overview.html",
         include_str!("../templates/hold_overview.html"),
     ),

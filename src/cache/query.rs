@@ -149,45 +149,54 @@ impl WipSnapshot {
     }
 
     /// One workcenter's lots passing `filter`, sorted, with its status cards and step
-    /// columns.
-    pub fn detail(&self, workcenter: u16, filter: &WipFilter, sort: Sort) -> Detail {
+    /// columns. Only the first `ordered` positions are put in order (a page needs the lots up
+    /// to its end; a CSV export, `usize::MAX`, all of them); the others follow in no order.
+    pub fn detail(
+        &self,
+        workcenter: u16,
+        filter: &WipFilter,
+        sort: Sort,
+        ordered: usize,
+    ) -> Detail {
         let table = &self.table;
         // The cards count under every filter but the status ones.
         let unstatused = self.matching(&filter.without_status(), Some(workcenter));
         let mut cards = Cards::default();
+        let mut quantity = 0;
         let mut positions = Vec::with_capacity(unstatused.len());
         let steps = &table.workcenters[workcenter as usize].steps;
         let mut step_tallies = vec![Tally::default(); steps.len()];
+        // The step code of each column: a workcenter has a few steps, so a lot's column is a
+        // short scan of integers (not a string comparison per step of the plant).
         let step_dict = table.dict(Field::Step);
-        let step_column: Vec<usize> = (0..step_dict.len() as u32)
-            .map(|c| {
-                let name = step_dict.get(c).unwrap_or_default();
-                steps
-                    .iter()
-                    .position(|s| s.step == name)
-                    .unwrap_or(usize::MAX)
-            })
+        let column_codes: Vec<u32> = steps
+            .iter()
+            .map(|s| step_dict.find(&s.step).unwrap_or(NONE))
             .collect();
         for p in unstatused {
             let lot = &table.lots[p as usize];
             cards.add(lot.status, lot.non_quality, lot.quantity);
             if filter.admits_status(lot.status, lot.non_quality) {
                 positions.push(p);
-                if let Some(t) = step_tallies.get_mut(step_column[lot.code(Field::Step) as usize]) {
-                    t.add(lot.quantity);
+                quantity += lot.quantity;
+                let code = lot.code(Field::Step);
+                if let Some(column) = column_codes.iter().position(|&c| c == code && c != NONE) {
+                    step_tallies[column].add(lot.quantity);
                 }
             }
         }
-        self.sort(&mut positions, sort);
+        self.sort(&mut positions, sort, ordered);
         Detail {
             positions,
+            quantity,
             cards,
             step_tallies,
         }
     }
 
     /// Sorts positions (ascending lot-id order on entry) by `sort`; ties keep lot-id order.
-    fn sort(&self, positions: &mut [u32], sort: Sort) {
+    /// Only the first `ordered` are guaranteed in place: the smallest are selected, then sorted.
+    fn sort(&self, positions: &mut [u32], sort: Sort, ordered: usize) {
         let lots = &self.table.lots;
         let rank = &self.index.step_rank;
         let key = |p: &u32| -> i64 {
@@ -228,7 +237,14 @@ impl WipSnapshot {
                         (if descending { k.saturating_neg() } else { k }, *p)
                     })
                     .collect();
-                keyed.sort_unstable();
+                if ordered < keyed.len() {
+                    // The order is total (the position breaks ties): the first `ordered`
+                    // are the same as after a full sort.
+                    keyed.select_nth_unstable(ordered);
+                    keyed[..ordered].sort_unstable();
+                } else {
+                    keyed.sort_unstable();
+                }
                 for (slot, (_, p)) in positions.iter_mut().zip(keyed) {
                     *slot = p;
                 }
@@ -295,6 +311,8 @@ impl Cards {
 #[derive(Debug)]
 pub struct Detail {
     pub positions: Vec<u32>,
+    /// The matching lots' quantity.
+    pub quantity: i64,
     pub cards: Cards,
     pub step_tallies: Vec<Tally>,
 }

@@ -22,6 +22,7 @@ pub mod resource_history;
 pub mod resource_stream;
 pub mod wip;
 pub mod wip_detail;
+pub mod wip_detail_page;
 pub mod wip_meta;
 pub mod wip_params;
 
@@ -40,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(events::router())
         .merge(wip::router())
         .merge(wip_detail::router())
+        .merge(wip_detail_page::router())
         .merge(wip_meta::router())
         .merge(hold::router())
         .merge(hold_history::router())

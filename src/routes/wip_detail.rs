@@ -20,7 +20,8 @@ use crate::auth::CurrentUser;
 use crate::cache::aggregate::Tally;
 use crate::cache::filter::{FilterField, WipFilter};
 use crate::cache::lots::{Field, LotTable, Micros};
-use crate::cache::query::Cards;
+use crate::cache::query::{Cards, Detail, Sort};
+use crate::cache::wip::WipSnapshot;
 use crate::cache::wip_index::WorkcenterTotals;
 use crate::config::HoldType;
 use crate::http::csv::{self, Export};
@@ -120,28 +121,119 @@ impl Serialize for Echo<'_> {
     }
 }
 
+/// One page of a workcenter's detail: the API's `data` and what the `/wip-detail` page shows.
 #[derive(Serialize)]
-struct Detail<'a> {
-    workcenter: &'a str,
-    name: &'a str,
-    workcenter_group: Option<&'a str>,
+pub struct DetailPage<'a> {
+    pub workcenter: &'a str,
+    pub name: &'a str,
+    pub workcenter_group: Option<&'a str>,
     /// Every lot of the workcenter counted, whatever the filters.
     totals: &'a WorkcenterTotals,
     filters: Echo<'a>,
     /// RUN, QUEUE, quality hold, non-quality hold under every filter but the status ones.
-    cards: Cards,
+    pub cards: Cards,
     /// The workcenter's steps in route order, with the matching lots at each.
     steps: Vec<StepColumn<'a>>,
     /// Lots matching the filters, over every page.
-    total: usize,
-    page: usize,
-    page_size: usize,
-    pages: usize,
+    pub total: usize,
+    /// Their quantity.
+    pub quantity: i64,
+    pub page: usize,
+    pub page_size: usize,
+    pub pages: usize,
     sort: &'static str,
     dir: &'static str,
     /// How many lots `lots` holds.
     count: usize,
     lots: Vec<DetailLot<'a>>,
+}
+
+/// What one request asks of the detail: its filters, its page and its order.
+pub struct DetailQuery {
+    pub filter: WipFilter,
+    pub page: usize,
+    pub page_size: usize,
+    pub sort: Sort,
+}
+
+impl DetailQuery {
+    /// The detail's own parameters beside the filters.
+    pub const PARAMS: [&'static str; 4] = ["page", "page_size", "sort", "dir"];
+
+    /// Reads (and checks) the filters, the page and the order from `params`.
+    pub fn read(params: &Params<'_>) -> Result<Self, AppError> {
+        Ok(Self {
+            filter: params.filter()?,
+            page: params.number("page", 1..=1_000_000, 1)?,
+            page_size: params.number("page_size", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?,
+            sort: params.sort()?,
+        })
+    }
+
+    /// How many leading lots must be in order to serve the page.
+    pub fn ordered(&self) -> usize {
+        self.page.saturating_mul(self.page_size)
+    }
+}
+
+/// The workcenter `id` of `snapshot`, or 404 `NOT_FOUND`.
+pub fn find_workcenter(snapshot: &WipSnapshot, id: &str) -> Result<u16, AppError> {
+    snapshot.workcenter(id).ok_or_else(|| {
+        AppError::not_found(format!(
+            "no workcenter {id}: GET /api/wip/overview/matrix lists them"
+        ))
+    })
+}
+
+impl<'a> DetailPage<'a> {
+    /// The page `query` asks for of the lots `found` (the matching lots of workcenter `wc`,
+    /// sorted).
+    pub fn new(
+        snapshot: &'a WipSnapshot,
+        wc: u16,
+        query: &'a DetailQuery,
+        found: &'a Detail,
+    ) -> Self {
+        let table = &snapshot.table;
+        let info = &table.workcenters[wc as usize];
+        let total = found.positions.len();
+        let (page, page_size) = (query.page, query.page_size);
+        let start = (page - 1).saturating_mul(page_size).min(total);
+        let end = start.saturating_add(page_size).min(total);
+        let lots: Vec<DetailLot<'_>> = found.positions[start..end]
+            .iter()
+            .map(|&pos| DetailLot::new(table, pos))
+            .collect();
+        let steps = info
+            .steps
+            .iter()
+            .zip(&found.step_tallies)
+            .map(|(s, t): (_, &Tally)| StepColumn {
+                step: &s.step,
+                name: s.name.as_deref(),
+                lots: t.lots,
+                quantity: t.quantity,
+            })
+            .collect();
+        Self {
+            workcenter: &info.workcenter_id,
+            name: &info.name,
+            workcenter_group: table.group_name(info),
+            totals: &snapshot.index.workcenters[wc as usize].totals,
+            filters: Echo(&query.filter),
+            cards: found.cards,
+            steps,
+            total,
+            quantity: found.quantity,
+            page,
+            page_size,
+            pages: total.div_ceil(page_size),
+            sort: query.sort.key.as_str(),
+            dir: if query.sort.descending { "desc" } else { "asc" },
+            count: lots.len(),
+            lots,
+        }
+    }
 }
 
 async fn detail(
@@ -153,27 +245,20 @@ async fn detail(
     lang: Lang,
 ) -> Result<Response, AppError> {
     validate_id("workcenter", &workcenter)?;
-    let params = Params::parse(
-        query.as_deref(),
-        true,
-        &["page", "page_size", "sort", "dir"],
-    )?;
-    let filter = params.filter()?;
-    let page = params.number("page", 1..=1_000_000, 1)?;
-    let page_size = params.number("page_size", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
-    let sort = params.sort()?;
+    let params = Params::parse(query.as_deref(), true, &DetailQuery::PARAMS)?;
+    let query = DetailQuery::read(&params)?;
     let served = served(&app).await?;
     let snapshot = &served.snapshot;
-    let Some(wc) = snapshot.workcenter(&workcenter) else {
-        return Err(AppError::not_found(format!(
-            "no workcenter {workcenter}: GET /api/wip/overview/matrix lists them"
-        )));
-    };
-    let table = &snapshot.table;
-    let info = &table.workcenters[wc as usize];
+    let wc = find_workcenter(snapshot, &workcenter)?;
     // Every matching lot, sorted: a page is a slice of it (and a CSV export the whole).
-    let found = snapshot.detail(wc, &filter, sort);
+    let ordered = if export == Export::Csv {
+        usize::MAX
+    } else {
+        query.ordered()
+    };
+    let found = snapshot.detail(wc, &query.filter, query.sort, ordered);
     if export == Export::Csv {
+        let info = &snapshot.table.workcenters[wc as usize];
         return Ok(super::exports::wip_detail(
             &app,
             lang,
@@ -182,44 +267,9 @@ async fn detail(
             found.positions,
         ));
     }
-    let total = found.positions.len();
-    let lots: Vec<DetailLot<'_>> = found
-        .positions
-        .iter()
-        .skip((page - 1).saturating_mul(page_size))
-        .take(page_size)
-        .map(|&pos| DetailLot::new(table, pos))
-        .collect();
-    let steps = info
-        .steps
-        .iter()
-        .zip(&found.step_tallies)
-        .map(|(s, t): (_, &Tally)| StepColumn {
-            step: &s.step,
-            name: s.name.as_deref(),
-            lots: t.lots,
-            quantity: t.quantity,
-        })
-        .collect();
     // Serialized straight from the snapshot: no copy of a lot is made.
-    let data = RawJson::from_value(&Detail {
-        workcenter: &info.workcenter_id,
-        name: &info.name,
-        workcenter_group: table.group_name(info),
-        totals: &snapshot.index.workcenters[wc as usize].totals,
-        filters: Echo(&filter),
-        cards: found.cards,
-        steps,
-        total,
-        page,
-        page_size,
-        pages: total.div_ceil(page_size),
-        sort: sort.key.as_str(),
-        dir: if sort.descending { "desc" } else { "asc" },
-        count: lots.len(),
-        lots,
-    })
-    .map_err(AppError::internal)?;
+    let data = RawJson::from_value(&DetailPage::new(snapshot, wc, &query, &found))
+        .map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data,
         meta: Meta::cached(served.freshness(), &app.db.breaker),

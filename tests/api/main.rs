@@ -29,4 +29,5 @@ mod sse;
 mod supervisor;
 mod templates;
 mod wip;
+mod wip_detail_page;
 mod wip_filters;

@@ -20,6 +20,7 @@ mod session;
 mod harness;
 mod pages;
 mod platform;
+mod wip_detail;
 
 use std::time::{Duration, Instant};
 
