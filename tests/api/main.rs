@@ -8,6 +8,7 @@ mod cli;
 mod contract;
 mod csrf;
 mod data;
+mod dev_pages;
 mod edge;
 mod equipment;
 mod events;
