@@ -441,6 +441,10 @@ async fn page(
             let waiting = row.waiting_minutes.map(waiting_text);
             let mut value = serde_json::to_value(&row).unwrap_or_default();
             value["waiting"] = json!(waiting);
+            value["bucket_label"] = json!(
+                row.bucket
+                    .map(|b| i18n::t(lang, &format!("qc-bucket-{}", b.as_str())))
+            );
             value
         })
         .collect();
@@ -457,10 +461,13 @@ async fn page(
     templates::render(
         "qc_gate.html",
         &layout,
-        &json!({
+        &PageData {
+            // Our own markup (the charts module escapes every text it writes): a template
+            // value marked safe, which `json!` would turn back into an escaped string.
+            chart_svg: minijinja::Value::from_safe_string(svg),
+            chart_table: minijinja::Value::from_safe_string(table),
+            data: json!({
             "summary": &summary,
-            "chart_svg": minijinja::Value::from_safe_string(svg),
-            "chart_table": minijinja::Value::from_safe_string(table),
             "buckets": buckets,
             "lots": rows,
             "total": positions.len(),
@@ -469,8 +476,18 @@ async fn page(
             "version": &served.snapshot.version,
             "updated_at": &served.snapshot.updated_at,
             "state": served.state.as_str(),
-        }),
+            }),
+        },
     )
+}
+
+/// The page's context: its data, and the chart as markup.
+#[derive(Serialize)]
+struct PageData {
+    #[serde(flatten)]
+    data: serde_json::Value,
+    chart_svg: minijinja::Value,
+    chart_table: minijinja::Value,
 }
 
 #[cfg(test)]

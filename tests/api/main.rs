@@ -24,6 +24,7 @@ mod ldap;
 mod metrics;
 mod pages;
 mod platform;
+mod qc_gate;
 mod resilience;
 mod shutdown;
 mod sse;

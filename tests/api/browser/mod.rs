@@ -20,6 +20,7 @@ mod session;
 mod harness;
 mod pages;
 mod platform;
+mod qc_gate;
 
 use std::time::{Duration, Instant};
 
