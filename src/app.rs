@@ -12,6 +12,7 @@ use crate::auth::login::Login;
 use crate::auth::provider;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::cache::WipCache;
+use crate::cache::qc_gate::QcGateMemo;
 use crate::cache::updater::WipUpdater;
 use crate::config::Settings;
 use crate::db::Database;
@@ -22,6 +23,7 @@ use crate::http::middleware::csrf::CsrfStats;
 use crate::jobs::{JobStore, Jobs};
 use crate::lifecycle::{Phase, ShutdownRegistry, ShutdownReport};
 use crate::redis::Redis;
+use crate::routes::page_registry::PageRegistry;
 use crate::routes::resource_stream::StreamPlaces;
 use crate::session::Sessions;
 use crate::session::sweeper::SessionSweeper;
@@ -60,6 +62,11 @@ pub struct App {
     pub csrf_stats: CsrfStats,
     /// Background jobs of long reports: this instance's runner and the shared store.
     pub jobs: Arc<Jobs>,
+    /// The page registry's `dev` pages, in memory: which APIs are hidden from
+    /// non-administrators.
+    pub pages: Arc<PageRegistry>,
+    /// The QC-GATE index of the WIP snapshot last asked for (built once per snapshot).
+    pub qc_gate: QcGateMemo,
     /// Workers and restart policy as this process sees them (its supervisor's link in a
     /// worker; the runtime directory's history in-process).
     pub supervision: Supervision,
@@ -144,6 +151,8 @@ impl App {
             sessions,
             login,
             csrf_stats: CsrfStats::default(),
+            pages: Arc::new(PageRegistry::new()),
+            qc_gate: QcGateMemo::default(),
             jobs,
             db,
             redis,
@@ -158,7 +167,7 @@ impl App {
 
     /// Starts the background tasks this state owns, each registered with its stop hook: the
     /// WIP cache updater, the equipment-status sync, the sweep of expired sessions, and the
-    /// job runner's stop and sweep.
+    /// job runner's stop and sweep, and the page registry's refresh.
     pub fn start_tasks(&self) {
         let registry = &self.shutdown;
         registry.spawn(
@@ -179,6 +188,9 @@ impl App {
             &self.stopping,
             |stop| self.sessions.live.clone().run(stop),
         );
+        registry.spawn("page_registry", Phase::Background, &self.stopping, |stop| {
+            self.pages.clone().run(self.db.clone(), stop)
+        });
         registry.spawn(
             "session_sweeper",
             Phase::Background,

@@ -6,7 +6,8 @@
 //!   bind BIND                                  take the inherited socket and channel
 //!   App::build(settings, None)                 App::build(settings, Some(link))
 //!                    └──────── serve::start(listener, app) ────────┘
-//!                      first equipment read (≤ 3 s) → background tasks →
+//!                      first equipment read (≤ 3 s) → page registry read →
+//!                      background tasks →
 //!                      open the health connection (not awaited) →
 //!                      wait for the first WIP load (≤ 10 s) → accept
 //!   wait for SIGTERM/SIGINT                    report ready, beat; wait for SIGTERM or
@@ -66,6 +67,10 @@ pub async fn start(listener: TcpListener, app: App) -> anyhow::Result<Running> {
     let state = AppState(Arc::new(app));
     // Before the tasks: the sync then starts one interval later, sharing this read.
     state.equipment_sync().read_first_snapshot().await;
+    // Before accepting: a dev page's APIs are hidden from the first request on.
+    if let Err(error) = state.pages.load(&state.db).await {
+        tracing::warn!(%error, "cannot read the page registry yet; no page is hidden until it is read");
+    }
     state.start_tasks();
     {
         let app = state.clone();

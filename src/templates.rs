@@ -37,6 +37,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("login.html", include_str!("../templates/login.html")),
     ("logout.html", include_str!("../templates/logout.html")),
     ("portal.html", include_str!("../templates/portal.html")),
+    ("qc_gate.html", include_str!("../templates/qc_gate.html")),
     ("resource.html", include_str!("../templates/resource.html")),
     (
         "resource_history.html",

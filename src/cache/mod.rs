@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod filter;
 pub mod l2;
 pub mod lots;
+pub mod qc_gate;
 pub mod query;
 pub mod updater;
 pub mod wip;

@@ -93,6 +93,8 @@ async fn change(
         Utc::now(),
     )
     .await?;
+    // This worker hides or shows the page's APIs at once; the others within a refresh.
+    app.pages.set(page.route, status == "dev");
     audit::record(
         &app.db.request,
         &audit::NewEntry {

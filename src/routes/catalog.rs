@@ -11,6 +11,7 @@ use crate::auth::extract::is_admin;
 use crate::db;
 use crate::http::AppError;
 use crate::i18n::{self, Lang};
+use crate::routes::page_registry::{EQUIPMENT_EVENTS, WIP_EVENTS};
 use crate::templates::{Layout, LayoutUser, NavGroup, NavItem};
 
 /// The drawers of the header (PRODUCT §3), in order.
@@ -51,6 +52,10 @@ pub struct PageInfo {
     pub drawer: Option<Drawer>,
     /// In the page registry (report pages); administration pages are for admins anyway.
     pub registered: bool,
+    /// The API paths (prefixes, whole segments) and event topics the page uses: while every
+    /// page listing one is `dev`, non-administrators get 403 there (see [`super::page_registry`]).
+    /// A prefix names APIs other pages may not be built yet.
+    pub apis: &'static [&'static str],
 }
 
 pub const PAGES: &[PageInfo] = &[
@@ -59,72 +64,106 @@ pub const PAGES: &[PageInfo] = &[
         key: "page-portal",
         drawer: None,
         registered: true,
+        apis: &[
+            "/api/wip/overview/summary",
+            "/api/wip/overview/hold",
+            "/api/resource/status/summary",
+            WIP_EVENTS,
+            EQUIPMENT_EVENTS,
+        ],
     },
     PageInfo {
         route: "/wip-overview",
         key: "page-wip-overview",
         drawer: Some(Drawer::Realtime),
         registered: true,
+        apis: &[
+            "/api/wip/overview",
+            "/api/wip/meta",
+            "/api/wip/lots",
+            WIP_EVENTS,
+        ],
     },
     PageInfo {
         route: "/wip-detail",
         key: "page-wip-detail",
         drawer: Some(Drawer::Realtime),
         registered: true,
+        apis: &[
+            "/api/wip/detail",
+            "/api/wip/lot",
+            "/api/wip/lots",
+            "/api/wip/meta",
+            WIP_EVENTS,
+        ],
     },
     PageInfo {
         route: "/hold-overview",
         key: "page-hold-overview",
         drawer: Some(Drawer::Realtime),
         registered: true,
+        apis: &[
+            "/api/hold-overview",
+            "/api/wip/overview/hold",
+            "/api/wip/lot",
+            WIP_EVENTS,
+        ],
     },
     PageInfo {
         route: "/hold-detail",
         key: "page-hold-detail",
         drawer: Some(Drawer::Realtime),
         registered: true,
+        apis: &["/api/hold-detail", "/api/wip/lot", WIP_EVENTS],
     },
     PageInfo {
         route: "/resource",
         key: "page-resource",
         drawer: Some(Drawer::Realtime),
         registered: true,
+        apis: &["/api/resource/status", EQUIPMENT_EVENTS],
     },
     PageInfo {
         route: "/qc-gate",
         key: "page-qc-gate",
         drawer: Some(Drawer::Realtime),
         registered: true,
+        apis: &["/api/qc-gate", WIP_EVENTS],
     },
     PageInfo {
         route: "/resource-history",
         key: "page-resource-history",
         drawer: Some(Drawer::History),
         registered: true,
+        apis: &["/api/resource/history", "/api/jobs"],
     },
     PageInfo {
         route: "/hold-history",
         key: "page-hold-history",
         drawer: Some(Drawer::History),
         registered: true,
+        apis: &["/api/hold-history", "/api/jobs"],
     },
     PageInfo {
         route: "/job-query",
         key: "page-job-query",
         drawer: Some(Drawer::Query),
         registered: true,
+        apis: &["/api/jobs-maintenance"],
     },
     PageInfo {
         route: "/admin/pages",
         key: "page-admin-pages",
         drawer: Some(Drawer::Admin),
         registered: false,
+        apis: &[],
     },
     PageInfo {
         route: "/admin/performance",
         key: "page-admin-performance",
         drawer: Some(Drawer::Admin),
         registered: false,
+        apis: &[],
     },
 ];
 
@@ -148,7 +187,10 @@ pub async fn check_access(app: &AppState, user: &User, route: &str) -> Result<()
     if is_admin(app, user) {
         return Ok(());
     }
-    match db::pages::status(&app.db.request, route).await?.as_deref() {
+    let status = db::pages::status(&app.db.request, route).await?;
+    // Read anyway: this worker's copy of the registry catches up at once.
+    app.pages.set(route, status.as_deref() == Some("dev"));
+    match status.as_deref() {
         Some("dev") => Err(AppError::Forbidden(format!(
             "the page {route} is still in development and open to administrators only"
         ))),
@@ -181,6 +223,7 @@ pub async fn layout(
 ) -> Result<Layout, AppError> {
     let admin = is_admin(app, user);
     let statuses = db::pages::list(&app.db.request).await?;
+    app.pages.install(&statuses);
     let visible: Vec<(&PageInfo, String)> = PAGES
         .iter()
         .filter(|p| admin || p.registered)

@@ -9,6 +9,17 @@
 //! - `health` — `{"status":"healthy|degraded|unhealthy"}` when the status changes (and at
 //!   connect once known).
 //!
+//! Dev pages (issue 14, item 6): the stream itself serves every page, so it stays open to
+//! every logged-in user; a kind of event is withheld from a non-administrator while its topic
+//! is hidden by the page registry ([`super::page_registry`]: every page listing
+//! `/api/events/wip` or `/api/events/equipment` is `dev`), judged at each event, so a page set
+//! to `dev` stops feeding its events to users' open streams within the registry's refresh.
+//! When a withheld kind is shown again, the next `wip` event says the current version (as at
+//! connect) and the next equipment change is preceded by `resync` (changes were skipped).
+//! `health` carries no report data and is always sent. The dedicated equipment stream
+//! (`/api/resource/status/stream`) is an API of `/resource`: refused at connect while that page
+//! is hidden.
+//!
 //! Keep-alive comments every `EQUIPMENT_STREAM_KEEPALIVE_SECONDS`. The stream ends at logout
 //! (within a second, any worker or instance), at shutdown and after its lifetime, and holds
 //! one of the worker's `EVENT_STREAMS_MAX` places (see [`super::resource_stream`]).
@@ -28,9 +39,11 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::page_registry::{EQUIPMENT_EVENTS, PageRegistry, WIP_EVENTS};
 use super::resource_stream::{StreamEnd, change_event_named, hello, respond, resync_event};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
+use crate::auth::extract::is_admin;
 use crate::cache::wip::WipCache;
 use crate::equipment::ChangeEvent;
 use crate::health::Status;
@@ -47,7 +60,7 @@ pub fn router() -> Router<AppState> {
 
 async fn open(
     State(app): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(user): CurrentUser,
     session: SessionHandle,
 ) -> Result<Response, AppError> {
     let session = session.get().await?.filter(|s| !s.anonymous);
@@ -57,6 +70,11 @@ async fn open(
         installs: app.wip.versions(),
         equipment: app.equipment.subscribe(),
         health: app.health.watch_status(),
+        filter: (!is_admin(&app, &user)).then(|| Withheld {
+            pages: app.pages.clone(),
+            wip: false,
+            equipment: false,
+        }),
     };
     Ok(respond(
         events(sources, end),
@@ -70,6 +88,43 @@ struct Sources {
     installs: watch::Receiver<Option<String>>,
     equipment: broadcast::Receiver<Arc<ChangeEvent>>,
     health: watch::Receiver<Option<Status>>,
+    /// For a non-administrator: the kinds withheld while their pages are `dev`.
+    filter: Option<Withheld>,
+}
+
+/// What a non-administrator's stream withholds, and what it withheld last.
+struct Withheld {
+    pages: Arc<PageRegistry>,
+    /// Whether the last `wip` event due was withheld.
+    wip: bool,
+    /// Whether the last equipment change due was withheld.
+    equipment: bool,
+}
+
+/// What to do with an event due now.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Send,
+    Withhold,
+    /// Send, but events of this kind were withheld before: the client must catch up.
+    CatchUp,
+}
+
+fn judge(filter: Option<&mut Withheld>, topic: &str) -> Verdict {
+    let Some(filter) = filter else {
+        return Verdict::Send;
+    };
+    let hidden = filter.pages.hides(topic);
+    let last = if topic == WIP_EVENTS {
+        &mut filter.wip
+    } else {
+        &mut filter.equipment
+    };
+    match (std::mem::replace(last, hidden), hidden) {
+        (_, true) => Verdict::Withhold,
+        (true, false) => Verdict::CatchUp,
+        (false, false) => Verdict::Send,
+    }
 }
 
 #[derive(Serialize)]
@@ -108,7 +163,13 @@ fn events(mut sources: Sources, end: StreamEnd) -> impl Stream<Item = Result<Eve
     // The state at connect, read while marking it seen: a change after this point is sent.
     sources.installs.borrow_and_update();
     let health_now = *sources.health.borrow_and_update();
-    let mut queued: Vec<Event> = [Some(hello()), wip_event(&sources.wip)]
+    let wip_now = match judge(sources.filter.as_mut(), WIP_EVENTS) {
+        Verdict::Withhold => None,
+        Verdict::Send | Verdict::CatchUp => wip_event(&sources.wip),
+    };
+    // Equipment changes start from now: nothing to catch up on at connect.
+    judge(sources.filter.as_mut(), EQUIPMENT_EVENTS);
+    let mut queued: Vec<Event> = [Some(hello()), wip_now]
         .into_iter()
         .chain(std::iter::once(health_now.map(health_event)))
         .flatten()
@@ -130,9 +191,13 @@ fn events(mut sources: Sources, end: StreamEnd) -> impl Stream<Item = Result<Eve
                 biased;
                 () = state.end.reached() => return None,
                 changed = sources.installs.changed() => match changed {
-                    Ok(()) => match wip_event(&sources.wip) {
-                        Some(event) => event,
-                        None => continue,
+                    Ok(()) => match judge(sources.filter.as_mut(), WIP_EVENTS) {
+                        Verdict::Withhold => continue,
+                        // A `wip` event says the current version: it catches up by itself.
+                        Verdict::Send | Verdict::CatchUp => match wip_event(&sources.wip) {
+                            Some(event) => event,
+                            None => continue,
+                        },
                     },
                     Err(_) => return None,
                 },
@@ -144,8 +209,16 @@ fn events(mut sources: Sources, end: StreamEnd) -> impl Stream<Item = Result<Eve
                     Err(_) => return None,
                 },
                 received = sources.equipment.recv() => match received {
-                    Ok(change) => change_event_named("equipment", &change),
-                    Err(RecvError::Lagged(missed)) => resync_event(missed),
+                    Ok(change) => match judge(sources.filter.as_mut(), EQUIPMENT_EVENTS) {
+                        Verdict::Withhold => continue,
+                        Verdict::Send => change_event_named("equipment", &change),
+                        // Changes were skipped: the client reloads the whole status.
+                        Verdict::CatchUp => resync_event(0),
+                    },
+                    Err(RecvError::Lagged(missed)) => match judge(sources.filter.as_mut(), EQUIPMENT_EVENTS) {
+                        Verdict::Withhold => continue,
+                        Verdict::Send | Verdict::CatchUp => resync_event(missed),
+                    },
                     Err(RecvError::Closed) => return None,
                 },
             };

@@ -16,7 +16,9 @@ pub mod jobs;
 pub mod login;
 pub mod metrics;
 pub mod overview;
+pub mod page_registry;
 pub mod portal;
+pub mod qc_gate;
 pub mod resource;
 pub mod resource_history;
 pub mod resource_stream;
@@ -45,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(wip_meta::router())
         .merge(hold::router())
         .merge(hold_history::router())
+        .merge(qc_gate::router())
         .merge(jobs::router())
         .merge(metrics::router())
         .merge(overview::router())

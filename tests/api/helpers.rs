@@ -600,10 +600,11 @@ impl Drop for PrivateRedis {
 }
 
 /// The stop hooks of an app, in the order the shutdown registry runs them.
-pub const SHUTDOWN_ORDER: [&str; 11] = [
+pub const SHUTDOWN_ORDER: [&str; 12] = [
     "cache_updater",
     "equipment_sync",
     "stream_sessions",
+    "page_registry",
     "session_sweeper",
     "jobs",
     "job_sweeper",

@@ -9,6 +9,7 @@ pub mod drain;
 pub mod edge;
 pub mod error_render;
 pub mod language;
+pub mod page_access;
 pub mod request_body;
 pub mod security_headers;
 pub mod session;

@@ -1,6 +1,7 @@
 //! Bounds the body of a request without a valid session cookie by `MAX_ANONYMOUS_BODY_BYTES`,
-//! puts the request's [`SessionHandle`] in its extensions (nothing is loaded yet), runs the CSRF
-//! check ([`super::csrf`]) in the same layer, and writes the handle's cookie decision on the
+//! puts the request's [`SessionHandle`] in its extensions (nothing is loaded yet), refuses the
+//! APIs of dev pages to non-administrators ([`super::page_access`]), runs the CSRF check
+//! ([`super::csrf`]) in the same layer, and writes the handle's cookie decision on the
 //! response. The HTTP side of sessions lives here: `session/` reads cookie values and says
 //! which `Set-Cookie` value to send; this layer takes them from and puts them on the request
 //! and response.
@@ -32,7 +33,15 @@ pub async fn session(State(app): State<AppState>, mut req: Request, next: Next) 
     }
     let handle = SessionHandle::new(app.sessions.clone(), cookie);
     req.extensions_mut().insert(handle.clone());
-    let mut response = super::csrf::guard(&app, req, next).await;
+    // A dev page's APIs are refused before the CSRF check reads any body.
+    let refused = match super::page_access::check(&app, &req, &handle) {
+        Some(refusal) => refusal.await,
+        None => None,
+    };
+    let mut response = match refused {
+        Some(refused) => refused,
+        None => super::csrf::guard(&app, req, next).await,
+    };
     let success = !response.status().is_client_error() && !response.status().is_server_error();
     if let Some(value) = handle.set_cookie(success) {
         // Base64url and ASCII attributes only (`CookiePolicy`): always a valid header value.

@@ -21,6 +21,7 @@ mod harness;
 mod pages;
 mod platform;
 mod wip_detail;
+mod qc_gate;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,548 @@
+//! The QC-GATE report (PRODUCT §2–§3): `GET /api/qc-gate/summary` (every QC-GATE step with
+//! its waiting lots by bucket), `GET /api/qc-gate/lots` (the waiting lots, longest wait first,
+//! a page at a time, or every one as CSV) and the `/qc-gate` page (a stacked bar per step,
+//! a segment of buckets that filters the lot table, live on `wip` events).
+//!
+//! Served from the in-memory WIP snapshot through its QC-GATE index ([`crate::cache::qc_gate`],
+//! built once per snapshot); waits are measured at the request's instant. No database call.
+
+use axum::Router;
+use axum::extract::State;
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::cache::lots::{Field, LotTable};
+use crate::cache::qc_gate::{self, Bucket, QcGateIndex, Summary};
+use crate::charts::{Category, Chart, ChartText, Format, Series, Stacked};
+use crate::http::csv::{self, Cell, CsvFile, Export};
+use crate::http::extract::ApiQuery;
+use crate::http::{AppError, Meta, RawApiResponse};
+use crate::i18n::{self, Lang};
+use crate::json::RawJson;
+use crate::routes::catalog;
+use crate::routes::wip::served;
+use crate::session::SessionHandle;
+use crate::templates;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/qc-gate", get(page))
+        .route("/api/qc-gate/summary", get(summary))
+        .route(
+            "/api/qc-gate/lots",
+            get(lots).layer(from_fn(csv::negotiate)),
+        )
+}
+
+/// Lots one page may hold at most, and by default.
+pub const MAX_LIMIT: usize = 1000;
+pub const DEFAULT_LIMIT: usize = 200;
+/// The longest step code accepted as a filter.
+const MAX_STEP: usize = 100;
+
+/// The filters of the lot list (and of the page's table). Numbers are read as text so a bad
+/// value gets a message naming its parameter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LotsQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+    /// A QC-GATE step code as the summary lists it.
+    step: Option<String>,
+    /// `lt6h`, `6to12h`, `12to24h` or `gt24h`.
+    bucket: Option<String>,
+    /// The page's language switch (the language is the request's).
+    #[serde(rename = "lang")]
+    _lang: Option<String>,
+}
+
+struct Filters<'q> {
+    limit: usize,
+    offset: usize,
+    step: Option<&'q str>,
+    bucket: Option<Bucket>,
+}
+
+fn parse(q: &LotsQuery) -> Result<Filters<'_>, AppError> {
+    let limit = match q.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                AppError::validation(format!(
+                    "limit must be a whole number from 1 to {MAX_LIMIT}"
+                ))
+            })?,
+    };
+    let offset = match q.offset.as_deref() {
+        None => 0,
+        Some(text) => text.trim().parse::<usize>().map_err(|_| {
+            AppError::validation("offset must be a whole number, 0 or more".to_string())
+        })?,
+    };
+    let step = match q.step.as_deref() {
+        None | Some("") => None,
+        Some(step) if step.chars().count() > MAX_STEP || step.chars().any(char::is_control) => {
+            return Err(AppError::validation(format!(
+                "step must be at most {MAX_STEP} characters without control characters"
+            )));
+        }
+        Some(step) => Some(step),
+    };
+    let bucket = match q.bucket.as_deref() {
+        None | Some("") | Some("all") => None,
+        Some(text) => Some(Bucket::parse(text).ok_or_else(|| {
+            AppError::validation("bucket must be one of lt6h, 6to12h, 12to24h, gt24h (or all)")
+        })?),
+    };
+    Ok(Filters {
+        limit,
+        offset,
+        step,
+        bucket,
+    })
+}
+
+impl Filters<'_> {
+    /// The lots the filters admit, longest wait first. An unknown step admits none.
+    fn select(&self, index: &QcGateIndex, now: i64) -> Vec<u32> {
+        let waiting = match self.step {
+            None => &index.all,
+            Some(step) => match index.step(step) {
+                Some(gate) => &gate.waiting,
+                None => return Vec::new(),
+            },
+        };
+        qc_gate::select(waiting, self.bucket, now).collect()
+    }
+}
+
+/// One waiting lot as the list gives it (borrowed from the snapshot).
+#[derive(Serialize)]
+struct LotRow<'a> {
+    lot_id: &'a str,
+    workcenter_id: &'a str,
+    step: &'a str,
+    product: &'a str,
+    package_id: &'a str,
+    status: &'static str,
+    quantity: i64,
+    equipment_id: Option<&'a str>,
+    move_in_at: Option<DateTime<Utc>>,
+    /// Whole minutes since the move-in (none without a move-in time).
+    waiting_minutes: Option<i64>,
+    bucket: Option<Bucket>,
+}
+
+impl<'a> LotRow<'a> {
+    fn new(table: &'a LotTable, pos: u32, now: i64) -> Self {
+        let lot = &table.lots[pos as usize];
+        let text = |f| table.text(pos, f);
+        let wait = qc_gate::wait_micros(lot.move_in_at, now);
+        Self {
+            lot_id: table.lot_id(pos),
+            workcenter_id: &table.workcenter_of(pos).workcenter_id,
+            step: text(Field::Step).unwrap_or_default(),
+            product: text(Field::Product).unwrap_or_default(),
+            package_id: text(Field::Package).unwrap_or_default(),
+            status: lot.status.as_str(),
+            quantity: lot.quantity,
+            equipment_id: text(Field::Equipment),
+            move_in_at: lot.move_in_at.get(),
+            waiting_minutes: wait.map(|w| w / 60_000_000),
+            bucket: wait.map(Bucket::of_wait),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LotsPage<'a> {
+    /// Lots matching the filters, over every page.
+    total: usize,
+    limit: usize,
+    offset: usize,
+    step: Option<&'a str>,
+    bucket: Option<Bucket>,
+    as_of: DateTime<Utc>,
+    lots: Vec<LotRow<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SummaryQuery {
+    /// `1`: add the page's chart (SVG and its table, in the request's language), for the
+    /// page's live redraw.
+    chart: Option<String>,
+    /// The page's language switch (the language is the request's).
+    #[serde(rename = "lang")]
+    _lang: Option<String>,
+}
+
+/// The chart's markup, safe to place in the page as is.
+#[derive(Serialize)]
+struct ChartMarkup {
+    svg: String,
+    table: String,
+}
+
+#[derive(Serialize)]
+struct SummaryAnswer<'a> {
+    #[serde(flatten)]
+    summary: Summary<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart: Option<ChartMarkup>,
+}
+
+async fn summary(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    ApiQuery(query): ApiQuery<SummaryQuery>,
+    lang: Lang,
+) -> Result<RawApiResponse, AppError> {
+    let with_chart = match query.chart.as_deref() {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(_) => return Err(AppError::validation("chart must be 0 or 1")),
+    };
+    let served = served(&app).await?;
+    let index = app.qc_gate.get(&served.snapshot);
+    let summary = index.summary(Utc::now());
+    let chart = with_chart.then(|| {
+        let (svg, table) = chart(&summary, lang);
+        ChartMarkup { svg, table }
+    });
+    let data =
+        RawJson::from_value(&SummaryAnswer { summary, chart }).map_err(AppError::internal)?;
+    Ok(RawApiResponse {
+        data,
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
+    })
+}
+
+async fn lots(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    ApiQuery(query): ApiQuery<LotsQuery>,
+    export: Export,
+    lang: Lang,
+) -> Result<Response, AppError> {
+    let filters = parse(&query)?;
+    let served = served(&app).await?;
+    let index = app.qc_gate.get(&served.snapshot);
+    let now = Utc::now();
+    let positions = filters.select(&index, now.timestamp_micros());
+    if export == Export::Csv {
+        return Ok(export_csv(
+            &app,
+            lang,
+            served.snapshot.clone(),
+            positions,
+            now,
+        ));
+    }
+    let table = &served.snapshot.table;
+    let rows = positions
+        .iter()
+        .skip(filters.offset)
+        .take(filters.limit)
+        .map(|&p| LotRow::new(table, p, now.timestamp_micros()))
+        .collect();
+    let data = RawJson::from_value(&LotsPage {
+        total: positions.len(),
+        limit: filters.limit,
+        offset: filters.offset,
+        step: filters.step,
+        bucket: filters.bucket,
+        as_of: now,
+        lots: rows,
+    })
+    .map_err(AppError::internal)?;
+    Ok(RawApiResponse {
+        data,
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
+    }
+    .into_response())
+}
+
+/// The CSV columns (catalogue keys), as [`LotRow`] has them.
+const CSV_COLUMNS: &[&str] = &[
+    "col-lot",
+    "col-workcenter",
+    "col-step",
+    "col-product",
+    "col-package",
+    "col-status",
+    "col-quantity",
+    "col-tool",
+    "qc-col-move-in",
+    "qc-col-waiting-hours",
+    "qc-col-bucket",
+];
+
+fn export_csv(
+    app: &AppState,
+    lang: Lang,
+    snapshot: std::sync::Arc<crate::cache::WipSnapshot>,
+    positions: Vec<u32>,
+    now: DateTime<Utc>,
+) -> Response {
+    let mut next = positions.into_iter();
+    let now = now.timestamp_micros();
+    let labels: Vec<String> = Bucket::ALL
+        .iter()
+        .map(|b| i18n::t(lang, &format!("qc-bucket-{}", b.as_str())).into_owned())
+        .collect();
+    let file = CsvFile {
+        report: "qc_gate_lots".into(),
+        lang,
+        time_zone: app.config.pages.time_zone,
+        max_rows: app.config.pages.csv_export_max_rows,
+        columns: CSV_COLUMNS,
+    };
+    csv::respond(file, move |write: &mut dyn FnMut(&[Cell<'_>])| {
+        let Some(p) = next.next() else { return false };
+        let row = LotRow::new(&snapshot.table, p, now);
+        let hours = row
+            .waiting_minutes
+            .map(|m| format!("{:.1}", m as f64 / 60.0));
+        let bucket = row
+            .bucket
+            .and_then(|b| Bucket::ALL.iter().position(|x| *x == b))
+            .map(|i| labels[i].as_str());
+        write(&[
+            row.lot_id.into(),
+            row.workcenter_id.into(),
+            row.step.into(),
+            row.product.into(),
+            row.package_id.into(),
+            row.status.into(),
+            row.quantity.into(),
+            row.equipment_id.into(),
+            row.move_in_at.into(),
+            hours.as_deref().into(),
+            bucket.into(),
+        ]);
+        true
+    })
+}
+
+/// The colour of a bucket: green to red as the wait grows (the palette's own classes).
+fn bucket_class(bucket: Bucket) -> &'static str {
+    match bucket {
+        Bucket::Lt6h => "c-run",
+        Bucket::H6to12 => "c-sby",
+        Bucket::H12to24 => "c-cat-1",
+        Bucket::Gt24h => "c-udt",
+    }
+}
+
+/// The stacked bar: one column per QC-GATE step, its lots split by bucket; a segment
+/// carries `data-filter-step` and `data-filter-bucket`.
+pub fn chart(summary: &Summary<'_>, lang: Lang) -> (String, String) {
+    let t = |key: &str| i18n::t(lang, key).into_owned();
+    let title = t("qc-chart-title");
+    let desc = t("qc-chart-desc");
+    let empty = t("qc-none");
+    let category_label = t("col-step");
+    let value_label = t("col-lots");
+    let bucket_names: Vec<String> = Bucket::ALL
+        .iter()
+        .map(|b| t(&format!("qc-bucket-{}", b.as_str())))
+        .collect();
+    let chart = Stacked {
+        text: ChartText {
+            id: "qc-gate-chart",
+            title: &title,
+            desc: &desc,
+            empty: &empty,
+        },
+        categories: summary
+            .steps
+            .iter()
+            .map(|s| Category::new(s.step).filter("step", s.step))
+            .collect(),
+        series: Bucket::ALL
+            .iter()
+            .zip(&bucket_names)
+            .map(|(b, name)| {
+                let values = summary
+                    .steps
+                    .iter()
+                    .map(|s| s.buckets.get(*b).lots as f64)
+                    .collect();
+                Series::new(name.as_str(), values)
+                    .class(bucket_class(*b))
+                    .filter("bucket", b.as_str())
+            })
+            .collect(),
+        total_labels: true,
+        category_label: &category_label,
+        value_label: &value_label,
+        format: Format::default(),
+    };
+    (chart.svg(), chart.table())
+}
+
+/// A wait for people: `3 d 4 h`, `5 h 12 m`, `40 m` (the page script writes the same).
+pub fn waiting_text(minutes: i64) -> String {
+    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {mins} m")
+    } else {
+        format!("{mins} m")
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    step: Option<String>,
+    bucket: Option<String>,
+    lang: Option<String>,
+    kiosk: Option<String>,
+}
+
+async fn page(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: SessionHandle,
+    lang: Lang,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Response, AppError> {
+    let layout = catalog::open_page(&app, &session, &user, "/qc-gate", lang).await?;
+    let _ = (&query.lang, &query.kiosk);
+    let lots_query = LotsQuery {
+        step: query.step,
+        bucket: query.bucket,
+        ..LotsQuery::default()
+    };
+    let filters = parse(&lots_query)?;
+    let served = served(&app).await?;
+    let index = app.qc_gate.get(&served.snapshot);
+    let now = Utc::now();
+    let summary = index.summary(now);
+    let (svg, table) = chart(&summary, lang);
+    let positions = filters.select(&index, now.timestamp_micros());
+    let rows: Vec<serde_json::Value> = positions
+        .iter()
+        .take(DEFAULT_LIMIT)
+        .map(|&p| {
+            let row = LotRow::new(&served.snapshot.table, p, now.timestamp_micros());
+            let waiting = row.waiting_minutes.map(waiting_text);
+            let mut value = serde_json::to_value(&row).unwrap_or_default();
+            value["waiting"] = json!(waiting);
+            value["bucket_label"] = json!(
+                row.bucket
+                    .map(|b| i18n::t(lang, &format!("qc-bucket-{}", b.as_str())))
+            );
+            value
+        })
+        .collect();
+    let buckets: Vec<_> = Bucket::ALL
+        .iter()
+        .map(|b| {
+            json!({
+                "key": b.as_str(),
+                "label": i18n::t(lang, &format!("qc-bucket-{}", b.as_str())),
+                "lots": summary.total.buckets.get(*b).lots,
+            })
+        })
+        .collect();
+    templates::render(
+        "qc_gate.html",
+        &layout,
+        &PageData {
+            // Our own markup (the charts module escapes every text it writes): a template
+            // value marked safe, which `json!` would turn back into an escaped string.
+            chart_svg: minijinja::Value::from_safe_string(svg),
+            chart_table: minijinja::Value::from_safe_string(table),
+            data: json!({
+            "summary": &summary,
+            "buckets": buckets,
+            "lots": rows,
+            "total": positions.len(),
+            "limit": DEFAULT_LIMIT,
+            "filter": {"step": filters.step, "bucket": filters.bucket.map(Bucket::as_str)},
+            "version": &served.snapshot.version,
+            "updated_at": &served.snapshot.updated_at,
+            "state": served.state.as_str(),
+            }),
+        },
+    )
+}
+
+/// The page's context: its data, and the chart as markup.
+#[derive(Serialize)]
+struct PageData {
+    #[serde(flatten)]
+    data: serde_json::Value,
+    chart_svg: minijinja::Value,
+    chart_table: minijinja::Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> LotsQuery {
+        let mut q = LotsQuery::default();
+        for (k, v) in pairs {
+            let v = Some((*v).to_string());
+            match *k {
+                "limit" => q.limit = v,
+                "offset" => q.offset = v,
+                "step" => q.step = v,
+                "bucket" => q.bucket = v,
+                _ => unreachable!(),
+            }
+        }
+        q
+    }
+
+    #[test]
+    fn waits_read_in_days_hours_and_minutes() {
+        assert_eq!(waiting_text(0), "0 m");
+        assert_eq!(waiting_text(59), "59 m");
+        assert_eq!(waiting_text(60), "1 h 0 m");
+        assert_eq!(waiting_text(1439), "23 h 59 m");
+        assert_eq!(waiting_text(1440 * 3 + 4 * 60 + 5), "3 d 4 h");
+    }
+
+    #[test]
+    fn filters_are_validated_and_named() {
+        let q = query(&[]);
+        let f = parse(&q).unwrap();
+        assert_eq!(
+            (f.limit, f.offset, f.step, f.bucket),
+            (DEFAULT_LIMIT, 0, None, None)
+        );
+        let q = query(&[
+            ("bucket", "12to24h"),
+            ("step", "WB-QC-GATE"),
+            ("limit", "5"),
+        ]);
+        let f = parse(&q).unwrap();
+        assert_eq!(f.bucket, Some(Bucket::H12to24));
+        assert_eq!(f.step, Some("WB-QC-GATE"));
+        for (pairs, named) in [
+            (&[("bucket", "7h")][..], "bucket"),
+            (&[("limit", "0")][..], "limit"),
+            (&[("limit", "1001")][..], "limit"),
+            (&[("offset", "-1")][..], "offset"),
+            (&[("step", "a\u{0}b")][..], "step"),
+        ] {
+            let error = parse(&query(pairs)).err().unwrap();
+            assert!(error.to_string().contains(named), "{named}: {error}");
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The `/qc-gate` page in a real browser: a bucket of the segment filters the lot table (the
+//! filter goes into the URL, the back button undoes it), and the export link gives as many CSV
+//! rows as the API's total for that filter.
+
+use serde_json::json;
+
+use super::{BrowserApp, BrowserOptions, DEADLINE};
+use crate::helpers::{Backend, TEST_PASSWORD, TestApp, USER, json};
+use crate::qc_gate::set_waits;
+
+const ROWS: &str = "return Array.prototype.map.call(\
+     document.querySelectorAll('#qc-lots tr[data-lot]'),\
+     function (r) { return r.getAttribute('data-bucket'); });";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_of_the_segment_filters_the_table_and_the_export_has_the_api_total() {
+    let builder = TestApp::builder(Backend::Sqlite).env("CACHE_CHECK_INTERVAL", "1");
+    let Some(app) = BrowserApp::start(builder, BrowserOptions::default()).await else {
+        return;
+    };
+    app.app.login_as_user().await;
+    let want = set_waits(&app.app, Backend::Sqlite).await;
+    let gt24 = want.iter().filter(|w| w.3 == "gt24h").count();
+    assert!(gt24 > 0 && gt24 < want.len());
+
+    app.login_through_form(USER, TEST_PASSWORD).await;
+    app.open("/qc-gate").await;
+    app.find("#qc-chart svg").await;
+    let rows = app.js(ROWS, vec![]).await;
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        want.len().min(200),
+        "{rows}"
+    );
+    app.assert_no_page_problems().await;
+
+    // The segment: only the lots waiting over 24 h, and the URL says so.
+    app.click("#qc-segment [data-bucket='gt24h']").await;
+    let rows = app
+        .wait_for_js(
+            "the table filtered to > 24 h",
+            DEADLINE,
+            &format!(
+                "var r = (function () {{ {ROWS} }})();\
+                 return r.length === {gt24} && r.every(function (b) {{ return b === 'gt24h'; }}) ? r : null;"
+            ),
+            vec![],
+        )
+        .await;
+    assert_eq!(rows.as_array().unwrap().len(), gt24);
+    assert!(
+        app.current_url()
+            .await
+            .query()
+            .unwrap_or_default()
+            .contains("bucket=gt24h")
+    );
+    assert_eq!(
+        app.js("return document.querySelector(\"#qc-segment [data-bucket='gt24h']\").getAttribute('aria-pressed');", vec![]).await,
+        json!("true")
+    );
+
+    // The export follows the filter: as many rows as the API's total.
+    let download = app.download("#qc-export").await;
+    assert!(download.bytes.starts_with(b"\xEF\xBB\xBF"));
+    let text = String::from_utf8(download.bytes[3..].to_vec()).unwrap();
+    let (_, body) = json(app.fetch_path("/api/qc-gate/lots?bucket=gt24h").await).await;
+    let total = body["data"]["total"].as_u64().unwrap() as usize;
+    assert_eq!(total, gt24, "{body}");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(reader.records().count(), total);
+
+    // Back: every lot again; reloading the filtered URL keeps the filter.
+    app.js("window.history.back(); return null;", vec![]).await;
+    app.wait_for_js(
+        "every lot again",
+        DEADLINE,
+        &format!(
+            "var r = (function () {{ {ROWS} }})(); return r.length === {} ? r : null;",
+            want.len().min(200)
+        ),
+        vec![],
+    )
+    .await;
+    app.open("/qc-gate?bucket=gt24h").await;
+    let rows = app.js(ROWS, vec![]).await;
+    assert_eq!(rows.as_array().unwrap().len(), gt24, "{rows}");
+    app.assert_no_page_problems().await;
+}
