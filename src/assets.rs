@@ -23,12 +23,20 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../static/js/pages/error.js"),
     ),
     (
+        "js/pages/home.js",
+        include_bytes!("../static/js/pages/home.js"),
+    ),
+    (
         "js/pages/resource.js",
         include_bytes!("../static/js/pages/resource.js"),
     ),
     (
         "js/pages/resource_history.js",
         include_bytes!("../static/js/pages/resource_history.js"),
+    ),
+    (
+        "js/pages/wip_overview.js",
+        include_bytes!("../static/js/pages/wip_overview.js"),
     ),
 ];
 

@@ -30,3 +30,4 @@ mod supervisor;
 mod templates;
 mod wip;
 mod wip_filters;
+mod wip_overview;

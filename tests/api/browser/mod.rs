@@ -20,6 +20,7 @@ mod session;
 mod harness;
 mod pages;
 mod platform;
+mod wip_overview;
 
 use std::time::{Duration, Instant};
 
