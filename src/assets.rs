@@ -27,6 +27,10 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../static/js/pages/qc_gate.js"),
     ),
     (
+        "js/pages/home.js",
+        include_bytes!("../static/js/pages/home.js"),
+    ),
+    (
         "js/pages/resource.js",
         include_bytes!("../static/js/pages/resource.js"),
     ),
@@ -37,6 +41,10 @@ pub const FILES: &[(&str, &[u8])] = &[
     (
         "js/pages/wip_detail.js",
         include_bytes!("../static/js/pages/wip_detail.js"),
+    ),
+    (
+        "js/pages/wip_overview.js",
+        include_bytes!("../static/js/pages/wip_overview.js"),
     ),
 ];
 

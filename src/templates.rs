@@ -52,6 +52,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/wip_detail.html"),
     ),
     (
+        "wip_overview_content.html",
+        include_str!("../templates/wip_overview_content.html"),
+    ),
+    (
         "hold_overview.html",
         include_str!("../templates/hold_overview.html"),
     ),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::lots::{Field, LotTable, Status};
 use crate::json::RawJson;
@@ -11,7 +11,7 @@ use crate::json::RawJson;
 /// The statuses a lot in process can have, in report order.
 pub const STATUSES: [&str; 3] = ["RUN", "QUEUE", "HOLD"];
 
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Tally {
     pub lots: u64,
     pub quantity: i64,
@@ -34,7 +34,7 @@ pub struct Summary {
     pub hot_lots: u64,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct MatrixRow {
     pub workcenter: String,
     pub name: String,
@@ -42,7 +42,8 @@ pub struct MatrixRow {
     pub total: Tally,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+/// Deserializable too: the pages read the snapshot's ready matrix back rather than recount.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct Matrix {
     pub packages: Vec<String>,
     pub rows: Vec<MatrixRow>,

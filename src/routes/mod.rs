@@ -10,6 +10,7 @@ pub mod exports;
 pub mod health;
 pub mod hold;
 pub mod hold_history;
+pub mod home_tools;
 #[cfg(any(test, feature = "test-support"))]
 pub mod inventory;
 pub mod jobs;
@@ -25,7 +26,9 @@ pub mod resource_stream;
 pub mod wip;
 pub mod wip_detail;
 pub mod wip_detail_page;
+pub mod wip_figures;
 pub mod wip_meta;
+pub mod wip_overview;
 pub mod wip_params;
 
 use axum::Router;
@@ -45,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .merge(wip_detail::router())
         .merge(wip_detail_page::router())
         .merge(wip_meta::router())
+        .merge(wip_overview::router())
         .merge(hold::router())
         .merge(hold_history::router())
         .merge(qc_gate::router())

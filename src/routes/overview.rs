@@ -1,6 +1,7 @@
-//! The `/wip-overview` and `/hold-overview` pages: server-rendered from the in-memory WIP
-//! snapshot (the same one the WIP APIs serve), never a database query per request. Before the
-//! first load they answer the degraded page (503, `Retry-After`) that counts down and reloads.
+//! The `/hold-overview` page: server-rendered from the in-memory WIP snapshot (the same one the
+//! WIP APIs serve), never a database query per request. Before the first load it answers the
+//! degraded page (503, `Retry-After`) that counts down and reloads. (`/wip-overview` is
+//! `routes/wip_overview.rs`.)
 
 use axum::Router;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::cache::aggregate::MAX_HELD_LOTS_LISTED;
-use crate::cache::wip::{STATUSES, Served};
+use crate::cache::wip::Served;
 use crate::http::AppError;
 use crate::i18n::Lang;
 use crate::routes::catalog;
@@ -20,43 +21,16 @@ use crate::templates;
 use crate::timefmt::iso8601;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/wip-overview", get(wip_overview))
-        .route("/hold-overview", get(hold_overview))
+    Router::new().route("/hold-overview", get(hold_overview))
 }
 
-/// What both pages say about the data: fresh or stale, when computed, how old.
+/// What the page says about the data: fresh or stale, when computed, how old.
 fn cache_info(served: &Served) -> Value {
     json!({
         "state": served.state.as_str(),
         "updated_at": iso8601(served.snapshot.computed_at),
         "age_seconds": served.snapshot.age().as_secs(),
     })
-}
-
-/// The pre-serialized summary and matrix, read back for the template.
-fn parse(raw: &crate::json::RawJson) -> Result<Value, AppError> {
-    serde_json::from_slice(&raw.0).map_err(AppError::internal)
-}
-
-async fn wip_overview(
-    State(app): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    session: SessionHandle,
-    lang: Lang,
-) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/wip-overview", lang).await?;
-    let served = app.wip.get().await?;
-    templates::render(
-        "wip_overview.html",
-        &layout,
-        &json!({
-            "summary": parse(&served.snapshot.summary)?,
-            "matrix": parse(&served.snapshot.matrix)?,
-            "statuses": STATUSES,
-            "cache": cache_info(&served),
-        }),
-    )
 }
 
 async fn hold_overview(

@@ -33,3 +33,4 @@ mod templates;
 mod wip;
 mod wip_detail_page;
 mod wip_filters;
+mod wip_overview;

@@ -20,8 +20,9 @@ mod session;
 mod harness;
 mod pages;
 mod platform;
-mod wip_detail;
 mod qc_gate;
+mod wip_detail;
+mod wip_overview;
 
 use std::time::{Duration, Instant};
 
