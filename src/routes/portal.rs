@@ -57,8 +57,18 @@ struct HoldCard {
     non_quality: Value,
 }
 
+/// Which cards the user sees: a card shows only while its report is open to the user (a
+/// `dev` page is hidden from non-administrators, its card with it).
+#[derive(Serialize)]
+struct Cards {
+    wip: bool,
+    hold: bool,
+    tools: bool,
+}
+
 #[derive(Serialize)]
 struct Home {
+    cards: Cards,
     wip: Option<WipCard>,
     hold: Option<HoldCard>,
     tools: Option<KeyTools>,
@@ -142,10 +152,29 @@ async fn index(
     let layout = catalog::open_page(&app, &session, &user, "/", lang).await?;
     let wip = app.wip.current();
     let reasons = &app.config.holds.non_quality_reasons;
+    let listed = |route: &str| {
+        layout
+            .nav
+            .iter()
+            .any(|group| group.items.iter().any(|item| item.route == route))
+    };
+    let cards = Cards {
+        wip: listed("/wip-overview"),
+        hold: listed("/hold-overview"),
+        tools: listed("/resource"),
+    };
     let home = Home {
-        wip: wip.as_deref().map(|s| wip_card(s, lang)).transpose()?,
-        hold: wip.as_deref().map(|s| hold_card(s, reasons, lang)),
-        tools: app.equipment.current().map(|s| key_tools(&s, lang)),
+        wip: (cards.wip)
+            .then(|| wip.as_deref().map(|s| wip_card(s, lang)))
+            .flatten()
+            .transpose()?,
+        hold: (cards.hold)
+            .then(|| wip.as_deref().map(|s| hold_card(s, reasons, lang)))
+            .flatten(),
+        tools: (cards.tools)
+            .then(|| app.equipment.current().map(|s| key_tools(&s, lang)))
+            .flatten(),
+        cards,
     };
     templates::render("portal.html", &layout, &home)
 }
