@@ -257,6 +257,17 @@
       if (drawer.open && !drawer.contains(e.target)) { drawer.open = false; }
     });
   });
+  // The language switch keeps the page's filters: its links say only `?lang=…`, the click
+  // adds the current query (which page scripts keep up to date with history.replaceState).
+  Array.prototype.forEach.call(document.querySelectorAll('.lang-switch a[hreflang]'), function (link) {
+    link.addEventListener('click', function (e) {
+      if (!window.URLSearchParams) { return; }
+      var params = new URLSearchParams(window.location.search);
+      params.set('lang', link.getAttribute('hreflang'));
+      e.preventDefault();
+      window.location.href = window.location.pathname + '?' + params.toString();
+    });
+  });
   if (/(^|[?&])kiosk=1(&|$)/.test(window.location.search.slice(1))) {
     document.body.classList.add('kiosk');
   }
