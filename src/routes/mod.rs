@@ -19,6 +19,8 @@ pub mod overview;
 pub mod portal;
 pub mod resource;
 pub mod resource_history;
+pub mod resource_page;
+pub mod resource_params;
 pub mod resource_stream;
 pub mod wip;
 pub mod wip_detail;

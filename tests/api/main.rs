@@ -24,6 +24,7 @@ mod metrics;
 mod pages;
 mod platform;
 mod resilience;
+mod resource_status;
 mod shutdown;
 mod sse;
 mod supervisor;

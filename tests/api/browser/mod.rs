@@ -20,6 +20,7 @@ mod session;
 mod harness;
 mod pages;
 mod platform;
+mod resource;
 
 use std::time::{Duration, Instant};
 
