@@ -3,8 +3,8 @@
 # /resource（設備狀態）— res-* 鍵
 res-availability = 可用率（AVAIL）
 res-ou = 稼動率（OU）
-res-ou-formula = OU % = PRD / (PRD + SBY + UDT + SDT + EGT)
-res-avail-formula = AVAIL % = (PRD + SBY + EGT) / 全部機台（含 NST）
+res-ou-formula = 稼動率 OU % = PRD / (PRD + SBY + UDT + SDT + EGT)
+res-avail-formula = 可用率 AVAIL % = (PRD + SBY + EGT) / 全部機台（含 NST）
 res-tools = 機台數
 res-kpis = 關鍵指標
 res-filter-workcenter_group = 站別群組

@@ -285,15 +285,15 @@ fn options_list_the_values_the_other_filters_leave() {
     assert_eq!(
         of(Field::WorkcenterGroup),
         [
-            ("G-WB".to_string(), 1),
             ("G-DB".to_string(), 1),
+            ("G-WB".to_string(), 1),
             ("G-XX".to_string(), 1)
         ]
     );
     // Locations of the group G-WB's tools: both.
     assert_eq!(
         of(Field::Location),
-        [("F2".to_string(), 1), ("F1".to_string(), 1)]
+        [("F1".to_string(), 1), ("F2".to_string(), 1)]
     );
     // Tools: those both filters admit.
     assert_eq!(of(Field::Tool), [("WB-001".to_string(), 1)]);

@@ -156,8 +156,18 @@ fn pct_or_nan(p: Option<f64>) -> f64 {
     p.unwrap_or(f64::NAN)
 }
 
+/// What the template gets: the data, and the charts' markup marked safe for the template (built
+/// by `charts`, which escapes every label; templates may not use `|safe` themselves).
+#[derive(Serialize)]
+struct PageView {
+    #[serde(flatten)]
+    data: serde_json::Value,
+    rings: Vec<minijinja::Value>,
+    heatmap: minijinja::Value,
+}
+
 /// The page's view of one snapshot and filter (a pure function: the route only loads).
-fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> serde_json::Value {
+fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> PageView {
     let t = |key: &str| i18n::t(lang, key).into_owned();
     let set = snapshot.select(filter);
     let tools = &snapshot.tools;
@@ -354,12 +364,10 @@ fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> serd
     let current: HashMap<&str, String> = to_pairs(filter).into_iter().collect();
     let query = href(filter, &[]);
     let query = query.strip_prefix("/resource").unwrap_or("").to_string();
-    serde_json::json!({
+    let data = serde_json::json!({
         "summary": summary,
         "kpis": kpis,
         "groups": groups,
-        "rings": rings,
-        "heatmap": heatmap,
         "jobs": jobs,
         "jobs_total": snapshot.jobs_for(filter).len(),
         "filtered": filtered,
@@ -377,7 +385,15 @@ fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> serd
             "states": E10_STATES,
             "updated_at": iso8601(snapshot.computed_at),
         },
-    })
+    });
+    PageView {
+        data,
+        rings: rings
+            .into_iter()
+            .map(minijinja::Value::from_safe_string)
+            .collect(),
+        heatmap: minijinja::Value::from_safe_string(heatmap),
+    }
 }
 
 /// The page, filtered by its URL (a bad filter is a 400 like the APIs').
@@ -397,6 +413,52 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_renders_its_charts_as_markup_and_a_tool_id_as_text() {
+        use crate::equipment::ToolStatus;
+        let at = Utc::now();
+        let tool = |id: &str, state: &str| ToolStatus {
+            equipment_id: id.into(),
+            workcenter_id: "WB".into(),
+            model: "M".into(),
+            e10_state: state.into(),
+            state_reason: None,
+            state_since: at,
+            lots: vec![],
+            track_in_quantity: 0,
+            last_track_in_at: None,
+            updated_at: at,
+            workcenter_group: Some("<b>G</b>".into()),
+            family: Some("F".into()),
+            location: None,
+            package_group: Some("QFN".into()),
+            vendor: None,
+            production: true,
+            key: false,
+            monitored: false,
+        };
+        let snapshot = EquipmentSnapshot::build(
+            vec![tool("<i>T1</i>", "PRD"), tool("T2", "UDT")],
+            vec![],
+            vec![],
+        )
+        .unwrap();
+        let layout = crate::templates::Layout::bare("t", Lang::En, "Asia/Taipei");
+        let html = crate::templates::render_string(
+            "resource.html",
+            &layout,
+            &view(&snapshot, &StatusFilter::default(), Lang::En),
+        )
+        .unwrap();
+        assert!(html.contains("<svg"), "the ring and the heatmap are markup");
+        assert!(!html.contains("&lt;svg"), "not escaped text");
+        assert!(
+            !html.contains("<i>T1</i>") && !html.contains("<b>G</b>"),
+            "data stays text"
+        );
+        assert!(html.contains("&lt;i&gt;T1&lt;&#x2f;i&gt;") || html.contains("&lt;i&gt;T1"));
+    }
 
     #[test]
     fn durations_read_as_days_hours_minutes() {
