@@ -316,9 +316,10 @@ fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> Page
         map.svg() + &map.table()
     };
 
-    let jobs: Vec<JobView<'_>> = snapshot
-        .jobs_for(filter)
-        .into_iter()
+    let open_jobs = snapshot.jobs_for(filter);
+    let jobs: Vec<JobView<'_>> = open_jobs
+        .iter()
+        .copied()
         .take(TOP_JOBS)
         .map(|j| {
             let job = &snapshot.open_jobs[j];
@@ -369,7 +370,7 @@ fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> Page
         "kpis": kpis,
         "groups": groups,
         "jobs": jobs,
-        "jobs_total": snapshot.jobs_for(filter).len(),
+        "jobs_total": open_jobs.len(),
         "filtered": filtered,
         "cards": cards,
         "cards_more": if filtered { set.count().saturating_sub(CARDS_MAX) } else { 0 },
