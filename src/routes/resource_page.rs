@@ -459,6 +459,29 @@ mod tests {
             "data stays text"
         );
         assert!(html.contains("&lt;i&gt;T1&lt;&#x2f;i&gt;") || html.contains("&lt;i&gt;T1"));
+
+        // Filtered: a card per admitted tool, the filter kept in the form and the links.
+        let filter = StatusFilter {
+            states: vec!["UDT".into()],
+            fields: vec![(Field::Family, vec!["F".into()])],
+            ..StatusFilter::default()
+        };
+        let html = crate::templates::render_string(
+            "resource.html",
+            &layout,
+            &view(&snapshot, &filter, Lang::En),
+        )
+        .unwrap();
+        assert_eq!(html.matches("data-card=\"").count(), 1, "T2 alone is UDT");
+        assert!(html.contains("data-card=\"T2\""));
+        assert!(
+            html.contains("<option value=\"F\" selected>"),
+            "the family stays chosen"
+        );
+        assert!(
+            html.contains("resource?family=F&amp;state=PRD\""),
+            "a state link keeps the family"
+        );
     }
 
     #[test]
