@@ -45,12 +45,6 @@ e10-SDT = Scheduled down
 e10-EGT = Engineering
 e10-NST = Not scheduled
 
-res-availability = Availability
-res-availability-note = tools up — PRD, SBY, EGT — over tools scheduled, all but NST
-res-utilization = OU
-res-live = live
-res-last-change = last change
-res-reconnecting = reconnecting…
 
 hist-intro = Hours in each SEMI E10 state, availability and OU % over a period (at most { $days } days).
 hist-from = From

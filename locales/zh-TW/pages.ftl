@@ -45,12 +45,6 @@ e10-SDT = 計畫停機
 e10-EGT = 工程
 e10-NST = 未排程
 
-res-availability = 可用率
-res-availability-note = 可用機台（PRD、SBY、EGT）占排程機台（NST 以外）的比例
-res-utilization = 稼動率（OU）
-res-live = 即時
-res-last-change = 最後變動
-res-reconnecting = 重新連線中…
 
 hist-intro = 一段期間內各 SEMI E10 狀態的時數、可用率與稼動率（最長 { $days } 天）。
 hist-from = 開始

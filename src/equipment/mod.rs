@@ -10,6 +10,8 @@
 //! it to their browsers. Redis down: the local part goes on unchanged.
 
 pub mod aggregate;
+pub mod filter;
+pub mod jobs;
 pub mod query;
 pub mod snapshot;
 pub mod sync;
@@ -25,7 +27,8 @@ use tokio::sync::broadcast;
 
 use crate::cache::{CacheFreshness, CacheState};
 use crate::timefmt::iso8601;
-pub use snapshot::{Change, E10_STATES, EquipmentSnapshot, StatusFilter, ToolStatus};
+pub use filter::{Field, StatusFilter, ToolSet};
+pub use snapshot::{Change, E10_STATES, EquipmentSnapshot, ToolStatus};
 
 /// Events an open stream may fall behind by before it is told to reload (`resync`).
 const STREAM_BUFFER: usize = 64;

@@ -3,11 +3,13 @@
 //! no backend-specific aggregate is needed).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::jobs::OpenJob;
 use super::snapshot::{EquipmentSnapshot, ToolStatus};
-use crate::db::{DbError, DbPool, wip};
+use crate::db::{DbError, DbPool, maintenance, wip};
 use crate::with_conn;
 
 #[derive(Debug, sqlx::FromRow)]
@@ -19,6 +21,14 @@ struct ToolRow {
     state_reason: Option<String>,
     state_since: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    workcenter_group: Option<String>,
+    family: Option<String>,
+    location: Option<String>,
+    package_group: Option<String>,
+    vendor: Option<String>,
+    is_production: bool,
+    is_key: bool,
+    is_monitored: bool,
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -29,8 +39,11 @@ struct LotOnTool {
     track_in_at: Option<DateTime<Utc>>,
 }
 
-const TOOLS: &str = "SELECT equipment_id, workcenter_id, model, e10_state, state_reason, \
-     state_since, updated_at FROM equipment";
+/// The tool's row and attributes; its workcenter group is its workcenter's.
+const TOOLS: &str = "SELECT e.equipment_id, e.workcenter_id, e.model, e.e10_state, \
+     e.state_reason, e.state_since, e.updated_at, w.workcenter_group, e.family, e.location, \
+     e.package_group, e.vendor, e.is_production, e.is_key, e.is_monitored \
+     FROM equipment e LEFT JOIN workcenters w ON w.workcenter_id = e.workcenter_id";
 const LOTS_ON_TOOLS: &str = "SELECT equipment_id, lot_id, CAST(quantity AS BIGINT) AS quantity, \
      track_in_at FROM lots WHERE equipment_id IS NOT NULL ORDER BY equipment_id, lot_id";
 
@@ -52,6 +65,7 @@ pub async fn load_tools(pool: &DbPool) -> Result<Vec<ToolStatus>, DbError> {
             .or_default()
             .push(lot);
     }
+    let mut strings = Interner::default();
     Ok(tools
         .into_iter()
         .map(|t| {
@@ -67,9 +81,33 @@ pub async fn load_tools(pool: &DbPool) -> Result<Vec<ToolStatus>, DbError> {
                 state_reason: t.state_reason,
                 state_since: t.state_since,
                 updated_at: t.updated_at,
+                workcenter_group: strings.get(t.workcenter_group),
+                family: strings.get(t.family),
+                location: strings.get(t.location),
+                package_group: strings.get(t.package_group),
+                vendor: strings.get(t.vendor),
+                production: t.is_production,
+                key: t.is_key,
+                monitored: t.is_monitored,
             }
         })
         .collect())
+}
+
+/// One shared copy of each attribute value (empty text counts as none).
+#[derive(Default)]
+struct Interner(HashMap<String, Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, value: Option<String>) -> Option<Arc<str>> {
+        let value = value.filter(|v| !v.trim().is_empty())?;
+        Some(
+            self.0
+                .entry(value)
+                .or_insert_with_key(|v| Arc::from(v.as_str()))
+                .clone(),
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +121,14 @@ pub enum LoadError {
     Empty,
 }
 
-/// Reads the fleet and computes the answers.
+/// Reads the fleet and its open maintenance jobs and computes the answers.
 pub async fn load(pool: &DbPool) -> Result<EquipmentSnapshot, LoadError> {
     let tools = load_tools(pool).await?;
     let workcenters = wip::workcenters(pool).await?;
-    Ok(EquipmentSnapshot::build(tools, workcenters)?)
+    let jobs = maintenance::open_jobs(pool).await?;
+    Ok(EquipmentSnapshot::build(
+        tools,
+        workcenters,
+        jobs.into_iter().map(OpenJob::from).collect(),
+    )?)
 }

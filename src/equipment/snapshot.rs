@@ -2,13 +2,16 @@
 //! status APIs serialized once, so a request only filters or copies bytes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::aggregate::{matrix, summarize};
+use super::aggregate::{Layout, summarize};
+use super::filter::{Indexes, StatusFilter, ToolSet};
+use super::jobs::{self, OpenJob};
 use crate::db::wip::Workcenter;
 use crate::json::RawJson;
 
@@ -33,27 +36,30 @@ pub struct ToolStatus {
     pub last_track_in_at: Option<DateTime<Utc>>,
     /// Last change of the tool's row.
     pub updated_at: DateTime<Utc>,
+    /// The attributes the pages filter and group by (PRODUCT §2). Shared strings: a fleet has
+    /// a few dozen distinct values for thousands of tools. Defaulted when absent, so a status
+    /// stored in Redis by an older version still reads.
+    #[serde(default)]
+    pub workcenter_group: Option<Arc<str>>,
+    /// The tool family (kind of tool); `model` is the vendor's model within it.
+    #[serde(default)]
+    pub family: Option<Arc<str>>,
+    #[serde(default)]
+    pub location: Option<Arc<str>>,
+    #[serde(default)]
+    pub package_group: Option<Arc<str>>,
+    #[serde(default)]
+    pub vendor: Option<Arc<str>>,
+    #[serde(default = "yes")]
+    pub production: bool,
+    #[serde(default)]
+    pub key: bool,
+    #[serde(default)]
+    pub monitored: bool,
 }
 
-/// What `GET /api/resource/status` may filter on (validated by the route).
-#[derive(Debug, Clone, Default)]
-pub struct StatusFilter {
-    pub workcenter: Option<String>,
-    /// Empty: every state.
-    pub states: Vec<String>,
-}
-
-impl StatusFilter {
-    fn is_empty(&self) -> bool {
-        self.workcenter.is_none() && self.states.is_empty()
-    }
-
-    pub fn admits(&self, tool: &ToolStatus) -> bool {
-        self.workcenter
-            .as_ref()
-            .is_none_or(|w| *w == tool.workcenter_id)
-            && (self.states.is_empty() || self.states.contains(&tool.e10_state))
-    }
+fn yes() -> bool {
+    true
 }
 
 /// The tools that changed from one snapshot to the next.
@@ -77,8 +83,16 @@ pub struct EquipmentSnapshot {
     pub tools: Vec<ToolStatus>,
     /// Each tool serialized, parallel to `tools`: filtered answers are concatenations.
     tool_json: Vec<Bytes>,
-    index: HashMap<String, usize>,
+    /// The tools of each attribute value, workcenter and state (and by id).
+    indexes: Indexes,
+    /// Where each tool falls in the matrix.
+    layout: Layout,
     workcenters: Vec<Workcenter>,
+    /// Open maintenance jobs, longest open first, each serialized alongside.
+    pub open_jobs: Vec<OpenJob>,
+    job_json: Vec<Bytes>,
+    /// The position in `tools` of each job's tool (`None`: not in the fleet).
+    job_tool: Vec<Option<usize>>,
     /// `GET /api/resource/status` without filters.
     pub status: RawJson,
     pub summary: RawJson,
@@ -96,6 +110,7 @@ impl EquipmentSnapshot {
     pub fn build(
         mut tools: Vec<ToolStatus>,
         workcenters: Vec<Workcenter>,
+        mut open_jobs: Vec<OpenJob>,
     ) -> serde_json::Result<Self> {
         let order: HashMap<&str, usize> = workcenters
             .iter()
@@ -123,27 +138,50 @@ impl EquipmentSnapshot {
             .iter()
             .map(|t| serde_json::to_vec(t).map(Bytes::from))
             .collect::<serde_json::Result<Vec<_>>>()?;
-        let index = tools
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.equipment_id.clone(), i))
-            .collect();
+        let indexes = Indexes::build(&tools);
+        let layout = Layout::build(&tools, &workcenters);
         let status = list(tool_json.iter());
+        jobs::sort(&mut open_jobs);
+        let job_json = open_jobs
+            .iter()
+            .map(|j| serde_json::to_vec(j).map(Bytes::from))
+            .collect::<serde_json::Result<Vec<_>>>()?;
+        let job_tool = open_jobs
+            .iter()
+            .map(|j| indexes.position(&j.equipment_id))
+            .collect();
         Ok(Self {
             summary: RawJson::from_value(&summarize(&tools))?,
-            matrix: RawJson::from_value(&matrix(&tools, &workcenters))?,
+            matrix: RawJson::from_value(&layout.matrix(0..tools.len()))?,
             status,
             tools,
             tool_json,
-            index,
+            indexes,
+            layout,
             workcenters,
+            open_jobs,
+            job_json,
+            job_tool,
             computed_at: Utc::now(),
             computed_instant: Instant::now(),
         })
     }
 
     pub fn tool(&self, equipment_id: &str) -> Option<&ToolStatus> {
-        self.index.get(equipment_id).map(|i| &self.tools[*i])
+        self.indexes.position(equipment_id).map(|i| &self.tools[i])
+    }
+
+    /// The tools `filter` admits.
+    pub fn select(&self, filter: &StatusFilter) -> ToolSet {
+        self.indexes.select(filter)
+    }
+
+    pub fn indexes(&self) -> &Indexes {
+        &self.indexes
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 
     /// The serialized tool, for the Redis index.
@@ -159,13 +197,76 @@ impl EquipmentSnapshot {
         if filter.is_empty() {
             return self.status.clone();
         }
-        list(
-            self.tools
-                .iter()
-                .zip(self.tool_json.iter())
-                .filter(|(t, _)| filter.admits(t))
-                .map(|(_, json)| json),
-        )
+        list(self.select(filter).iter().map(|i| &self.tool_json[i]))
+    }
+
+    /// The summary answer for `filter`.
+    pub fn summary_for(&self, filter: &StatusFilter) -> serde_json::Result<RawJson> {
+        if filter.is_empty() {
+            return Ok(self.summary.clone());
+        }
+        let set = self.select(filter);
+        RawJson::from_value(&summarize(set.iter().map(|i| &self.tools[i])))
+    }
+
+    /// The matrix answer for `filter`.
+    pub fn matrix_for(&self, filter: &StatusFilter) -> serde_json::Result<RawJson> {
+        if filter.is_empty() {
+            return Ok(self.matrix.clone());
+        }
+        RawJson::from_value(&self.layout.matrix(self.select(filter).iter()))
+    }
+
+    /// The open jobs of the tools `filter` admits (every open job without a filter), longest
+    /// open first: their positions in `open_jobs`.
+    pub fn jobs_for(&self, filter: &StatusFilter) -> Vec<usize> {
+        if filter.is_empty() {
+            return (0..self.open_jobs.len()).collect();
+        }
+        let set = self.select(filter);
+        (0..self.open_jobs.len())
+            .filter(|j| self.job_tool[*j].is_some_and(|t| set.contains(t)))
+            .collect()
+    }
+
+    /// `{"count":N,"jobs":[…]}`: the first `limit` of the jobs at `positions`, and how many
+    /// there are.
+    pub fn jobs_answer(&self, positions: &[usize], limit: usize) -> RawJson {
+        let mut body = BytesMut::with_capacity(64 + 300 * limit.min(positions.len()));
+        body.put_slice(b"{\"count\":");
+        body.put_slice(itoa::Buffer::new().format(positions.len()).as_bytes());
+        body.put_slice(b",\"jobs\":[");
+        for (n, j) in positions.iter().take(limit).enumerate() {
+            if n > 0 {
+                body.put_u8(b',');
+            }
+            body.put_slice(&self.job_json[*j]);
+        }
+        body.put_slice(b"]}");
+        RawJson(body.freeze())
+    }
+
+    /// The oldest open job of a tool.
+    pub fn open_job_of(&self, tool: usize) -> Option<&OpenJob> {
+        self.job_tool
+            .iter()
+            .position(|t| *t == Some(tool))
+            .map(|j| &self.open_jobs[j])
+    }
+
+    /// The open jobs serialized (`[…]`), for Redis.
+    pub fn jobs_json(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(2 + self.job_json.iter().map(|j| j.len() + 1).sum::<usize>());
+        out.push(b'[');
+        for (n, job) in self.job_json.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(job);
+        }
+        out.push(b']');
+        out
     }
 
     /// What changed from `self` to `next`.
@@ -201,7 +302,7 @@ impl EquipmentSnapshot {
             .cloned()
             .collect();
         tools.extend(change.changed.iter().cloned());
-        Self::build(tools, self.workcenters.clone())
+        Self::build(tools, self.workcenters.clone(), self.open_jobs.clone())
     }
 }
 

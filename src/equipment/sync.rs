@@ -13,7 +13,8 @@
 //!
 //! Redis keys (under `REDIS_KEY_PREFIX`, expiring after ten sync intervals, at least an hour):
 //! `equipment:status` (the status answer's JSON), `equipment:status:at` (when it was
-//! computed), `equipment:status:index` (a hash: tool id → the tool's JSON), channel
+//! computed), `equipment:status:index` (a hash: tool id → the tool's JSON),
+//! `equipment:jobs:open` (the open maintenance jobs, a JSON array), channel
 //! `equipment:changes` (`{"origin": <process id>, "change": {"changed": […], "removed": […]}}`),
 //! `equipment:sync:leader` (the lock).
 
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+use super::jobs::OpenJob;
 use super::query::{self, LoadError};
 use super::snapshot::{Change, EquipmentSnapshot, StoredStatus};
 use super::{Applied, EquipmentStatus};
@@ -37,6 +39,8 @@ const STATUS_KEY: &str = "equipment:status";
 /// When the stored status was computed (RFC 3339), for its age when it is served from Redis.
 const STATUS_AT_KEY: &str = "equipment:status:at";
 const INDEX_KEY: &str = "equipment:status:index";
+/// The open maintenance jobs (a JSON array), for followers.
+const JOBS_KEY: &str = "equipment:jobs:open";
 const CHANNEL: &str = "equipment:changes";
 const LEADER_KEY: &str = "equipment:sync:leader";
 /// Bound on the first read, before serving.
@@ -194,6 +198,8 @@ impl EquipmentSync {
             .ignore()
             .set_ex(redis.key(STATUS_AT_KEY), iso8601(snapshot.computed_at), ttl)
             .ignore()
+            .set_ex(redis.key(JOBS_KEY), snapshot.jobs_json(), ttl)
+            .ignore()
             .del(&index)
             .ignore();
         let fields: Vec<(&str, &[u8])> = snapshot
@@ -230,18 +236,23 @@ impl EquipmentSync {
         workcenters: Option<Vec<Workcenter>>,
     ) -> Option<EquipmentSnapshot> {
         let redis = &self.redis;
-        let (status, at): (Option<Vec<u8>>, Option<String>) = redis
+        let (status, at, jobs): (Option<Vec<u8>>, Option<String>, Option<Vec<u8>>) = redis
             .run(
                 ::redis::cmd("MGET")
                     .arg(redis.key(STATUS_KEY))
-                    .arg(redis.key(STATUS_AT_KEY)),
+                    .arg(redis.key(STATUS_AT_KEY))
+                    .arg(redis.key(JOBS_KEY)),
             )
             .await
             .ok()?;
         let stored: StoredStatus = serde_json::from_slice(&status?).ok()?;
+        // Stored by an older version: no jobs rather than no status.
+        let jobs: Vec<OpenJob> = jobs
+            .and_then(|j| serde_json::from_slice(&j).ok())
+            .unwrap_or_default();
         // Without the reference table, matrix rows come in workcenter id order.
         let mut snapshot =
-            EquipmentSnapshot::build(stored.tools, workcenters.unwrap_or_default()).ok()?;
+            EquipmentSnapshot::build(stored.tools, workcenters.unwrap_or_default(), jobs).ok()?;
         // Served with the age it really has.
         if let Some(at) = at.and_then(|at| DateTime::parse_from_rfc3339(&at).ok()) {
             let at = at.with_timezone(&Utc);

@@ -22,6 +22,8 @@ pub mod portal;
 pub mod qc_gate;
 pub mod resource;
 pub mod resource_history;
+pub mod resource_page;
+pub mod resource_params;
 pub mod resource_stream;
 pub mod wip;
 pub mod wip_detail;

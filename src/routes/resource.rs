@@ -1,7 +1,8 @@
-//! `GET /api/resource/status…`: the live status of every tool, served from the L1 snapshot the
-//! equipment sync keeps (pre-serialized answers; a request filters or copies bytes), and its
-//! event stream; and the `/resource` page, which renders the same snapshot and follows the
-//! stream. Logged-in users only.
+//! `GET /api/resource/status…` and `/api/resource/jobs/open`: the live status of every tool and
+//! the open maintenance jobs, served from the L1 snapshot the equipment sync keeps
+//! (pre-serialized answers and per-value tool sets: a request combines bit sets and copies
+//! bytes, no database call), and its event stream. The filters are `resource_params`; the
+//! `/resource` page is `resource_page`. Logged-in users only.
 
 use std::sync::Arc;
 
@@ -10,22 +11,22 @@ use axum::extract::State;
 use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
+use serde::Serialize;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
+use crate::equipment::filter::OptionValue;
 use crate::equipment::query::LoadError;
-use crate::equipment::{E10_STATES, EquipmentSnapshot, StatusFilter};
+use crate::equipment::{EquipmentSnapshot, Field, StatusFilter};
 use crate::http::csv::{self, Cell, CsvFile, Export};
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::Lang;
-use crate::routes::catalog;
-use crate::routes::resource_history::validate_workcenter;
+use crate::json::RawJson;
+use crate::routes::resource_page as page;
+use crate::routes::resource_params::{self as params, Accept};
 use crate::routes::resource_stream as stream;
 use crate::session::SessionHandle;
-use crate::templates;
-use crate::timefmt::iso8601;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,8 +36,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/resource/status/summary", get(summary))
         .route("/api/resource/status/matrix", get(matrix))
+        .route("/api/resource/status/options", get(status_options))
+        .route("/api/resource/jobs/open", get(open_jobs))
         .route("/api/resource/status/stream", get(events))
-        .route("/resource", get(page))
+        .route("/resource", get(page::page))
 }
 
 impl From<LoadError> for AppError {
@@ -48,62 +51,27 @@ impl From<LoadError> for AppError {
     }
 }
 
-async fn snapshot(app: &AppState) -> Result<Arc<EquipmentSnapshot>, AppError> {
+pub(crate) async fn snapshot(app: &AppState) -> Result<Arc<EquipmentSnapshot>, AppError> {
     match app.equipment.current() {
         Some(current) => Ok(current),
         None => Ok(app.equipment_sync().first_snapshot().await?),
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusQuery {
-    /// A workcenter id.
-    workcenter: Option<String>,
-    /// One E10 state or several, comma-separated.
-    state: Option<String>,
+/// The filters of a request (400 naming the parameter when one is bad).
+fn filters(pairs: &[(String, String)]) -> Result<StatusFilter, AppError> {
+    Ok(params::parse(pairs, Accept::Filters)?.filter)
 }
 
-fn validate(q: StatusQuery) -> Result<StatusFilter, AppError> {
-    if let Some(wc) = &q.workcenter {
-        validate_workcenter(wc)?;
-    }
-    let mut states = Vec::new();
-    if let Some(list) = &q.state {
-        for state in list.split(',') {
-            let state = state.trim().to_ascii_uppercase();
-            if !E10_STATES.contains(&state.as_str()) {
-                return Err(AppError::validation(format!(
-                    "state: {:?} is not an E10 state; use {} (comma-separated for several)",
-                    truncate(&state),
-                    E10_STATES.join(", ")
-                )));
-            }
-            if !states.contains(&state) {
-                states.push(state);
-            }
-        }
-    }
-    Ok(StatusFilter {
-        workcenter: q.workcenter,
-        states,
-    })
-}
-
-/// Echoing user input in a message: at most a few characters of it.
-fn truncate(s: &str) -> String {
-    s.chars().take(16).collect()
-}
-
-/// Every tool (or those of a workcenter and/or in some states) with its lots.
+/// Every tool the filters admit, with its attributes and lots.
 async fn status(
     State(app): State<AppState>,
     _user: CurrentUser,
     export: Export,
     lang: Lang,
-    ApiQuery(q): ApiQuery<StatusQuery>,
+    ApiQuery(q): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let filter = validate(q)?;
+    let filter = filters(&q)?;
     let snapshot = snapshot(&app).await?;
     if export == Export::Csv {
         return Ok(status_csv(&app, lang, snapshot, filter));
@@ -122,6 +90,7 @@ fn status_csv(
     snapshot: Arc<EquipmentSnapshot>,
     filter: StatusFilter,
 ) -> Response {
+    let selected: Vec<usize> = snapshot.select(&filter).iter().collect();
     let mut at = 0;
     let file = CsvFile {
         report: "equipment_status".into(),
@@ -130,8 +99,12 @@ fn status_csv(
         max_rows: app.config.pages.csv_export_max_rows,
         columns: &[
             "col-tool",
+            "res-col-group",
             "col-workcenter",
+            "res-col-family",
             "col-model",
+            "res-col-location",
+            "res-col-package-group",
             "col-state",
             "col-reason",
             "col-since",
@@ -140,17 +113,18 @@ fn status_csv(
         ],
     };
     csv::respond(file, move |write: &mut dyn FnMut(&[Cell<'_>])| {
-        let Some(t) = snapshot.tools.get(at..).and_then(|rest| {
-            let skipped = rest.iter().take_while(|t| !filter.admits(t)).count();
-            at += skipped + 1;
-            rest.get(skipped)
-        }) else {
+        let Some(t) = selected.get(at).map(|i| &snapshot.tools[*i]) else {
             return false;
         };
+        at += 1;
         write(&[
             t.equipment_id.as_str().into(),
+            t.workcenter_group.as_deref().into(),
             t.workcenter_id.as_str().into(),
+            t.family.as_deref().into(),
             t.model.as_str().into(),
+            t.location.as_deref().into(),
+            t.package_group.as_deref().into(),
             t.e10_state.as_str().into(),
             t.state_reason.as_deref().into(),
             Some(t.state_since).into(),
@@ -161,26 +135,98 @@ fn status_csv(
     })
 }
 
-/// Tools per E10 state, availability and utilization.
+/// Tools per E10 state, OU % and AVAIL %, of the tools the filters admit.
 async fn summary(
     State(app): State<AppState>,
     _user: CurrentUser,
+    ApiQuery(q): ApiQuery<Vec<(String, String)>>,
 ) -> Result<RawApiResponse, AppError> {
+    let filter = filters(&q)?;
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
-        data: snapshot.summary.clone(),
+        data: snapshot.summary_for(&filter).map_err(AppError::internal)?,
         meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
     })
 }
 
-/// Tools per workcenter × E10 state.
+/// Tools per workcenter × E10 state and per workcenter group → family × E10 state.
 async fn matrix(
     State(app): State<AppState>,
     _user: CurrentUser,
+    ApiQuery(q): ApiQuery<Vec<(String, String)>>,
 ) -> Result<RawApiResponse, AppError> {
+    let filter = filters(&q)?;
     let snapshot = snapshot(&app).await?;
     Ok(RawApiResponse {
-        data: snapshot.matrix.clone(),
+        data: snapshot.matrix_for(&filter).map_err(AppError::internal)?,
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
+    })
+}
+
+/// The values of each filter field among the tools the other filters admit.
+#[derive(Serialize)]
+pub(crate) struct Options<'a> {
+    workcenter_group: Vec<OptionValue<'a>>,
+    location: Vec<OptionValue<'a>>,
+    family: Vec<OptionValue<'a>>,
+    /// Tool ids, in route order.
+    tool: Vec<&'a str>,
+    package_group: Vec<OptionValue<'a>>,
+    production: Vec<OptionValue<'a>>,
+    key: Vec<OptionValue<'a>>,
+    monitored: Vec<OptionValue<'a>>,
+}
+
+pub(crate) fn options<'a>(snapshot: &'a EquipmentSnapshot, filter: &StatusFilter) -> Options<'a> {
+    let mut out = Options {
+        workcenter_group: Vec::new(),
+        location: Vec::new(),
+        family: Vec::new(),
+        tool: Vec::new(),
+        package_group: Vec::new(),
+        production: Vec::new(),
+        key: Vec::new(),
+        monitored: Vec::new(),
+    };
+    for (field, values) in snapshot.indexes().options(&snapshot.tools, filter) {
+        match field {
+            Field::WorkcenterGroup => out.workcenter_group = values,
+            Field::Location => out.location = values,
+            Field::Family => out.family = values,
+            Field::Tool => out.tool = values.into_iter().map(|v| v.value).collect(),
+            Field::PackageGroup => out.package_group = values,
+            Field::Production => out.production = values,
+            Field::Key => out.key = values,
+            Field::Monitored => out.monitored = values,
+        }
+    }
+    out
+}
+
+async fn status_options(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    ApiQuery(q): ApiQuery<Vec<(String, String)>>,
+) -> Result<RawApiResponse, AppError> {
+    let filter = filters(&q)?;
+    let snapshot = snapshot(&app).await?;
+    Ok(RawApiResponse {
+        data: RawJson::from_value(&options(&snapshot, &filter)).map_err(AppError::internal)?,
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
+    })
+}
+
+/// The open maintenance jobs of the tools the filters admit, longest open first.
+async fn open_jobs(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    ApiQuery(q): ApiQuery<Vec<(String, String)>>,
+) -> Result<RawApiResponse, AppError> {
+    let params = params::parse(&q, Accept::WithLimit)?;
+    let snapshot = snapshot(&app).await?;
+    let jobs = snapshot.jobs_for(&params.filter);
+    Ok(RawApiResponse {
+        data: snapshot.jobs_answer(&jobs, params.limit.unwrap_or(params::LIMIT_DEFAULT)),
         meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
     })
 }
@@ -193,66 +239,4 @@ async fn events(
 ) -> Result<Response, AppError> {
     let session = session.get().await?.filter(|s| !s.anonymous);
     stream::open(&app, session.as_ref().map(|s| s.id.as_str()))
-}
-
-/// The live equipment page: the table rendered from the snapshot, then kept current by the
-/// event stream (the script only ever sets `textContent`).
-async fn page(
-    State(app): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    session: SessionHandle,
-    lang: Lang,
-) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/resource", lang).await?;
-    let snapshot = snapshot(&app).await?;
-    let summary: serde_json::Value =
-        serde_json::from_slice(&snapshot.summary.0).map_err(AppError::internal)?;
-    templates::render(
-        "resource.html",
-        &layout,
-        &serde_json::json!({
-            "tools": &snapshot.tools,
-            "summary": summary,
-            "states": E10_STATES,
-            "updated_at": iso8601(snapshot.computed_at),
-            "stream": {
-                "stream_url": "/api/resource/status/stream",
-                "states": E10_STATES,
-            },
-        }),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn q(workcenter: Option<&str>, state: Option<&str>) -> StatusQuery {
-        StatusQuery {
-            workcenter: workcenter.map(str::to_string),
-            state: state.map(str::to_string),
-        }
-    }
-
-    #[test]
-    fn filters_are_validated_and_name_their_parameter() {
-        let f = validate(q(Some("WB"), Some("udt, SDT,UDT"))).unwrap();
-        assert_eq!(f.workcenter.as_deref(), Some("WB"));
-        assert_eq!(f.states, ["UDT", "SDT"]);
-        for (wc, state, parameter) in [
-            (None, Some("RUN"), "state"),
-            (None, Some(""), "state"),
-            (None, Some("PRD,"), "state"),
-            (Some(""), None, "workcenter"),
-            (Some("W B"), None, "workcenter"),
-            (Some("<script>"), None, "workcenter"),
-        ] {
-            let error = validate(q(wc, state)).unwrap_err();
-            assert_eq!(error.code().as_str(), "VALIDATION_ERROR");
-            assert!(
-                error.to_string().starts_with(&format!("{parameter}:")),
-                "{error}"
-            );
-        }
-    }
 }

@@ -111,7 +111,8 @@ async fn the_status_apis_answer_from_the_seeded_factory_and_filter(backend: Back
         .count();
     assert_eq!(body["data"]["count"], both);
 
-    // Summary: counts by state and the E10 ratios over scheduled (non-NST) tools.
+    // Summary: counts by state, AVAIL % over every tool (NST included), OU % over scheduled
+    // (non-NST) tools (PRODUCT §2).
     let (status, body) = json(app.get("/api/resource/status/summary").await).await;
     assert_eq!(status, 200, "{body}");
     let data = &body["data"];
@@ -120,11 +121,13 @@ async fn the_status_apis_answer_from_the_seeded_factory_and_filter(backend: Back
     for state in ["PRD", "SBY", "UDT", "SDT", "EGT", "NST"] {
         assert_eq!(data["by_state"][state], count(state), "{state}");
     }
-    let scheduled = (factory.tools.len() - count("NST")) as f64;
-    let availability = ((count("PRD") + count("SBY") + count("EGT")) as f64 / scheduled * 10_000.0)
-        .round()
-        / 100.0;
+    let all = factory.tools.len() as f64;
+    let availability =
+        ((count("PRD") + count("SBY") + count("EGT")) as f64 / all * 10_000.0).round() / 100.0;
     assert_eq!(data["availability_pct"].as_f64(), Some(availability));
+    let scheduled = (factory.tools.len() - count("NST")) as f64;
+    let ou = (count("PRD") as f64 / scheduled * 10_000.0).round() / 100.0;
+    assert_eq!(data["ou_pct"].as_f64(), Some(ou));
     let on_tools = factory
         .lots
         .iter()
@@ -533,7 +536,10 @@ async fn the_resource_page_shows_every_tool_and_keeps_values_out_of_markup() {
         .and_then(|rest| rest.split("</script>").next())
         .expect("the page's configuration");
     let config: Value = serde_json::from_str(config).expect("tojson wrote JSON");
-    assert_eq!(config["stream_url"], "/api/resource/status/stream");
+    assert_eq!(
+        config["query"], "",
+        "no filter: the script's API calls carry none"
+    );
     assert_eq!(config["states"][2], "UDT");
 }
 

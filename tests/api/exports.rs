@@ -101,10 +101,22 @@ async fn each_list_api_exports_every_matching_row_as_csv_in_the_users_language()
         "text/csv; charset=utf-8"
     );
     let (header_row, rows) = parse(&response.bytes().await.unwrap());
-    assert_eq!(header_row[..4], ["Tool", "Workcenter", "Model", "State"]);
+    assert_eq!(
+        header_row[..8],
+        [
+            "Tool",
+            "Workcenter group",
+            "Workcenter",
+            "Family",
+            "Model",
+            "Location",
+            "Package group",
+            "State"
+        ]
+    );
     assert_eq!(rows.len(), tools);
     assert!(
-        rows.iter().all(|r| r[3] == "PRD" || r[3] == "SBY"),
+        rows.iter().all(|r| r[7] == "PRD" || r[7] == "SBY"),
         "{rows:?}"
     );
 

@@ -26,6 +26,7 @@ mod pages;
 mod platform;
 mod qc_gate;
 mod resilience;
+mod resource_status;
 mod shutdown;
 mod sse;
 mod supervisor;

@@ -297,6 +297,18 @@ fn template_keys() -> Vec<String> {
         ("e10-", &["PRD", "SBY", "UDT", "SDT", "EGT", "NST"]),
         ("health-", &["healthy", "degraded", "unhealthy", "unknown"]),
         ("admin-pages-status-", &["released", "dev"]),
+        (
+            "res-filter-",
+            &[
+                "workcenter_group",
+                "location",
+                "family",
+                "package_group",
+                "production",
+                "key",
+                "monitored",
+            ],
+        ),
     ];
     let mut keys = Vec::new();
     for (_, source) in templates::SOURCES {

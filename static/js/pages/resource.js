@@ -1,66 +1,127 @@
-// The live equipment page: each `change` event of the status stream rewrites the changed rows
-// and the counters. Values are placed with textContent only, never as markup. The page's data
-// (stream URL, states, its words in the page's language) comes from a JSON block.
+// The equipment page: rendered on the server (works without script); this script keeps it
+// current and makes the charts clickable.
+// - MES.live 'equipment': the changed tools' rows and cards are rewritten in place, then the
+//   summary and the matrix for the page's filters are fetched (MES.api) and the counters
+//   updated; "data as of" follows. 'resync' (fell behind) reloads the page.
+// - A ring or heatmap cell (data-filter-* attributes) opens the page with that filter added.
+// Values are placed with textContent only, never as markup. The page's data (its filter
+// query, the states) comes from the #mes-resource JSON block.
 (function () {
   'use strict';
-  if (!window.EventSource) { return; }
   var config = MES.data('mes-resource');
-  var live = document.getElementById('live');
-  function rowOf(id) {
-    var rows = document.querySelectorAll('#tools tr[data-tool]');
-    for (var i = 0; i < rows.length; i++) {
-      if (rows[i].getAttribute('data-tool') === id) { return rows[i]; }
+  if (!config) { return; }
+  var asOf = document.getElementById('res-as-of');
+
+  function each(selector, fn) {
+    Array.prototype.forEach.call(document.querySelectorAll(selector), fn);
+  }
+  function byAttr(selector, name, value) {
+    var found = null;
+    each(selector, function (el) {
+      if (!found && el.getAttribute(name) === value) { found = el; }
+    });
+    return found;
+  }
+  function pct(value) { return value === null || value === undefined ? '—' : MES.fmt.num(Math.round(value * 10) / 10); }
+  function setText(el, text) { if (el) { el.textContent = text; } }
+
+  // One tool row of the matrix: its state column marked, its reason and since.
+  function renderRow(tool) {
+    var row = byAttr('tr[data-tool]', 'data-tool', tool.equipment_id);
+    if (!row) { return; }
+    row.setAttribute('data-state', tool.e10_state);
+    Array.prototype.forEach.call(row.querySelectorAll('[data-tcell]'), function (td) {
+      var on = td.getAttribute('data-tcell') === tool.e10_state;
+      td.textContent = on ? tool.e10_state : '';
+      td.className = on ? 'state state-' + tool.e10_state : '';
+    });
+    setText(row.querySelector('[data-reason]'), tool.state_reason || '');
+    setText(row.querySelector('[data-since]'), MES.fmt.time(tool.state_since));
+    row.classList.add('flash');
+    setTimeout(function () { row.classList.remove('flash'); }, 3000);
+  }
+
+  function renderCard(tool) {
+    var card = byAttr('[data-card]', 'data-card', tool.equipment_id);
+    if (!card) { return; }
+    var state = card.querySelector('[data-card-state]');
+    if (state) {
+      state.textContent = tool.e10_state;
+      state.className = 'state state-' + tool.e10_state;
     }
-    return null;
+    setText(card.querySelector('[data-card-reason]'), tool.state_reason || '—');
+    setText(card.querySelector('[data-card-lots]'),
+      MES.fmt.num(tool.lots.length) + ' (' + MES.fmt.num(tool.track_in_quantity) + ')');
   }
-  function cell(text, className) {
-    var td = document.createElement('td');
-    td.textContent = text === null || text === undefined ? '' : String(text);
-    if (className) { td.className = className; }
-    return td;
-  }
-  function render(tool) {
-    var row = rowOf(tool.equipment_id);
-    if (!row) {
-      row = document.createElement('tr');
-      row.setAttribute('data-tool', tool.equipment_id);
-      document.getElementById('tools').appendChild(row);
-    }
-    while (row.firstChild) { row.removeChild(row.firstChild); }
-    row.appendChild(cell(tool.equipment_id));
-    row.appendChild(cell(tool.workcenter_id));
-    row.appendChild(cell(tool.model));
-    row.appendChild(cell(tool.e10_state, 'state state-' + tool.e10_state));
-    row.appendChild(cell(tool.state_reason));
-    row.appendChild(cell(MES.fmt.time(tool.state_since), 'muted'));
-    row.appendChild(cell(tool.lots.length));
-    row.appendChild(cell(tool.track_in_quantity));
-    row.className = 'flash';
-    setTimeout(function () { row.className = ''; }, 3000);
-  }
-  function counters(summary) {
+
+  function renderSummary(summary) {
     config.states.forEach(function (state) {
-      var el = document.querySelector('[data-count="' + state + '"]');
-      if (el) { el.textContent = String(summary.by_state[state]); }
+      var count = summary.by_state[state];
+      setText(byAttr('[data-count]', 'data-count', state), MES.fmt.num(count));
+      setText(byAttr('[data-share]', 'data-share', state),
+        summary.total > 0 ? pct(count / summary.total * 100) + ' %' : '— %');
     });
-    var a = summary.availability_pct, u = summary.utilization_pct;
-    document.getElementById('availability').textContent = a === null ? '—' : String(a);
-    document.getElementById('utilization').textContent = u === null ? '—' : String(u);
+    setText(document.getElementById('res-ou'), pct(summary.ou_pct));
+    setText(document.getElementById('res-availability'), pct(summary.availability_pct));
+    setText(document.getElementById('res-total'), MES.fmt.num(summary.total));
   }
-  var source = new EventSource(config.stream_url);
-  source.addEventListener('change', function (e) {
-    var data = JSON.parse(e.data);
-    data.changed.forEach(render);
-    data.removed.forEach(function (id) {
-      var row = rowOf(id);
-      if (row) { row.parentNode.removeChild(row); }
+
+  function setCells(summary, counted) {
+    if (!summary) { return; }
+    Array.prototype.forEach.call(summary.querySelectorAll('[data-mcell]'), function (span) {
+      var n = counted ? counted.counts[span.getAttribute('data-mcell')] : 0;
+      var target = span.querySelector('a') || span;
+      target.textContent = MES.fmt.num(n || 0);
     });
-    counters(data.summary);
-    live.textContent = config.text.live + ' · ' + config.text.last_change + ' ' +
-      MES.fmt.time(new Date().toISOString());
+  }
+
+  function renderMatrix(matrix) {
+    each('details.res-group', function (details) {
+      var name = details.getAttribute('data-group');
+      var group = null;
+      matrix.groups.forEach(function (g) { if ((g.group || '') === name) { group = g; } });
+      setCells(details.querySelector(':scope > summary'), group);
+      Array.prototype.forEach.call(details.querySelectorAll('details.res-family'), function (fd) {
+        var family = null;
+        if (group) {
+          group.families.forEach(function (f) {
+            if ((f.family || '') === fd.getAttribute('data-family')) { family = f; }
+          });
+        }
+        setCells(fd.querySelector(':scope > summary'), family);
+      });
+    });
+  }
+
+  function refresh() {
+    var q = config.query || '';
+    MES.api.get('/api/resource/status/summary' + q).then(renderSummary, function () {});
+    MES.api.get('/api/resource/status/matrix' + q).then(renderMatrix, function () {});
+  }
+
+  if (MES.live) {
+    MES.live.on('equipment', function (data) {
+      if (!data) { return; }
+      (data.changed || []).forEach(function (tool) { renderRow(tool); renderCard(tool); });
+      (data.removed || []).forEach(function (id) {
+        var row = byAttr('tr[data-tool]', 'data-tool', id);
+        if (row) { row.parentNode.removeChild(row); }
+      });
+      refresh();
+      MES.live.asOf(asOf, new Date().toISOString());
+    });
+    MES.live.on('resync', function () { window.location.reload(); });
+  }
+
+  // A chart shape filters: the page with its data-filter-* pairs added to the current ones.
+  document.addEventListener('click', function (e) {
+    var el = e.target.closest ? e.target.closest('[data-filter-workcenter_group],[data-filter-workcenter],[data-filter-package_group]') : null;
+    if (!el) { return; }
+    var params = new URLSearchParams(window.location.search);
+    ['workcenter_group', 'workcenter', 'package_group'].forEach(function (name) {
+      var value = el.getAttribute('data-filter-' + name);
+      if (value !== null) { params.set(name, value); }
+    });
+    window.location.assign('/resource?' + params.toString());
   });
-  // Fell behind: the page reloads the whole status.
-  source.addEventListener('resync', function () { window.location.reload(); });
-  source.onopen = function () { live.textContent = config.text.live; };
-  source.onerror = function () { live.textContent = config.text.reconnecting; };
 })();

@@ -21,6 +21,7 @@ mod harness;
 mod pages;
 mod platform;
 mod qc_gate;
+mod resource;
 mod wip_detail;
 mod wip_overview;
 

@@ -1,0 +1,515 @@
+//! The `/resource` page (PRODUCT §3): KPIs (OU %, AVAIL %, tools per E10 state with their
+//! share), an OU ring per workcenter group, an OU heatmap workcenter × package group, the
+//! longest open maintenance jobs, the status matrix workcenter group → family → tool × state
+//! (`<details>`: expands without script), and a card per tool when filtered. Everything is
+//! rendered on the server from the equipment snapshot with the filters of the URL; the page
+//! script (`static/js/pages/resource.js`) follows the `equipment` events and updates in place.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::charts::{Category, Chart, ChartText, Heatmap, Item, Ring};
+use crate::equipment::aggregate::{Counted, ou_grid, summarize};
+use crate::equipment::{E10_STATES, EquipmentSnapshot, Field, StatusFilter};
+use crate::http::AppError;
+use crate::http::extract::ApiQuery;
+use crate::i18n::{self, Lang};
+use crate::routes::catalog;
+use crate::routes::resource::{options, snapshot};
+use crate::routes::resource_params::{self as params, Accept, to_pairs};
+use crate::session::SessionHandle;
+use crate::templates;
+use crate::timefmt::iso8601;
+
+/// Open jobs listed on the page.
+const TOP_JOBS: usize = 10;
+/// Cards shown when filtered; past it the page says how many more there are.
+const CARDS_MAX: usize = 300;
+
+/// A link of the page: the current filters with some replaced.
+fn href(filter: &StatusFilter, set: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    let mut pairs = to_pairs(filter);
+    for (name, value) in set {
+        pairs.retain(|(n, _)| n != name);
+        pairs.push((*name, (*value).to_string()));
+    }
+    for (name, value) in &pairs {
+        query.append_pair(name, value);
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        "/resource".into()
+    } else {
+        format!("/resource?{query}")
+    }
+}
+
+#[derive(Serialize)]
+struct StateKpi {
+    state: &'static str,
+    count: u64,
+    /// Percent of all tools, one decimal.
+    share: Option<f64>,
+    href: String,
+}
+
+#[derive(Serialize)]
+struct Cell {
+    state: &'static str,
+    count: u64,
+    /// `None` for 0 or a level without a value to filter by.
+    href: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ToolRow<'a> {
+    id: &'a str,
+    state: &'a str,
+    reason: Option<&'a str>,
+    since: String,
+    model: &'a str,
+}
+
+#[derive(Serialize)]
+struct FamilyView<'a> {
+    family: Option<&'a str>,
+    #[serde(flatten)]
+    counted: &'a Counted,
+    cells: Vec<Cell>,
+    tools: Vec<ToolRow<'a>>,
+}
+
+#[derive(Serialize)]
+struct GroupView<'a> {
+    group: Option<&'a str>,
+    #[serde(flatten)]
+    counted: &'a Counted,
+    cells: Vec<Cell>,
+    families: Vec<FamilyView<'a>>,
+}
+
+#[derive(Serialize)]
+struct Card<'a> {
+    id: &'a str,
+    state: &'a str,
+    reason: Option<&'a str>,
+    workcenter: &'a str,
+    family: Option<&'a str>,
+    location: Option<&'a str>,
+    package_group: Option<&'a str>,
+    lots: usize,
+    quantity: i64,
+    job: Option<&'a str>,
+    job_status: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JobView<'a> {
+    job_id: &'a str,
+    tool: &'a str,
+    status: &'a str,
+    stage: Option<&'a str>,
+    symptom: Option<&'a str>,
+    technician: Option<&'a str>,
+    created_at: String,
+    /// "3 d 4 h".
+    open_for: String,
+}
+
+/// "3 d 4 h", "5 h 12 m", "7 m".
+fn duration(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = (now - from).num_minutes().max(0);
+    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m} m")
+    } else {
+        format!("{m} m")
+    }
+}
+
+fn cells(counts: &Counted, filter: &StatusFilter, base: &[(&str, &str)]) -> Vec<Cell> {
+    E10_STATES
+        .iter()
+        .map(|state| {
+            let count = counts.counts.get(state);
+            let mut set = base.to_vec();
+            set.push(("state", state));
+            Cell {
+                state,
+                count,
+                href: (count > 0 && !base.is_empty()).then(|| href(filter, &set)),
+            }
+        })
+        .collect()
+}
+
+fn pct_or_nan(p: Option<f64>) -> f64 {
+    p.unwrap_or(f64::NAN)
+}
+
+/// What the template gets: the data, and the charts' markup marked safe for the template (built
+/// by `charts`, which escapes every label; templates may not use `|safe` themselves).
+#[derive(Serialize)]
+struct PageView {
+    #[serde(flatten)]
+    data: serde_json::Value,
+    rings: Vec<minijinja::Value>,
+    heatmap: minijinja::Value,
+}
+
+/// The page's view of one snapshot and filter (a pure function: the route only loads).
+fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> PageView {
+    let t = |key: &str| i18n::t(lang, key).into_owned();
+    let set = snapshot.select(filter);
+    let tools = &snapshot.tools;
+    let summary = summarize(set.iter().map(|i| &tools[i]));
+    let matrix = snapshot.layout().matrix(set.iter());
+    let now = Utc::now();
+
+    let kpis: Vec<StateKpi> = E10_STATES
+        .iter()
+        .map(|state| {
+            let count = summary.by_state.get(state);
+            StateKpi {
+                state,
+                count,
+                share: (summary.total > 0)
+                    .then(|| (count as f64 / summary.total as f64 * 1000.0).round() / 10.0),
+                href: href(filter, &[("state", state)]),
+            }
+        })
+        .collect();
+
+    // Tools of each family node, in snapshot (route) order.
+    let mut by_node: HashMap<(Option<&str>, Option<&str>), Vec<ToolRow<'_>>> = HashMap::new();
+    for i in set.iter() {
+        let tool = &tools[i];
+        by_node
+            .entry((tool.workcenter_group.as_deref(), tool.family.as_deref()))
+            .or_default()
+            .push(ToolRow {
+                id: &tool.equipment_id,
+                state: &tool.e10_state,
+                reason: tool.state_reason.as_deref(),
+                since: iso8601(tool.state_since),
+                model: &tool.model,
+            });
+    }
+    let groups: Vec<GroupView<'_>> = matrix
+        .groups
+        .iter()
+        .map(|g| {
+            let base: Vec<(&str, &str)> = g
+                .group
+                .map(|g| ("workcenter_group", g))
+                .into_iter()
+                .collect();
+            GroupView {
+                group: g.group,
+                counted: &g.counted,
+                cells: cells(&g.counted, filter, &base),
+                families: g
+                    .families
+                    .iter()
+                    .map(|f| {
+                        let mut fbase = base.clone();
+                        if let Some(family) = f.family {
+                            fbase.push(("family", family));
+                        }
+                        FamilyView {
+                            family: f.family,
+                            counted: &f.counted,
+                            cells: cells(
+                                &f.counted,
+                                filter,
+                                if g.group.is_some() && f.family.is_some() {
+                                    &fbase
+                                } else {
+                                    &[]
+                                },
+                            ),
+                            tools: by_node.remove(&(g.group, f.family)).unwrap_or_default(),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+
+    // Charts: OU per group (rings), OU per workcenter × package group (heatmap).
+    let empty = t("res-no-data");
+    let col_group = t("res-col-group");
+    let ou_label = t("res-ou");
+    let rings: Vec<String> = matrix
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(n, g)| {
+            let label = g.group.map(str::to_string).unwrap_or_else(|| t("res-none"));
+            let id = format!("ring-{n}");
+            let title = i18n::t_args(
+                lang,
+                "res-ring-title",
+                &i18n::args([("group", label.as_str())]),
+            );
+            let mut item = Item::new(label.clone(), pct_or_nan(g.counted.ou_pct));
+            if let Some(group) = g.group {
+                item = item.filter("workcenter_group", group);
+            }
+            let ring = Ring {
+                text: ChartText {
+                    id: &id,
+                    title: &title,
+                    desc: "",
+                    empty: &empty,
+                },
+                item,
+                category_label: &col_group,
+                value_label: &ou_label,
+                ..Ring::default()
+            };
+            ring.svg() + &ring.table()
+        })
+        .collect();
+    let grid = ou_grid(tools, snapshot.layout(), set.iter());
+    let heatmap = if grid.rows.is_empty() || grid.columns.is_empty() {
+        String::new()
+    } else {
+        let title = t("res-heatmap-title");
+        let row_label = t("col-workcenter");
+        let map = Heatmap {
+            text: ChartText {
+                id: "ou-heatmap",
+                title: &title,
+                desc: "",
+                empty: &empty,
+            },
+            rows: grid
+                .rows
+                .iter()
+                .map(|(id, name)| Category::new(*name).filter("workcenter", *id))
+                .collect(),
+            columns: grid
+                .columns
+                .iter()
+                .map(|c| Category::new(*c).filter("package_group", *c))
+                .collect(),
+            values: grid
+                .values
+                .iter()
+                .map(|r| r.iter().map(|v| pct_or_nan(*v)).collect())
+                .collect(),
+            range: Some((0.0, 100.0)),
+            cell_labels: true,
+            row_label: &row_label,
+            format: crate::charts::Format::Percent,
+        };
+        map.svg() + &map.table()
+    };
+
+    let open_jobs = snapshot.jobs_for(filter);
+    let jobs: Vec<JobView<'_>> = open_jobs
+        .iter()
+        .copied()
+        .take(TOP_JOBS)
+        .map(|j| {
+            let job = &snapshot.open_jobs[j];
+            JobView {
+                job_id: &job.job_id,
+                tool: &job.equipment_id,
+                status: &job.status,
+                stage: job.stage.as_deref(),
+                symptom: job.symptom_code.as_deref(),
+                technician: job.technician.as_deref(),
+                created_at: iso8601(job.created_at),
+                open_for: duration(job.created_at, now),
+            }
+        })
+        .collect();
+
+    let filtered = !filter.is_empty();
+    let cards: Vec<Card<'_>> = if filtered {
+        set.iter()
+            .take(CARDS_MAX)
+            .map(|i| {
+                let tool = &tools[i];
+                let job = snapshot.open_job_of(i);
+                Card {
+                    id: &tool.equipment_id,
+                    state: &tool.e10_state,
+                    reason: tool.state_reason.as_deref(),
+                    workcenter: &tool.workcenter_id,
+                    family: tool.family.as_deref(),
+                    location: tool.location.as_deref(),
+                    package_group: tool.package_group.as_deref(),
+                    lots: tool.lots.len(),
+                    quantity: tool.track_in_quantity,
+                    job: job.map(|j| j.job_id.as_str()),
+                    job_status: job.map(|j| j.status.as_str()),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let current: HashMap<&str, String> = to_pairs(filter).into_iter().collect();
+    let query = href(filter, &[]);
+    let query = query.strip_prefix("/resource").unwrap_or("").to_string();
+    let data = serde_json::json!({
+        "summary": summary,
+        "kpis": kpis,
+        "groups": groups,
+        "jobs": jobs,
+        "jobs_total": open_jobs.len(),
+        "filtered": filtered,
+        "cards": cards,
+        "cards_more": if filtered { set.count().saturating_sub(CARDS_MAX) } else { 0 },
+        "count": set.count(),
+        "states": E10_STATES,
+        "current": current,
+        "options": options(snapshot, &StatusFilter::default()),
+        "fields": Field::ALL.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        "csv": format!("/api/resource/status{}{}format=csv", query, if query.is_empty() { "?" } else { "&" }),
+        "updated_at": iso8601(snapshot.computed_at),
+        "script": {
+            "query": query,
+            "states": E10_STATES,
+            "updated_at": iso8601(snapshot.computed_at),
+        },
+    });
+    PageView {
+        data,
+        rings: rings
+            .into_iter()
+            .map(minijinja::Value::from_safe_string)
+            .collect(),
+        heatmap: minijinja::Value::from_safe_string(heatmap),
+    }
+}
+
+/// The page, filtered by its URL (a bad filter is a 400 like the APIs').
+pub async fn page(
+    State(app): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    session: SessionHandle,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let layout = catalog::open_page(&app, &session, &user, "/resource", lang).await?;
+    let filter = params::parse(&q, Accept::Page)?.filter;
+    let snapshot = snapshot(&app).await?;
+    templates::render("resource.html", &layout, &view(&snapshot, &filter, lang))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_renders_its_charts_as_markup_and_a_tool_id_as_text() {
+        use crate::equipment::ToolStatus;
+        let at = Utc::now();
+        let tool = |id: &str, state: &str| ToolStatus {
+            equipment_id: id.into(),
+            workcenter_id: "WB".into(),
+            model: "M".into(),
+            e10_state: state.into(),
+            state_reason: None,
+            state_since: at,
+            lots: vec![],
+            track_in_quantity: 0,
+            last_track_in_at: None,
+            updated_at: at,
+            workcenter_group: Some("<b>G</b>".into()),
+            family: Some("F".into()),
+            location: None,
+            package_group: Some("QFN".into()),
+            vendor: None,
+            production: true,
+            key: false,
+            monitored: false,
+        };
+        let snapshot = EquipmentSnapshot::build(
+            vec![tool("<i>T1</i>", "PRD"), tool("T2", "UDT")],
+            vec![],
+            vec![],
+        )
+        .unwrap();
+        let layout = crate::templates::Layout::bare("t", Lang::En, "Asia/Taipei");
+        let html = crate::templates::render_string(
+            "resource.html",
+            &layout,
+            &view(&snapshot, &StatusFilter::default(), Lang::En),
+        )
+        .unwrap();
+        assert!(html.contains("<svg"), "the ring and the heatmap are markup");
+        assert!(!html.contains("&lt;svg"), "not escaped text");
+        assert!(
+            !html.contains("<i>T1</i>") && !html.contains("<b>G</b>"),
+            "data stays text"
+        );
+        assert!(html.contains("&lt;i&gt;T1&lt;&#x2f;i&gt;") || html.contains("&lt;i&gt;T1"));
+
+        // Filtered: a card per admitted tool, the filter kept in the form and the links.
+        let filter = StatusFilter {
+            states: vec!["UDT".into()],
+            fields: vec![(Field::Family, vec!["F".into()])],
+            ..StatusFilter::default()
+        };
+        let html = crate::templates::render_string(
+            "resource.html",
+            &layout,
+            &view(&snapshot, &filter, Lang::En),
+        )
+        .unwrap();
+        assert_eq!(html.matches("data-card=\"").count(), 1, "T2 alone is UDT");
+        assert!(html.contains("data-card=\"T2\""));
+        assert!(
+            html.contains("<option value=\"F\" selected>"),
+            "the family stays chosen"
+        );
+        assert!(
+            html.contains("resource?family=F&amp;state=PRD\""),
+            "a state link keeps the family"
+        );
+    }
+
+    #[test]
+    fn durations_read_as_days_hours_minutes() {
+        let now = Utc::now();
+        assert_eq!(duration(now - chrono::Duration::minutes(7), now), "7 m");
+        assert_eq!(
+            duration(now - chrono::Duration::minutes(312), now),
+            "5 h 12 m"
+        );
+        assert_eq!(
+            duration(now - chrono::Duration::minutes(4560), now),
+            "3 d 4 h"
+        );
+        assert_eq!(duration(now + chrono::Duration::minutes(5), now), "0 m");
+    }
+
+    #[test]
+    fn links_keep_the_filters_and_replace_one() {
+        let filter = StatusFilter {
+            states: vec!["UDT".into()],
+            fields: vec![(Field::Location, vec!["F1".into(), "F 2".into()])],
+            ..StatusFilter::default()
+        };
+        assert_eq!(
+            href(&filter, &[("state", "PRD")]),
+            "/resource?location=F1%2CF+2&state=PRD"
+        );
+        assert_eq!(href(&StatusFilter::default(), &[]), "/resource");
+    }
+}

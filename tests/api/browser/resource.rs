@@ -1,0 +1,122 @@
+//! The `/resource` page in a real browser: a state count filters the page to that state's
+//! tools (cards), the status matrix expands, the CSV export has the API's rows, and nothing
+//! breaks the CSP or throws.
+
+use serde_json::json;
+
+use super::{BrowserApp, DEADLINE};
+use crate::helpers::{TEST_PASSWORD, USER, json};
+
+/// The digits of a number as a page shows it.
+fn number(text: &str) -> u64 {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("a number: {text:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_count_filters_the_cards_the_matrix_expands_and_the_csv_matches() {
+    let Some(app) = BrowserApp::spawn().await else {
+        return;
+    };
+    app.login_through_form(USER, TEST_PASSWORD).await;
+    let factory = app.app.factory.as_ref().unwrap();
+    // The state most tools are in.
+    let state = ["PRD", "SBY", "UDT", "SDT", "EGT", "NST"]
+        .into_iter()
+        .max_by_key(|s| factory.tools.iter().filter(|t| t.e10_state == *s).count())
+        .unwrap();
+    let in_state = factory
+        .tools
+        .iter()
+        .filter(|t| t.e10_state == state)
+        .count();
+
+    app.open("/resource").await;
+    assert!(
+        !app.exists("[data-card]").await,
+        "no cards without a filter"
+    );
+    let shown = number(&app.text_of(&format!("[data-count='{state}']")).await);
+    assert_eq!(shown as usize, in_state, "the state count");
+    let total = number(&app.text_of("#res-total").await);
+    assert_eq!(total as usize, factory.tools.len());
+    app.assert_no_page_problems().await;
+
+    // The matrix: groups start collapsed; a click on a group's summary opens it and shows
+    // its families, a click on a family its tools.
+    let closed = app
+        .js(
+            "return Array.prototype.map.call(document.querySelectorAll('details.res-group'), function (d) { return d.open; });",
+            vec![],
+        )
+        .await;
+    assert!(
+        closed
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|o| o == false)),
+        "{closed}"
+    );
+    let visible_rows = "return Array.prototype.filter.call(document.querySelectorAll('tr[data-tool]'), \
+         function (r) { return r.checkVisibility(); }).length;";
+    assert_eq!(
+        app.js(visible_rows, vec![]).await,
+        json!(0),
+        "tool rows hidden while collapsed"
+    );
+    // The name, not the middle of the row: the counts in a summary are links that filter.
+    app.click("details.res-group > summary > span:first-child")
+        .await;
+    app.click("details.res-group[open] details.res-family > summary > span:first-child")
+        .await;
+    let rows = app
+        .wait_for_js(
+            "the matrix shows a family's tools",
+            DEADLINE,
+            &format!("var n = (function () {{ {visible_rows} }})(); return n > 0 ? n : null;"),
+            vec![],
+        )
+        .await;
+    assert!(rows.as_u64().unwrap() > 0);
+
+    // A state count filters: the page with ?state=…, a card per tool in that state.
+    app.click(&format!("[data-state-link='{state}']")).await;
+    app.wait_for_path("/resource").await;
+    let url = app
+        .wait_for_js(
+            "the URL carries the state",
+            DEADLINE,
+            "return window.location.search.indexOf('state=') >= 0 ? window.location.href : null;",
+            vec![],
+        )
+        .await;
+    assert!(
+        url.as_str().unwrap().contains(&format!("state={state}")),
+        "{url}"
+    );
+    let cards = app
+        .js(
+            "return Array.prototype.map.call(document.querySelectorAll('[data-card] [data-card-state]'), function (s) { return s.textContent; });",
+            vec![],
+        )
+        .await;
+    let cards = cards.as_array().unwrap();
+    assert_eq!(cards.len(), in_state.min(300), "a card per tool in {state}");
+    assert!(cards.iter().all(|c| c == state), "{cards:?}");
+    app.assert_no_page_problems().await;
+
+    // The CSV export of the filtered page: as many rows as the API counts.
+    let (status, body) = json(
+        app.fetch_path(&format!("/api/resource/status?state={state}"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let count = body["data"]["count"].as_u64().unwrap();
+    assert_eq!(count as usize, in_state);
+    let csv = app.download("#export-tools").await;
+    let text = String::from_utf8(csv.bytes).expect("UTF-8");
+    let rows = text.lines().filter(|l| !l.trim().is_empty()).count() as u64 - 1;
+    assert_eq!(rows, count, "{text}");
+}
