@@ -108,13 +108,16 @@ bench_ratio() {
     'BEGIN {printf "# %s / %s throughput: %.2f (bar: at least %s)\n", l, r, a / b, bar}'
 }
 
-# bench_setup: builds the release binary and the bare baseline server, makes the scratch folder
-# $WORK and kills every pid pushed on `pids` (and removes $WORK) when the script exits.
+# bench_setup: builds the release binary and the bare baseline server (unless BIN and BARE
+# name binaries already built, e.g. to compare two versions), makes the scratch folder $WORK and
+# kills every pid pushed on `pids` (and removes $WORK) when the script exits.
 bench_setup() {
   need_wrk
-  cargo build --release --quiet --bin mes-dashboard --example bare_server
-  BIN=target/release/mes-dashboard
-  BARE=target/release/examples/bare_server
+  if [ -z "${BIN:-}" ] || [ -z "${BARE:-}" ]; then
+    cargo build --release --quiet --bin mes-dashboard --example bare_server
+    BIN=target/release/mes-dashboard
+    BARE=target/release/examples/bare_server
+  fi
   WORK=$(mktemp -d)
   pids=()
   trap bench_cleanup EXIT

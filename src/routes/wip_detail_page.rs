@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde::Serialize;
 
 use super::wip_detail::{
-    DEFAULT_PAGE_SIZE, DetailPage, DetailQuery, MAX_PAGE_SIZE, find_workcenter,
+    DEFAULT_PAGE_SIZE, DetailLot, DetailPage, DetailQuery, MAX_PAGE_SIZE, find_workcenter,
 };
 use super::wip_params::{FILTERS, Params};
 use crate::app::AppState;
@@ -252,6 +252,8 @@ struct ScriptText {
 #[derive(Serialize)]
 struct PageContext<'a> {
     detail: DetailPage<'a>,
+    /// The page's lots (the detail's own are written only by the API).
+    lots: Vec<DetailLot<'a>>,
     cards: Vec<Card>,
     /// By column.
     sorts: std::collections::BTreeMap<&'static str, SortLink>,
@@ -308,7 +310,8 @@ async fn page(
         detail_query.sort,
         detail_query.ordered(),
     );
-    let detail = DetailPage::new(snapshot, wc, &detail_query, &found);
+    let mut detail = DetailPage::new(snapshot, wc, &detail_query, &found);
+    let lots = std::mem::take(&mut detail.lots);
     let link = Link::read(&params);
     let t = |key: &str| i18n::t(lang, key).into_owned();
 
@@ -465,6 +468,7 @@ async fn page(
     let context = PageContext {
         hold_labels: [config.text.quality.clone(), config.text.non_quality.clone()],
         detail,
+        lots,
         cards,
         sorts,
         chips,
