@@ -9,7 +9,10 @@ pub mod events;
 pub mod exports;
 pub mod health;
 pub mod hold;
+pub mod hold_detail;
 pub mod hold_history;
+pub mod hold_pages;
+pub mod hold_params;
 #[cfg(any(test, feature = "test-support"))]
 pub mod inventory;
 pub mod jobs;
@@ -42,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .merge(wip_detail::router())
         .merge(wip_meta::router())
         .merge(hold::router())
+        .merge(hold_detail::router())
+        .merge(hold_pages::router())
         .merge(hold_history::router())
         .merge(jobs::router())
         .merge(metrics::router())

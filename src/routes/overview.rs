@@ -1,4 +1,4 @@
-//! The `/wip-overview` and `/hold-overview` pages: server-rendered from the in-memory WIP
+//! The `/wip-overview` page (`/hold-overview` is `hold_pages.rs`): server-rendered from the in-memory WIP
 //! snapshot (the same one the WIP APIs serve), never a database query per request. Before the
 //! first load they answer the degraded page (503, `Retry-After`) that counts down and reloads.
 
@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::cache::aggregate::MAX_HELD_LOTS_LISTED;
 use crate::cache::wip::{STATUSES, Served};
 use crate::http::AppError;
 use crate::i18n::Lang;
@@ -20,9 +19,7 @@ use crate::templates;
 use crate::timefmt::iso8601;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/wip-overview", get(wip_overview))
-        .route("/hold-overview", get(hold_overview))
+    Router::new().route("/wip-overview", get(wip_overview))
 }
 
 /// What both pages say about the data: fresh or stale, when computed, how old.
@@ -54,25 +51,6 @@ async fn wip_overview(
             "summary": parse(&served.snapshot.summary)?,
             "matrix": parse(&served.snapshot.matrix)?,
             "statuses": STATUSES,
-            "cache": cache_info(&served),
-        }),
-    )
-}
-
-async fn hold_overview(
-    State(app): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    session: SessionHandle,
-    lang: Lang,
-) -> Result<Response, AppError> {
-    let layout = catalog::open_page(&app, &session, &user, "/hold-overview", lang).await?;
-    let served = app.wip.get().await?;
-    templates::render(
-        "hold_overview.html",
-        &layout,
-        &json!({
-            "hold": &served.snapshot.hold,
-            "max_listed": MAX_HELD_LOTS_LISTED,
             "cache": cache_info(&served),
         }),
     )

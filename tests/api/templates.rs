@@ -296,6 +296,7 @@ fn template_keys() -> Vec<String> {
         ("e10-", &["PRD", "SBY", "UDT", "SDT", "EGT", "NST"]),
         ("health-", &["healthy", "degraded", "unhealthy", "unknown"]),
         ("admin-pages-status-", &["released", "dev"]),
+        ("hold-type-", &["all", "quality", "non-quality"]),
     ];
     let mut keys = Vec::new();
     for (_, source) in templates::SOURCES {
