@@ -23,6 +23,10 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../static/js/pages/error.js"),
     ),
     (
+        "js/pages/hold_history.js",
+        include_bytes!("../static/js/pages/hold_history.js"),
+    ),
+    (
         "js/pages/hold.js",
         include_bytes!("../static/js/pages/hold.js"),
     ),

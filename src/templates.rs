@@ -59,6 +59,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/hold_lots.html"),
     ),
     (
+        "hold_history.html",
+        include_str!("../templates/hold_history.html"),
+    ),
+    (
         "admin_performance.html",
         include_str!("../templates/admin_performance.html"),
     ),

@@ -93,7 +93,7 @@ pub fn job_error(e: JobError) -> AppError {
 }
 
 /// The job `id` when `user` may see it (its owner or an administrator).
-async fn load(app: &AppState, user: &User, id: &str) -> Result<JobRecord, AppError> {
+pub(crate) async fn load(app: &AppState, user: &User, id: &str) -> Result<JobRecord, AppError> {
     let not_found = || AppError::not_found(format!("no job {id}"));
     if !jobs::valid_id(id) {
         return Err(not_found());

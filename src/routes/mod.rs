@@ -11,6 +11,7 @@ pub mod health;
 pub mod hold;
 pub mod hold_detail;
 pub mod hold_history;
+pub mod hold_history_page;
 pub mod hold_pages;
 pub mod hold_params;
 #[cfg(any(test, feature = "test-support"))]
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(hold_detail::router())
         .merge(hold_pages::router())
         .merge(hold_history::router())
+        .merge(hold_history_page::router())
         .merge(jobs::router())
         .merge(metrics::router())
         .merge(overview::router())

@@ -169,3 +169,73 @@ async fn a_pareto_bar_opens_the_reason_and_a_bucket_filters_its_table() {
     assert_eq!(loaded_total(&app).await, detail_total);
     app.assert_no_page_problems().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_hold_history_range_runs_as_a_job_with_progress_and_finishes() {
+    // Every range of 2 shift days or more is a background job here.
+    let builder = crate::helpers::TestApp::builder(crate::helpers::Backend::Sqlite)
+        .env("ASYNC_QUERY_DAYS", "2");
+    let Some(app) = BrowserApp::start(builder, super::BrowserOptions::default()).await else {
+        return;
+    };
+    app.login_through_form(USER, TEST_PASSWORD).await;
+
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Days::new(30);
+    app.open(&format!("/hold-history?mode=range&from={from}&to={today}"))
+        .await;
+    // The answer was a 202: the page showed its progress for that job, then its figures.
+    let job = app
+        .wait_for_js(
+            "the job's figures",
+            DEADLINE,
+            "var f = document.getElementById('figures'); \
+             var p = document.getElementById('progress'); \
+             return f.getAttribute('data-job') && document.getElementById('cards') \
+               && p.getAttribute('data-job') === f.getAttribute('data-job') \
+               ? f.getAttribute('data-job') : null;",
+            vec![],
+        )
+        .await;
+    let job = job.as_str().unwrap().to_string();
+    let status = api(&app, &format!("/api/jobs/{job}")).await;
+    assert_eq!(status["state"], "done", "{status}");
+    let result = api(&app, &format!("/api/jobs/{job}/result")).await;
+    let new_holds = number(&app.text_of("#card-new").await);
+    assert_eq!(json!(new_holds), result["cards"]["new_holds"]["count"]);
+    assert!(app.exists("#chart-trend svg").await, "the daily trend");
+    assert!(
+        app.exists("#chart-history-pareto svg").await,
+        "the reason Pareto"
+    );
+
+    // The detail: its total as the result API's, and the CSV link gives every row.
+    let total = app
+        .wait_for_js(
+            "the detail",
+            DEADLINE,
+            "var b = document.getElementById('history-rows'); \
+             return b.getAttribute('data-loaded') === 'true' \
+               ? document.getElementById('lots-count').getAttribute('data-total') : null;",
+            vec![],
+        )
+        .await;
+    let total: u64 = total.as_str().unwrap().parse().unwrap();
+    assert_eq!(json!(total), result["detail"]["total"]);
+    assert!(total > 0, "the seeded factory held lots in 30 days");
+    let download = app.download("#export-history").await;
+    assert_eq!(
+        csv_rows(&download.bytes) as u64,
+        total,
+        "CSV rows = the detail's total"
+    );
+    app.assert_no_page_problems().await;
+}
+
+/// The digits of a number as a page shows it.
+fn number(text: &str) -> u64 {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("a number: {text:?}"))
+}
