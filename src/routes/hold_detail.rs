@@ -38,7 +38,7 @@ fn reason_filter(params: &Params<'_>) -> Result<HoldFilter, AppError> {
     let filter = hp::filter(params)?;
     if filter.reason.is_none() {
         return Err(AppError::validation(
-            "reason is required: the hold reason as listed by /api/hold-overview/summary",
+            "reason: required, the hold reason as listed by /api/hold-overview/summary",
         ));
     }
     Ok(filter)

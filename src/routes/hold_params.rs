@@ -72,7 +72,7 @@ pub fn filter(params: &Params<'_>) -> Result<HoldFilter, AppError> {
         Some(reason) => {
             if reason.chars().count() > MAX_REASON || reason.chars().any(char::is_control) {
                 return Err(AppError::validation(format!(
-                    "reason must be 1 to {MAX_REASON} characters without control characters \
+                    "reason: must be 1 to {MAX_REASON} characters without control characters \
                      ({NO_REASON} for holds without one)"
                 )));
             }
@@ -82,7 +82,7 @@ pub fn filter(params: &Params<'_>) -> Result<HoldFilter, AppError> {
     let workcenter = match params.get("workcenter").map(str::trim) {
         None | Some("") => None,
         Some(wc) => {
-            validate_id("workcenter", wc)?;
+            validate_id("workcenter:", wc)?;
             Some(wc.to_string())
         }
     };
@@ -90,7 +90,7 @@ pub fn filter(params: &Params<'_>) -> Result<HoldFilter, AppError> {
         None | Some("") => None,
         Some(text) => Some(AgeRange::parse(text).ok_or_else(|| {
             AppError::validation(format!(
-                "age_range must be one of 0-1, 1-3, 3-7, 7+ (days at station; got {:?})",
+                "age_range: must be one of 0-1, 1-3, 3-7, 7+ (days at station; got {:?})",
                 text.chars().take(40).collect::<String>()
             ))
         })?),
