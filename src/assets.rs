@@ -31,6 +31,14 @@ pub const FILES: &[(&str, &[u8])] = &[
         include_bytes!("../static/js/pages/home.js"),
     ),
     (
+        "js/pages/hold_history.js",
+        include_bytes!("../static/js/pages/hold_history.js"),
+    ),
+    (
+        "js/pages/hold.js",
+        include_bytes!("../static/js/pages/hold.js"),
+    ),
+    (
         "js/pages/resource.js",
         include_bytes!("../static/js/pages/resource.js"),
     ),

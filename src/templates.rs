@@ -60,6 +60,18 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/hold_overview.html"),
     ),
     (
+        "hold_detail.html",
+        include_str!("../templates/hold_detail.html"),
+    ),
+    (
+        "hold_lots.html",
+        include_str!("../templates/hold_lots.html"),
+    ),
+    (
+        "hold_history.html",
+        include_str!("../templates/hold_history.html"),
+    ),
+    (
         "admin_performance.html",
         include_str!("../templates/admin_performance.html"),
     ),
@@ -76,6 +88,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_function("asset", asset_url);
     env.add_filter("num", format_number);
     env.add_filter("when", format_time);
+    env.add_filter("chart", chart_markup);
     for (name, source) in SOURCES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name} does not compile: {e:#}"));
@@ -166,6 +179,21 @@ fn format_number(value: &Value) -> String {
         crate::timefmt::format_decimal(f, 1)
     } else {
         value.to_string()
+    }
+}
+
+/// `|chart`: the markup of a server-rendered chart (`charts::Chart::svg` / `table`), placed as
+/// markup. Only what the chart module writes passes: an `<svg>` of class `chart` or a
+/// `<table class="chart-table …">` (the module escapes every label it writes); anything else
+/// is escaped as text, so the filter cannot be turned into a general `|safe`.
+fn chart_markup(value: &Value) -> Value {
+    let text = value.as_str().unwrap_or_default();
+    let ours = text.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart "#)
+        || text.starts_with(r#"<table class="chart-table"#);
+    if ours && !text.to_ascii_lowercase().contains("<script") {
+        Value::from_safe_string(text.to_string())
+    } else {
+        Value::from(text)
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod filter;
+pub mod hold_query;
 pub mod l2;
 pub mod lots;
 pub mod qc_gate;

@@ -1,33 +1,34 @@
-//! Lots on hold as JSON: `GET /api/wip/overview/hold` (figures by reason and workcenter),
-//! `GET /api/hold-overview/summary` (what the `/hold-overview` page shows) and
-//! `GET /api/hold-overview/lots` (every held lot, oldest hold first, a page at a time).
-//!
-//! The figures are serialized once per snapshot; the list walks the snapshot's index of held
-//! lots (already in oldest-first order). No database call per request.
+//! The hold overview's APIs: `GET /api/wip/overview/hold` (figures by reason and workcenter,
+//! serialized once per snapshot), and per request from the snapshot, with the hold filters of
+//! [`super::hold_params`]: `GET /api/hold-overview/summary` (KPIs, both types' counts, reasons,
+//! workcenters, packages, days at station), `GET /api/hold-overview/matrix` (workcenter ×
+//! package) and `GET /api/hold-overview/lots` (sorted, paged, or CSV). No database call per
+//! request.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::middleware::from_fn;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::cache::aggregate::NO_REASON;
-use crate::cache::lots::{Field, LotTable};
+use crate::cache::aggregate::{Matrix, Tally, matrix};
+use crate::cache::hold_query::{self, HoldFigures};
 use crate::http::csv::{self, Export};
-use crate::http::extract::ApiQuery;
-use crate::http::{AppError, Meta, RawApiResponse};
+use crate::http::{AppError, RawApiResponse};
 use crate::i18n::Lang;
 use crate::json::RawJson;
-use crate::routes::wip::{precomputed, served, validate_id};
+use crate::routes::hold_params::{self as hp, HOLD_EXTRA, LIST_EXTRA};
+use crate::routes::wip::{precomputed, served};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/wip/overview/hold", get(figures))
         .route("/api/hold-overview/summary", get(summary))
+        .route("/api/hold-overview/matrix", get(hold_matrix))
         .route(
             "/api/hold-overview/lots",
             get(lots).layer(from_fn(csv::negotiate)),
@@ -42,221 +43,98 @@ async fn figures(
     precomputed(&app, |s| &s.hold_figures).await
 }
 
-/// The hold overview's figures and its oldest hold.
-async fn summary(
-    State(app): State<AppState>,
-    _user: CurrentUser,
-) -> Result<RawApiResponse, AppError> {
-    precomputed(&app, |s| &s.hold_summary).await
-}
-
-/// Lots one page may hold at most, and by default.
-pub const MAX_LIMIT: usize = 1000;
-pub const DEFAULT_LIMIT: usize = 200;
-/// The longest hold reason accepted as a filter.
-const MAX_REASON: usize = 100;
-
-/// Numbers are read as text so a bad value gets a message naming its parameter.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LotsQuery {
-    limit: Option<String>,
-    offset: Option<String>,
-    /// A hold reason exactly as listed (`(no reason)` for holds without one).
-    reason: Option<String>,
-    workcenter: Option<String>,
-}
-
-struct Page<'q> {
-    limit: usize,
-    offset: usize,
-    reason: Option<&'q str>,
-    workcenter: Option<&'q str>,
-}
-
-fn parse_page(q: &LotsQuery) -> Result<Page<'_>, AppError> {
-    let limit = match q.limit.as_deref() {
-        None => DEFAULT_LIMIT,
-        Some(text) => text
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                AppError::validation(format!(
-                    "limit must be a whole number from 1 to {MAX_LIMIT}"
-                ))
-            })?,
-    };
-    let offset = match q.offset.as_deref() {
-        None => 0,
-        Some(text) => text.trim().parse::<usize>().map_err(|_| {
-            AppError::validation("offset must be a whole number, 0 or more".to_string())
-        })?,
-    };
-    if let Some(reason) = q.reason.as_deref()
-        && (reason.is_empty()
-            || reason.chars().count() > MAX_REASON
-            || reason.chars().any(char::is_control))
-    {
-        return Err(AppError::validation(format!(
-            "reason must be 1 to {MAX_REASON} characters without control characters"
-        )));
-    }
-    if let Some(wc) = q.workcenter.as_deref() {
-        validate_id("workcenter", wc)?;
-    }
-    Ok(Page {
-        limit,
-        offset,
-        reason: q.reason.as_deref(),
-        workcenter: q.workcenter.as_deref(),
-    })
-}
-
-impl Page<'_> {
-    fn admits(&self, table: &LotTable, pos: u32) -> bool {
-        let reason = table.text(pos, Field::HoldReason);
-        let reason_ok = match self.reason {
-            None => true,
-            Some(NO_REASON) => reason.is_none(),
-            Some(r) => reason == Some(r),
-        };
-        reason_ok
-            && self
-                .workcenter
-                .is_none_or(|w| table.workcenter_of(pos).workcenter_id == w)
-    }
-}
-
-/// One held lot as the list gives it (borrowed from the snapshot).
+/// Lots and quantity of each hold type under the other filters (the type segment's counts).
 #[derive(Serialize)]
-struct HeldRow<'a> {
-    lot_id: &'a str,
-    product: &'a str,
-    package_id: &'a str,
-    workcenter_id: &'a str,
-    step: &'a str,
-    quantity: i64,
-    priority: i64,
-    hold_reason: Option<&'a str>,
-    hold_at: Option<DateTime<Utc>>,
-    hold_by: Option<&'a str>,
+pub struct ByType {
+    quality: Tally,
+    #[serde(rename = "non-quality")]
+    non_quality: Tally,
 }
 
-impl<'a> HeldRow<'a> {
-    fn new(table: &'a LotTable, pos: u32) -> Self {
-        let lot = &table.lots[pos as usize];
-        let text = |f| table.text(pos, f);
+impl ByType {
+    pub fn new([quality, non_quality]: [Tally; 2]) -> Self {
         Self {
-            lot_id: table.lot_id(pos),
-            product: text(Field::Product).unwrap_or_default(),
-            package_id: text(Field::Package).unwrap_or_default(),
-            workcenter_id: &table.workcenter_of(pos).workcenter_id,
-            step: text(Field::Step).unwrap_or_default(),
-            quantity: lot.quantity,
-            priority: i64::from(lot.priority),
-            hold_reason: text(Field::HoldReason),
-            hold_at: lot.hold_at.get(),
-            hold_by: text(Field::HoldBy),
+            quality,
+            non_quality,
         }
     }
 }
 
 #[derive(Serialize)]
-struct LotsPage<'a> {
-    /// Held lots matching the filters, over every page.
-    total: usize,
-    limit: usize,
-    offset: usize,
-    reason: Option<&'a str>,
-    workcenter: Option<&'a str>,
-    /// Oldest hold first (a hold without a time last).
-    lots: Vec<HeldRow<'a>>,
+struct Summary<'a> {
+    as_of: DateTime<Utc>,
+    hold_type: &'static str,
+    by_type: ByType,
+    #[serde(flatten)]
+    figures: HoldFigures<'a>,
+}
+
+async fn summary(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = hp::parse(query.as_deref(), &HOLD_EXTRA)?;
+    let filter = hp::filter(&params)?;
+    let served = served(&app).await?;
+    let (now, as_of) = hp::now();
+    let table = &served.snapshot.table;
+    let held = served.snapshot.held(&filter, now);
+    let data = RawJson::from_value(&Summary {
+        as_of,
+        hold_type: hp::hold_type_echo(&filter),
+        by_type: ByType::new(hold_query::by_type(table, &held.any_type)),
+        figures: hold_query::figures(table, &held.positions, now),
+    })
+    .map_err(AppError::internal)?;
+    Ok(hp::respond(&app, &served, data))
+}
+
+#[derive(Serialize)]
+struct HoldMatrix {
+    as_of: DateTime<Utc>,
+    hold_type: &'static str,
+    #[serde(flatten)]
+    matrix: Matrix,
+}
+
+/// Workcenter (route order) × package of the held lots: only rows and columns with a lot.
+async fn hold_matrix(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let params = hp::parse(query.as_deref(), &HOLD_EXTRA)?;
+    let filter = hp::filter(&params)?;
+    let served = served(&app).await?;
+    let (now, as_of) = hp::now();
+    let held = served.snapshot.held(&filter, now);
+    let data = RawJson::from_value(&HoldMatrix {
+        as_of,
+        hold_type: hp::hold_type_echo(&filter),
+        matrix: held_matrix(&served.snapshot.table, &held.positions),
+    })
+    .map_err(AppError::internal)?;
+    Ok(hp::respond(&app, &served, data))
+}
+
+/// The WIP matrix of `positions` without its empty rows and columns.
+pub fn held_matrix(table: &crate::cache::lots::LotTable, positions: &[u32]) -> Matrix {
+    let mut m = matrix(table, positions.iter().copied());
+    m.rows.retain(|r| r.total.lots > 0);
+    m.packages.retain(|p| m.package_totals.contains_key(p));
+    m
 }
 
 async fn lots(
     State(app): State<AppState>,
     _user: CurrentUser,
-    ApiQuery(query): ApiQuery<LotsQuery>,
+    RawQuery(query): RawQuery,
     export: Export,
     lang: Lang,
 ) -> Result<Response, AppError> {
-    let page = parse_page(&query)?;
+    let params = hp::parse(query.as_deref(), &LIST_EXTRA)?;
+    let filter = hp::filter(&params)?;
     let served = served(&app).await?;
-    let snapshot = &served.snapshot;
-    if export == Export::Csv {
-        // Every held lot the filters admit (paging does not apply), oldest hold first.
-        let positions = snapshot
-            .index
-            .held
-            .iter()
-            .copied()
-            .filter(|&p| page.admits(&snapshot.table, p))
-            .collect();
-        return Ok(super::exports::hold_lots(&app, lang, &served, positions));
-    }
-    let mut total = 0;
-    let mut rows = Vec::with_capacity(page.limit.min(snapshot.index.held.len()));
-    let table = &snapshot.table;
-    for &pos in &snapshot.index.held {
-        if !page.admits(table, pos) {
-            continue;
-        }
-        if total >= page.offset && rows.len() < page.limit {
-            rows.push(HeldRow::new(table, pos));
-        }
-        total += 1;
-    }
-    let data = RawJson::from_value(&LotsPage {
-        total,
-        limit: page.limit,
-        offset: page.offset,
-        reason: page.reason,
-        workcenter: page.workcenter,
-        lots: rows,
-    })
-    .map_err(AppError::internal)?;
-    Ok(RawApiResponse {
-        data,
-        meta: Meta::cached(served.freshness(), &app.db.breaker),
-    }
-    .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn query(limit: Option<&str>, offset: Option<&str>, reason: Option<&str>) -> LotsQuery {
-        LotsQuery {
-            limit: limit.map(Into::into),
-            offset: offset.map(Into::into),
-            reason: reason.map(Into::into),
-            workcenter: None,
-        }
-    }
-
-    #[test]
-    fn paging_parameters_are_validated_and_named() {
-        let q = query(None, None, None);
-        let page = parse_page(&q).unwrap();
-        assert_eq!((page.limit, page.offset), (DEFAULT_LIMIT, 0));
-        let q = query(Some("1000"), Some("40"), Some("QC"));
-        let page = parse_page(&q).unwrap();
-        assert_eq!((page.limit, page.offset), (1000, 40));
-        assert_eq!(page.reason, Some("QC"));
-        for (limit, offset, reason, named) in [
-            (Some("0"), None, None, "limit"),
-            (Some("1001"), None, None, "limit"),
-            (Some("ten"), None, None, "limit"),
-            (None, Some("-1"), None, "offset"),
-            (None, Some("x"), None, "offset"),
-            (None, None, Some(""), "reason"),
-            (None, None, Some("a\nb"), "reason"),
-        ] {
-            let error = parse_page(&query(limit, offset, reason)).err().unwrap();
-            assert!(error.to_string().contains(named), "{named}: {error}");
-        }
-    }
+    hp::lots(&app, &served, &params, &filter, export, lang, "hold_lots").await
 }

@@ -1,9 +1,11 @@
 //! The background-job API (PRODUCT §4), shared by every report: a job's state, its result
-//! page by page, and its cancel. The runner and the store are `jobs/`; how each report pages
+//! page by page (or whole as CSV with `?format=csv`, for the reports that write one), and its
+//! cancel. The runner and the store are `jobs/`; how each report pages
 //! its result is decided here, by the job's kind.
 
 use axum::Router;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use serde::Deserialize;
@@ -15,6 +17,7 @@ use crate::auth::User;
 use crate::auth::extract::is_admin;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::{ApiResponse, AppError};
+use crate::i18n::Lang;
 use crate::jobs::{self, JobError, JobRecord, JobState, StoreError, SubmitError};
 use crate::routes::hold_history;
 
@@ -90,7 +93,7 @@ pub fn job_error(e: JobError) -> AppError {
 }
 
 /// The job `id` when `user` may see it (its owner or an administrator).
-async fn load(app: &AppState, user: &User, id: &str) -> Result<JobRecord, AppError> {
+pub(crate) async fn load(app: &AppState, user: &User, id: &str) -> Result<JobRecord, AppError> {
     let not_found = || AppError::not_found(format!("no job {id}"));
     if !jobs::valid_id(id) {
         return Err(not_found());
@@ -166,9 +169,10 @@ impl PageParams {
         };
         if let Some(format) = self.format.as_deref()
             && format != "json"
+            && format != "csv"
         {
             return Err(AppError::validation(format!(
-                "format: {format:?} is not served yet; only json"
+                "format: {format:?} is not json or csv"
             )));
         }
         Ok(PageRequest {
@@ -186,7 +190,9 @@ async fn result(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> Result<ApiResponse<Value>, AppError> {
+    lang: Lang,
+) -> Result<Response, AppError> {
+    let csv = params.format.as_deref() == Some("csv");
     let page = params.validate()?;
     let record = load(&app, &user, &id).await?;
     match record.state {
@@ -228,6 +234,14 @@ async fn result(
         .await
         .map_err(store_error)?
         .ok_or_else(expired)?;
+    if csv {
+        return match record.kind.as_str() {
+            hold_history::KIND => hold_history::result_csv(&app, &record, &page, lang).await,
+            other => Err(AppError::validation(format!(
+                "format: csv is not served for {other} results yet; only json"
+            ))),
+        };
+    }
     let mut stored: Value = serde_json::from_str(&text)
         .map_err(|e| AppError::internal(anyhow::anyhow!("job {id}: unreadable result: {e}")))?;
     let detail = match record.kind.as_str() {
@@ -248,7 +262,7 @@ async fn result(
     };
     stored["job_id"] = id.clone().into();
     stored["detail"] = detail;
-    Ok(ApiResponse::new(stored))
+    Ok(ApiResponse::new(stored).into_response())
 }
 
 async fn cancel(

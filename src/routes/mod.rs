@@ -9,14 +9,17 @@ pub mod events;
 pub mod exports;
 pub mod health;
 pub mod hold;
+pub mod hold_detail;
 pub mod hold_history;
+pub mod hold_history_page;
+pub mod hold_pages;
+pub mod hold_params;
 pub mod home_tools;
 #[cfg(any(test, feature = "test-support"))]
 pub mod inventory;
 pub mod jobs;
 pub mod login;
 pub mod metrics;
-pub mod overview;
 pub mod page_registry;
 pub mod portal;
 pub mod qc_gate;
@@ -52,11 +55,13 @@ pub fn router() -> Router<AppState> {
         .merge(wip_meta::router())
         .merge(wip_overview::router())
         .merge(hold::router())
+        .merge(hold_detail::router())
+        .merge(hold_pages::router())
         .merge(hold_history::router())
         .merge(qc_gate::router())
+        .merge(hold_history_page::router())
         .merge(jobs::router())
         .merge(metrics::router())
-        .merge(overview::router())
         .merge(admin::router())
         .merge(auth::router())
         .merge(login::router())

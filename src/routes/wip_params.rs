@@ -40,14 +40,22 @@ impl<'q> Params<'q> {
     /// Reads `raw`; `extra` are the endpoint's parameters beside the filters (when
     /// `filters`).
     pub fn parse(raw: Option<&'q str>, filters: bool, extra: &[&str]) -> Result<Self, AppError> {
+        Self::parse_among(raw, if filters { &FILTERS } else { &[] }, extra)
+    }
+
+    /// Reads `raw` taking the filters named in `filters` (a subset of [`FILTERS`]: the hold
+    /// APIs list held lots only, so they take no `status`) and `extra`.
+    pub fn parse_among(
+        raw: Option<&'q str>,
+        filters: &[&str],
+        extra: &[&str],
+    ) -> Result<Self, AppError> {
         let mut pairs: Vec<(Cow<'q, str>, Cow<'q, str>)> = Vec::new();
         for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-            let known = (filters && FILTERS.contains(&&*name)) || extra.contains(&&*name);
+            let known = filters.contains(&&*name) || extra.contains(&&*name);
             if !known {
                 let mut takes: Vec<&str> = extra.to_vec();
-                if filters {
-                    takes.extend(FILTERS);
-                }
+                takes.extend(filters);
                 return Err(AppError::validation(format!(
                     "unknown parameter `{}`: this endpoint takes {}",
                     clip(&name),
@@ -107,9 +115,10 @@ impl<'q> Params<'q> {
                     filter.hold_type = Some(match value {
                         "quality" => HoldType::Quality,
                         "non-quality" => HoldType::NonQuality,
+                        "all" => continue,
                         other => {
                             return Err(AppError::validation(format!(
-                                "hold_type must be quality or non-quality (got {:?})",
+                                "hold_type must be quality, non-quality or all (got {:?})",
                                 clip(other)
                             )));
                         }
@@ -247,7 +256,11 @@ mod tests {
         assert_eq!(f.lotid.as_deref(), Some("ga1"));
         assert_eq!(f.statuses, [Status::Run, Status::Hold]);
         assert_eq!(f.hold_type, Some(HoldType::Quality));
-        assert!(filter("package=&workorder=").unwrap().is_empty());
+        assert!(
+            filter("package=&workorder=&hold_type=all")
+                .unwrap()
+                .is_empty()
+        );
         assert!(filter("").unwrap().is_empty());
     }
 

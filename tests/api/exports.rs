@@ -51,14 +51,19 @@ async fn each_list_api_exports_every_matching_row_as_csv_in_the_users_language()
     app.login_as_user().await;
 
     // Held lots: every one (paging does not apply), the API's total, oldest first.
-    let (_, body) = json(app.get("/api/hold-overview/lots?limit=1").await).await;
+    let (_, body) = json(app.get("/api/hold-overview/lots?page_size=1").await).await;
     let total = body["data"]["total"].as_u64().unwrap() as usize;
     assert!(total > 1, "the small factory has held lots: {body}");
     let first = body["data"]["lots"][0]["lot_id"]
         .as_str()
         .unwrap()
         .to_string();
-    let response = csv_of(&app, "/api/hold-overview/lots?format=csv&limit=1", "zh-TW").await;
+    let response = csv_of(
+        &app,
+        "/api/hold-overview/lots?format=csv&page_size=1",
+        "zh-TW",
+    )
+    .await;
     let disposition = response.headers()[header::CONTENT_DISPOSITION]
         .to_str()
         .unwrap()
@@ -75,7 +80,7 @@ async fn each_list_api_exports_every_matching_row_as_csv_in_the_users_language()
     );
     let (header_row, rows) = parse(&response.bytes().await.unwrap());
     assert_eq!(header_row[0], "批號");
-    assert_eq!(header_row[5], "數量");
+    assert_eq!(header_row[2], "數量 (pcs)");
     assert_eq!(rows.len(), total, "every held lot");
     assert_eq!(rows[0][0], first, "oldest hold first, as the API");
 

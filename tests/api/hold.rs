@@ -13,7 +13,6 @@ use crate::on_both_backends;
 on_both_backends!(
     a_workcenter_detail_lists_its_lots_with_totals_and_filters,
     the_hold_figures_match_the_held_lots,
-    held_lots_page_oldest_first_with_filters,
 );
 
 fn held(app: &TestApp) -> Vec<&LotRow> {
@@ -161,65 +160,9 @@ async fn a_workcenter_detail_lists_its_lots_with_totals_and_filters(backend: Bac
 
 async fn the_hold_figures_match_the_held_lots(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    for path in ["/api/wip/overview/hold", "/api/hold-overview/summary"] {
-        let (status, body) = json(client().get(app.url(path)).send().await.unwrap()).await;
-        assert_error(status, &body, 401, "UNAUTHORIZED");
-    }
-    app.login_as_user().await;
-    let held = held(&app);
-    let (n, qty) = tally(&held);
-
-    for path in ["/api/wip/overview/hold", "/api/hold-overview/summary"] {
-        let (status, body) = json(app.get(path).await).await;
-
-        assert_eq!(status, 200, "{path}: {body}");
-        assert_eq!(body["meta"]["cache_state"], "fresh", "{path}");
-        let data = &body["data"];
-        assert_eq!(data["total"]["lots"], n, "{path}");
-        assert_eq!(data["total"]["quantity"], qty, "{path}");
-        for (group, key_of) in [
-            (
-                "by_reason",
-                (|l: &LotRow| l.hold_reason.unwrap_or("(no reason)").to_string())
-                    as fn(&LotRow) -> String,
-            ),
-            ("by_workcenter", |l| l.workcenter_id.to_string()),
-        ] {
-            let mut want: BTreeMap<String, (usize, i64)> = BTreeMap::new();
-            for lot in &held {
-                let e = want.entry(key_of(lot)).or_default();
-                e.0 += 1;
-                e.1 += lot.quantity;
-            }
-            let got: BTreeMap<String, (usize, i64)> = data[group]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|g| {
-                    (
-                        g["key"].as_str().unwrap().to_string(),
-                        (
-                            g["lots"].as_u64().unwrap() as usize,
-                            g["quantity"].as_i64().unwrap(),
-                        ),
-                    )
-                })
-                .collect();
-            assert_eq!(got, want, "{path} {group}");
-        }
-    }
-
-    let (_, body) = json(app.get("/api/hold-overview/summary").await).await;
-    assert_eq!(body["data"]["oldest"]["lot_id"], held[0].lot_id);
-    let (_, body) = json(app.get("/api/wip/overview/hold").await).await;
-    assert!(body["data"].get("oldest").is_none(), "figures only");
-}
-
-async fn held_lots_page_oldest_first_with_filters(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
     let (status, body) = json(
         client()
-            .get(app.url("/api/hold-overview/lots"))
+            .get(app.url("/api/wip/overview/hold"))
             .send()
             .await
             .unwrap(),
@@ -228,64 +171,43 @@ async fn held_lots_page_oldest_first_with_filters(backend: Backend) {
     assert_error(status, &body, 401, "UNAUTHORIZED");
     app.login_as_user().await;
     let held = held(&app);
-    let order: Vec<String> = held.iter().map(|l| l.lot_id.clone()).collect();
+    let (n, qty) = tally(&held);
 
-    let (status, body) = json(app.get("/api/hold-overview/lots").await).await;
+    let (status, body) = json(app.get("/api/wip/overview/hold").await).await;
+
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["meta"]["cache_state"], "fresh");
-    assert_eq!(body["data"]["total"], held.len());
-    assert_eq!(body["data"]["limit"], 200);
-    assert_eq!(body["data"]["offset"], 0);
-    let all = ids(&body["data"]["lots"]);
-    assert_eq!(all, order[..held.len().min(200)]);
-
-    // Two pages make the first ten.
-    let (_, first) = json(app.get("/api/hold-overview/lots?limit=5").await).await;
-    let (_, second) = json(app.get("/api/hold-overview/lots?limit=5&offset=5").await).await;
-    let mut paged = ids(&first["data"]["lots"]);
-    paged.extend(ids(&second["data"]["lots"]));
-    assert_eq!(paged, order[..10]);
-    assert_eq!(second["data"]["total"], held.len());
-    let (_, past) = json(app.get("/api/hold-overview/lots?offset=100000").await).await;
-    assert_eq!(past["data"]["lots"].as_array().unwrap().len(), 0);
-    assert_eq!(past["data"]["total"], held.len());
-
-    // Filters.
-    let reason = held[0].hold_reason.expect("seeded holds have a reason");
-    let wc = held[0].workcenter_id;
-    let encoded: String = form_urlencoded::byte_serialize(reason.as_bytes()).collect();
-    let (status, body) = json(
-        app.get(&format!(
-            "/api/hold-overview/lots?reason={encoded}&workcenter={wc}&limit=1000"
-        ))
-        .await,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let want: Vec<String> = held
-        .iter()
-        .filter(|l| l.hold_reason == Some(reason) && l.workcenter_id == wc)
-        .map(|l| l.lot_id.clone())
-        .collect();
-    assert_eq!(ids(&body["data"]["lots"]), want);
-    assert_eq!(body["data"]["total"], want.len());
-    assert_eq!(body["data"]["reason"], reason);
-    let (_, body) = json(app.get("/api/hold-overview/lots?workcenter=NOWHERE").await).await;
-    assert_eq!(body["data"]["total"], 0);
-
-    for (query, named) in [
-        ("limit=0", "limit"),
-        ("limit=1001", "limit"),
-        ("limit=ten", "limit"),
-        ("offset=-1", "offset"),
-        ("offset=x", "offset"),
-        ("reason=", "reason"),
-        ("workcenter=a%20b", "workcenter"),
-        ("sort=desc", "sort"),
+    let data = &body["data"];
+    assert_eq!(data["total"]["lots"], n);
+    assert_eq!(data["total"]["quantity"], qty);
+    for (group, key_of) in [
+        (
+            "by_reason",
+            (|l: &LotRow| l.hold_reason.unwrap_or("(no reason)").to_string())
+                as fn(&LotRow) -> String,
+        ),
+        ("by_workcenter", |l| l.workcenter_id.to_string()),
     ] {
-        let (status, body) = json(app.get(&format!("/api/hold-overview/lots?{query}")).await).await;
-        assert_error(status, &body, 400, "VALIDATION_ERROR");
-        let message = body["error"]["message"].as_str().unwrap();
-        assert!(message.contains(named), "{query}: {message}");
+        let mut want: BTreeMap<String, (usize, i64)> = BTreeMap::new();
+        for lot in &held {
+            let e = want.entry(key_of(lot)).or_default();
+            e.0 += 1;
+            e.1 += lot.quantity;
+        }
+        let got: BTreeMap<String, (usize, i64)> = data[group]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["key"].as_str().unwrap().to_string(),
+                    (
+                        g["lots"].as_u64().unwrap() as usize,
+                        g["quantity"].as_i64().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{group}");
     }
 }

@@ -347,6 +347,37 @@ async fn every_figure_matches_the_events_over_a_range_of_shift_days(backend: Bac
         "sorted by quantity: 7 10 | 20 20 | 30 40"
     );
     assert_eq!(page["data"]["cards"], data["cards"]);
+
+    // The whole detail as CSV: as many rows as the detail's total, in the same order.
+    let url = format!("{}?format=csv", data["result_url"].as_str().unwrap());
+    let response = app
+        .client
+        .get(app.url(&url))
+        .header(reqwest::header::ACCEPT_LANGUAGE, "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()[reqwest::header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let mut reader = csv::Reader::from_reader(&bytes[3..]);
+    assert_eq!(&reader.headers().unwrap()[0], "Lot");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), touching, "every row of the detail");
+    assert_eq!(&rows[0][0], "L4", "newest hold first, as the API");
+    let (status, body) = json(
+        app.get(&format!(
+            "{}?format=xlsx",
+            data["result_url"].as_str().unwrap()
+        ))
+        .await,
+    )
+    .await;
+    assert_error(status, &body, 400, "VALIDATION_ERROR");
 }
 
 /// Which inserted events a filter keeps.

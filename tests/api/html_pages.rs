@@ -42,14 +42,6 @@ async fn strangers_go_to_the_login(app: &TestApp, path: &str) {
     );
 }
 
-/// The ids of the `data-lot` rows of the hold list, in page order.
-fn listed_lots(html: &str) -> Vec<String> {
-    html.split("<tr data-lot=\"")
-        .skip(1)
-        .map(|rest| rest.split('"').next().unwrap().to_string())
-        .collect()
-}
-
 async fn the_wip_and_hold_pages_render_the_snapshot_for_a_logged_in_user(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     strangers_go_to_the_login(&app, "/wip-overview").await;
@@ -89,26 +81,50 @@ async fn the_wip_and_hold_pages_render_the_snapshot_for_a_logged_in_user(backend
         "the time of the data, zh-TW by default"
     );
 
-    // The hold overview: every held lot, the oldest hold first, and the totals.
+    // The hold overview: its KPIs, matrix cells and Pareto bars from the snapshot; the table
+    // is filled by the page script from the lot API.
     let (status, html) = page(&app, "/hold-overview").await;
     assert_eq!(status, 200);
-    let mut held: Vec<_> = factory.lots.iter().filter(|l| l.status == "HOLD").collect();
+    let held: Vec<_> = factory.lots.iter().filter(|l| l.status == "HOLD").collect();
     assert!(!held.is_empty(), "the small factory has held lots");
-    held.sort_by(|a, b| (a.hold_at, &a.lot_id).cmp(&(b.hold_at, &b.lot_id)));
-    let expected: Vec<_> = held.iter().map(|l| l.lot_id.clone()).collect();
-    assert_eq!(listed_lots(&html), expected, "every held lot, oldest first");
-    assert!(html.contains(&format!("<strong id=\"held-lots\">{}</strong>", held.len())));
-    let quantity: i64 = held.iter().map(|l| l.quantity).sum();
-    assert!(html.contains(&format!("<strong id=\"held-quantity\">{quantity}</strong>")));
+    assert!(html.contains(&format!("<strong id=\"kpi-lots\">{}</strong>", held.len())));
     let reason = held[0].hold_reason.expect("a held lot has a reason");
     assert!(
-        html.contains(&format!("data-reason=\"{reason}\"")),
-        "{reason}"
+        html.contains(&format!("data-filter-reason=\"{reason}\"")),
+        "a Pareto bar for {reason}"
     );
     assert!(html.contains(&format!(
-        "data-hold-workcenter=\"{}\"",
-        held[0].workcenter_id
+        "data-workcenter=\"{}\" data-package=\"{}\"",
+        held[0].workcenter_id, held[0].package_id
     )));
+    assert!(
+        html.contains(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart chart-kind-pareto\""
+        )
+    );
+    assert!(html.contains("id=\"hold-page\""));
+
+    // A reason's detail: its badge, cards and the charts whose bars filter the table.
+    let encoded: String = form_urlencoded::byte_serialize(reason.as_bytes()).collect();
+    let (status, html) = page(&app, &format!("/hold-detail?reason={encoded}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<strong id=\"reason\">{reason}</strong>")));
+    assert!(html.contains("id=\"reason-type\""));
+    let of_reason = held
+        .iter()
+        .filter(|l| l.hold_reason == Some(reason))
+        .count();
+    assert!(html.contains(&format!("<strong id=\"kpi-lots\">{of_reason}</strong>")));
+    for range in ["0-1", "1-3", "3-7", "7+"] {
+        assert!(
+            html.contains(&format!("data-filter-age_range=\"{range}\"")),
+            "an age bar for {range}"
+        );
+    }
+    assert!(html.contains("chart-kind-bar"));
+    let (status, html) = page(&app, "/hold-detail").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"no-reason\""));
 }
 
 async fn a_held_lot_with_markup_in_its_fields_is_escaped_on_both_overview_pages(backend: Backend) {
@@ -160,11 +176,6 @@ async fn a_held_lot_with_markup_in_its_fields_is_escaped_on_both_overview_pages(
         "the lot's fields are text, never markup"
     );
     assert!(html.contains(escaped), "escaped as text: {html}");
-    assert_eq!(
-        listed_lots(&html).first().map(String::as_str),
-        Some(escaped),
-        "the oldest hold comes first"
-    );
     let (status, html) = page(&app, "/wip-overview").await;
     assert_eq!(status, 200);
     assert!(

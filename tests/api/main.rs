@@ -18,6 +18,7 @@ mod health;
 mod helpers;
 mod hold;
 pub mod hold_history;
+mod hold_overview;
 mod html_pages;
 mod jobs;
 mod ldap;

@@ -309,6 +309,7 @@ fn template_keys() -> Vec<String> {
                 "monitored",
             ],
         ),
+        ("hold-type-", &["all", "quality", "non-quality"]),
     ];
     let mut keys = Vec::new();
     for (_, source) in templates::SOURCES {

@@ -18,6 +18,7 @@ mod problems;
 mod session;
 
 mod harness;
+mod hold;
 mod pages;
 mod platform;
 mod qc_gate;

@@ -1,0 +1,342 @@
+//! What the hold APIs (`/api/hold-overview/*`, `/api/hold-detail/*`) share: their parameters
+//! (the WIP filters without `status`, plus `reason`, `workcenter`, `age_range`, and for the
+//! lists `page`, `page_size`, `sort`, `dir`), the held-lot row with the 15 columns of the
+//! hold overview's table, and the list answer (JSON page or CSV file).
+//!
+//! Everything is read from the in-memory WIP snapshot: no database call per request.
+
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::cache::aggregate::NO_REASON;
+use crate::cache::hold_query::{
+    self, AgeRange, HoldFilter, HoldSortKey, ReasonFilter, age_of, days, type_name,
+};
+use crate::cache::lots::{Field, LotTable, Micros};
+use crate::cache::wip::Served;
+use crate::http::csv::{Cell, Export};
+use crate::http::{AppError, Meta, RawApiResponse};
+use crate::i18n::Lang;
+use crate::json::RawJson;
+use crate::routes::wip::validate_id;
+use crate::routes::wip_params::{FILTERS, Params};
+
+/// The WIP filters the hold APIs take: every one but `status` (they list held lots only).
+pub const HOLD_FILTERS: [&str; 10] = [
+    "workorder",
+    "lotid",
+    "package",
+    "type",
+    "product",
+    "workflow",
+    "bop",
+    "function",
+    "workcenter_group",
+    "hold_type",
+];
+
+/// The hold APIs' own filters.
+pub const HOLD_EXTRA: [&str; 3] = ["reason", "workcenter", "age_range"];
+/// What a list takes beside the filters.
+pub const LIST_EXTRA: [&str; 7] = [
+    "reason",
+    "workcenter",
+    "age_range",
+    "page",
+    "page_size",
+    "sort",
+    "dir",
+];
+
+/// Lots one page holds at most, and by default.
+pub const MAX_PAGE_SIZE: usize = 500;
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The longest hold reason accepted.
+const MAX_REASON: usize = 100;
+
+const _: () = assert!(HOLD_FILTERS.len() + 1 == FILTERS.len());
+
+/// Reads the query of a hold API taking `extra` beside the filters.
+pub fn parse<'q>(raw: Option<&'q str>, extra: &[&str]) -> Result<Params<'q>, AppError> {
+    Params::parse_among(raw, &HOLD_FILTERS, extra)
+}
+
+/// The hold filter of a parsed query.
+pub fn filter(params: &Params<'_>) -> Result<HoldFilter, AppError> {
+    let mut wip = params.filter()?;
+    let hold_type = wip.hold_type.take();
+    let reason = match params.get("reason").map(str::trim) {
+        None | Some("") => None,
+        Some(reason) => {
+            if reason.chars().count() > MAX_REASON || reason.chars().any(char::is_control) {
+                return Err(AppError::validation(format!(
+                    "reason: must be 1 to {MAX_REASON} characters without control characters \
+                     ({NO_REASON} for holds without one)"
+                )));
+            }
+            Some(ReasonFilter::parse(reason))
+        }
+    };
+    let workcenter = match params.get("workcenter").map(str::trim) {
+        None | Some("") => None,
+        Some(wc) => {
+            validate_id("workcenter:", wc)?;
+            Some(wc.to_string())
+        }
+    };
+    let age = match params.get("age_range").map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(AgeRange::parse(text).ok_or_else(|| {
+            AppError::validation(format!(
+                "age_range: must be one of 0-1, 1-3, 3-7, 7+ (days at station; got {:?})",
+                text.chars().take(40).collect::<String>()
+            ))
+        })?),
+    };
+    Ok(HoldFilter {
+        wip,
+        hold_type,
+        reason,
+        workcenter,
+        age,
+    })
+}
+
+/// The instant ages are measured at: now, in whole seconds (the answers' `as_of`).
+pub fn now() -> (Micros, DateTime<Utc>) {
+    let seconds = Utc::now().timestamp();
+    let at = DateTime::from_timestamp(seconds, 0).unwrap_or_default();
+    (Micros(seconds * 1_000_000), at)
+}
+
+/// `hold_type` as the answers echo it.
+pub fn hold_type_echo(filter: &HoldFilter) -> &'static str {
+    filter.hold_type.map_or("all", |t| t.as_str())
+}
+
+/// One held lot as the lists give it: the 15 columns of the hold overview's table (PRODUCT
+/// §3), borrowed from the snapshot.
+#[derive(Serialize)]
+pub struct HeldRow<'a> {
+    lot_id: &'a str,
+    work_order: Option<&'a str>,
+    quantity: i64,
+    product: Option<&'a str>,
+    package_id: Option<&'a str>,
+    workcenter_id: &'a str,
+    hold_reason: Option<&'a str>,
+    hold_type: &'static str,
+    step: Option<&'a str>,
+    /// Days at the current station.
+    age_days: Option<f64>,
+    hold_at: Option<DateTime<Utc>>,
+    /// Hours since `hold_at`.
+    hold_duration_hours: Option<f64>,
+    hold_by: Option<&'a str>,
+    hold_department: Option<&'a str>,
+    hold_comment: Option<&'a str>,
+    future_hold_comment: Option<&'a str>,
+}
+
+impl<'a> HeldRow<'a> {
+    pub fn new(table: &'a LotTable, pos: u32, now: Micros) -> Self {
+        let lot = &table.lots[pos as usize];
+        let text = |f| table.text(pos, f);
+        Self {
+            lot_id: table.lot_id(pos),
+            work_order: text(Field::WorkOrder),
+            quantity: lot.quantity,
+            product: text(Field::Product),
+            package_id: text(Field::Package),
+            workcenter_id: &table.workcenter_of(pos).workcenter_id,
+            hold_reason: text(Field::HoldReason),
+            hold_type: type_name(lot.non_quality),
+            step: text(Field::Step),
+            age_days: age_of(lot.move_in_at, now).map(|a| round2(days(a))),
+            hold_at: lot.hold_at.get(),
+            hold_duration_hours: age_of(lot.hold_at, now).map(|a| round2(a as f64 / 3.6e9)),
+            hold_by: text(Field::HoldBy),
+            hold_department: text(Field::HoldDepartment),
+            hold_comment: text(Field::HoldComment),
+            future_hold_comment: text(Field::FutureHoldComment),
+        }
+    }
+}
+
+/// Two decimals, for figures people read.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+#[derive(Serialize)]
+struct LotsPage<'a> {
+    as_of: DateTime<Utc>,
+    hold_type: &'static str,
+    /// Held lots matching the filters, over every page.
+    total: usize,
+    page: usize,
+    page_size: usize,
+    pages: usize,
+    sort: &'static str,
+    dir: &'static str,
+    lots: Vec<HeldRow<'a>>,
+}
+
+/// Answers a held-lot list (`report` names its CSV file): the filters, sorted (default:
+/// oldest hold first), a page of it or every row as CSV.
+pub async fn lots(
+    app: &AppState,
+    served: &Served,
+    params: &Params<'_>,
+    filter: &HoldFilter,
+    export: Export,
+    lang: Lang,
+    report: &str,
+) -> Result<Response, AppError> {
+    let page = params.number("page", 1..=1_000_000, 1)?;
+    let page_size = params.number("page_size", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
+    let key = match params.get("sort").map(str::trim) {
+        None | Some("") => HoldSortKey::HoldAt,
+        Some(text) => HoldSortKey::parse(text).ok_or_else(|| {
+            let keys: Vec<&str> = HoldSortKey::ALL.iter().map(|k| k.as_str()).collect();
+            AppError::validation(format!(
+                "sort must be one of {} (got {:?})",
+                keys.join(", "),
+                text.chars().take(40).collect::<String>()
+            ))
+        })?,
+    };
+    let descending = match params.get("dir").map(str::trim) {
+        None | Some("") | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(AppError::validation("dir must be asc or desc")),
+    };
+    let (now, as_of) = now();
+    let snapshot = &served.snapshot;
+    let table = &snapshot.table;
+    let mut positions = snapshot.held(filter, now).positions;
+    hold_query::sort(
+        table,
+        &snapshot.index.step_rank,
+        &mut positions,
+        key,
+        descending,
+    );
+    if export == Export::Csv {
+        return Ok(super::exports::held_lots(
+            app, lang, served, report, positions, now,
+        ));
+    }
+    let total = positions.len();
+    let rows = positions
+        .iter()
+        .skip((page - 1).saturating_mul(page_size))
+        .take(page_size)
+        .map(|&p| HeldRow::new(table, p, now))
+        .collect();
+    let data = RawJson::from_value(&LotsPage {
+        as_of,
+        hold_type: hold_type_echo(filter),
+        total,
+        page,
+        page_size,
+        pages: total.div_ceil(page_size),
+        sort: key.as_str(),
+        dir: if descending { "desc" } else { "asc" },
+        lots: rows,
+    })
+    .map_err(AppError::internal)?;
+    Ok(respond(app, served, data))
+}
+
+/// The envelope of a snapshot answer.
+pub fn respond(app: &AppState, served: &Served, data: RawJson) -> Response {
+    RawApiResponse {
+        data,
+        meta: Meta::cached(served.freshness(), &app.db.breaker),
+    }
+    .into_response()
+}
+
+/// The CSV cells of one held lot, in the order of [`CSV_COLUMNS`].
+pub fn csv_row<'a>(table: &'a LotTable, pos: u32, now: Micros, write: &mut dyn FnMut(&[Cell<'_>])) {
+    let lot = &table.lots[pos as usize];
+    let text = |f| table.text(pos, f);
+    let age = age_of(lot.move_in_at, now).map(|a| format!("{:.2}", days(a)));
+    let duration = age_of(lot.hold_at, now).map(|a| format!("{:.2}", a as f64 / 3.6e9));
+    write(&[
+        table.lot_id(pos).into(),
+        text(Field::WorkOrder).into(),
+        lot.quantity.into(),
+        text(Field::Product).into(),
+        text(Field::Package).into(),
+        table.workcenter_of(pos).workcenter_id.as_str().into(),
+        text(Field::HoldReason).into(),
+        type_name(lot.non_quality).into(),
+        text(Field::Step).into(),
+        age.as_deref().into(),
+        lot.hold_at.get().into(),
+        duration.as_deref().into(),
+        text(Field::HoldBy).into(),
+        text(Field::HoldDepartment).into(),
+        text(Field::HoldComment).into(),
+        text(Field::FutureHoldComment).into(),
+    ]);
+}
+
+/// The CSV header keys (catalogue `locales/*/hold.ftl`).
+pub const CSV_COLUMNS: &[&str] = &[
+    "hold-lot-col-lot",
+    "hold-lot-col-work-order",
+    "hold-lot-col-quantity",
+    "hold-lot-col-product",
+    "hold-lot-col-package",
+    "hold-lot-col-workcenter",
+    "hold-lot-col-reason",
+    "hold-lot-col-type",
+    "hold-lot-col-step",
+    "hold-lot-col-age",
+    "hold-lot-col-hold-at",
+    "hold-lot-col-duration",
+    "hold-lot-col-by",
+    "hold-lot-col-department",
+    "hold-lot-col-comment",
+    "hold-lot-col-future-comment",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(raw: &str) -> Result<HoldFilter, String> {
+        parse(Some(raw), &LIST_EXTRA)
+            .and_then(|p| filter(&p))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn hold_parameters_are_read_and_bad_ones_named() {
+        let f = read("hold_type=non-quality&reason=(no%20reason)&workcenter=WB&age_range=7%2B")
+            .unwrap();
+        assert_eq!(f.hold_type, Some(crate::config::HoldType::NonQuality));
+        assert_eq!(f.reason, Some(ReasonFilter::None));
+        assert_eq!(f.workcenter.as_deref(), Some("WB"));
+        assert_eq!(f.age, Some(AgeRange::Over7));
+        let all = read("hold_type=all&package=QFN").unwrap();
+        assert_eq!(all.hold_type, None);
+        for (raw, named) in [
+            ("status=HOLD", "status"),
+            ("colour=red", "colour"),
+            ("age_range=2-5", "age_range"),
+            ("hold_type=some", "hold_type"),
+            ("workcenter=a%20b", "workcenter"),
+            ("reason=a%0Ab", "reason"),
+            ("reason=x&reason=y", "reason"),
+        ] {
+            let error = read(raw).unwrap_err();
+            assert!(error.contains(named), "{raw}: {error}");
+        }
+    }
+}
