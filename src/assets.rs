@@ -18,9 +18,14 @@ pub const FILES: &[(&str, &[u8])] = &[
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
     ("js/api.js", include_bytes!("../static/js/api.js")),
     ("js/live.js", include_bytes!("../static/js/live.js")),
+    ("js/jobs.js", include_bytes!("../static/js/jobs.js")),
     (
         "js/pages/error.js",
         include_bytes!("../static/js/pages/error.js"),
+    ),
+    (
+        "js/pages/job_query.js",
+        include_bytes!("../static/js/pages/job_query.js"),
     ),
     (
         "js/pages/resource.js",

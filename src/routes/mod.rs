@@ -12,6 +12,7 @@ pub mod hold;
 pub mod hold_history;
 #[cfg(any(test, feature = "test-support"))]
 pub mod inventory;
+pub mod job_query;
 pub mod jobs;
 pub mod login;
 pub mod metrics;
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(hold::router())
         .merge(hold_history::router())
         .merge(jobs::router())
+        .merge(job_query::router())
         .merge(metrics::router())
         .merge(overview::router())
         .merge(admin::router())
