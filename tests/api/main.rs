@@ -24,7 +24,7 @@ mod metrics;
 mod pages;
 mod platform;
 mod resilience;
-mod resource_history;
+pub mod resource_history;
 mod shutdown;
 mod sse;
 mod supervisor;

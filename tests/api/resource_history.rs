@@ -150,7 +150,7 @@ fn spans() -> Vec<Span> {
     ]
 }
 
-async fn insert(url: &str) {
+pub async fn insert(url: &str) {
     let db = Database::connect_lazy(&Settings::for_tests(url, &[])).unwrap();
     let since = local(2020, 1, 1, 0, 0);
     for (wc, group, seq) in [("RHWC1", "RH-G1", 901), ("RHWC2", "RH-G2", 902)] {
@@ -608,7 +608,7 @@ async fn a_long_range_runs_as_a_job_whose_csv_has_every_row(backend: Backend) {
     );
 }
 
-async fn insert_jobs(url: &str) {
+pub async fn insert_jobs(url: &str) {
     let db = Database::connect_lazy(&Settings::for_tests(url, &[])).unwrap();
     let jobs = [
         (
