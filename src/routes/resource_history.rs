@@ -129,7 +129,7 @@ async fn query(
 }
 
 /// A stored report as the API shows it: the tool rows paged (`detail`), the charts drawn in
-/// the reader's language, the job's id and result URL.
+/// the reader's language (with the first page), the job's id and result URL.
 pub fn answer(mut report: Value, record: &JobRecord, page: &PageRequest, lang: Lang) -> Value {
     let detail = crate::jobs::page_rows(
         &report,
@@ -139,7 +139,10 @@ pub fn answer(mut report: Value, record: &JobRecord, page: &PageRequest, lang: L
         // Rows keep the group → family → tool order unless a sort is asked for.
         page.sort.is_some() && page.descending,
     );
-    report["charts"] = charts::render(&report, lang);
+    // The charts go with the first page (a page reading the other rows needs only them).
+    if page.page == 1 {
+        report["charts"] = charts::render(&report, lang);
+    }
     if let Some(object) = report.as_object_mut() {
         object.remove("rows");
     }

@@ -580,12 +580,16 @@ async fn a_long_range_runs_as_a_job_whose_csv_has_every_row(backend: Backend) {
         }
     }
     assert_figures(&data["kpi"], &sum, "job KPI");
+    // The charts come with the first page only.
+    assert!(data["charts"].is_null());
+    let (_, first) = json(app.get(&format!("{result_url}?page_size=2")).await).await;
     assert!(
-        data["charts"]["heatmap"]["svg"]
+        first["data"]["charts"]["heatmap"]["svg"]
             .as_str()
             .unwrap()
             .starts_with("<svg")
     );
+    assert_eq!(first["data"]["detail"]["rows"][0]["equipment_id"], "RH-T1");
 
     // The CSV: a BOM, the header in the reader's language, one line per tool.
     let response = app.get(&format!("{result_url}?format=csv")).await;
