@@ -18,6 +18,7 @@ pub const FILES: &[(&str, &[u8])] = &[
     ("favicon.svg", include_bytes!("../static/favicon.svg")),
     ("js/api.js", include_bytes!("../static/js/api.js")),
     ("js/live.js", include_bytes!("../static/js/live.js")),
+    ("js/jobs.js", include_bytes!("../static/js/jobs.js")),
     (
         "js/pages/error.js",
         include_bytes!("../static/js/pages/error.js"),
@@ -37,6 +38,10 @@ pub const FILES: &[(&str, &[u8])] = &[
     (
         "js/pages/hold.js",
         include_bytes!("../static/js/pages/hold.js"),
+    ),
+    (
+        "js/pages/job_query.js",
+        include_bytes!("../static/js/pages/job_query.js"),
     ),
     (
         "js/pages/resource.js",

@@ -22,6 +22,7 @@ pub mod json;
 pub mod lifecycle;
 pub mod metrics;
 pub mod redis;
+pub mod resource_history;
 pub mod routes;
 pub mod seed;
 pub mod serve;

@@ -44,6 +44,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/resource_history.html"),
     ),
     (
+        "job_query.html",
+        include_str!("../templates/job_query.html"),
+    ),
+    (
         "wip_overview.html",
         include_str!("../templates/wip_overview.html"),
     ),

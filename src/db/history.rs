@@ -57,6 +57,48 @@ pub async fn state_seconds(
         .fetch_all(&mut *c))
 }
 
+/// One state span of a tool, as stored (`ended_at` is `None` while it lasts).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Span {
+    pub equipment_id: String,
+    pub e10_state: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// Every span overlapping `[from, to)` of the given tools (every tool when `tools` is empty),
+/// handed to `each` as the rows arrive (a year of a large fleet is millions of spans: none is
+/// kept here). The same text on both backends; the index on `started_at` bounds the scan.
+pub async fn each_span(
+    pool: &DbPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tools: &[String],
+    each: &mut (dyn FnMut(Span) + Send),
+) -> Result<(), DbError> {
+    use futures_util::TryStreamExt;
+    let mut sql = String::from(
+        "SELECT equipment_id, e10_state, started_at, ended_at FROM equipment_state_history \
+         WHERE started_at < $2 AND (ended_at IS NULL OR ended_at > $1)",
+    );
+    if !tools.is_empty() {
+        sql.push_str(" AND ");
+        sql.push_str(&super::maintenance::in_list("equipment_id", 3, tools.len()));
+    }
+    let sql = sqlx::AssertSqlSafe(sql);
+    with_conn!(pool, |c| async {
+        let mut query = sqlx::query_as::<_, Span>(sql).bind(from).bind(to);
+        for tool in tools {
+            query = query.bind(tool.as_str());
+        }
+        let mut rows = query.fetch(&mut *c);
+        while let Some(span) = rows.try_next().await? {
+            each(span);
+        }
+        Ok::<_, sqlx::Error>(())
+    })
+}
+
 /// Hours per E10 state and the E10 ratios of one tool or group.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct E10Hours {
@@ -95,13 +137,19 @@ impl E10Hours {
         self.prd + self.sby + self.udt + self.sdt + self.egt
     }
 
-    /// Uptime (productive, standby, engineering) over operations time, in percent.
-    pub fn availability_pct(&self) -> Option<f64> {
-        let ops = self.operations();
-        (ops > 0.0).then(|| round2((self.prd + self.sby + self.egt) / ops * 100.0))
+    /// Every hour, non-scheduled time included.
+    pub fn total(&self) -> f64 {
+        self.operations() + self.nst
     }
 
-    /// Productive time over operations time, in percent.
+    /// AVAIL % (PRODUCT §2): uptime (productive, standby, engineering) over all time, NST
+    /// included — as the system we replace computes it.
+    pub fn availability_pct(&self) -> Option<f64> {
+        let all = self.total();
+        (all > 0.0).then(|| round2((self.prd + self.sby + self.egt) / all * 100.0))
+    }
+
+    /// OU % (PRODUCT §2): productive time over operations time (NST excluded), in percent.
     pub fn utilization_pct(&self) -> Option<f64> {
         let ops = self.operations();
         (ops > 0.0).then(|| round2(self.prd / ops * 100.0))
@@ -128,7 +176,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn e10_ratios_exclude_non_scheduled_time() {
+    fn utilization_excludes_and_availability_includes_non_scheduled_time() {
         let mut h = E10Hours::default();
         h.add("PRD", 6.0);
         h.add("SBY", 1.0);
@@ -136,7 +184,8 @@ mod tests {
         h.add("EGT", 1.0);
         h.add("NST", 14.0);
         assert_eq!(h.operations(), 10.0);
-        assert_eq!(h.availability_pct(), Some(80.0));
+        // (6 + 1 + 1) / 24 of every hour; 6 / 10 of the scheduled ones.
+        assert_eq!(h.availability_pct(), Some(33.33));
         assert_eq!(h.utilization_pct(), Some(60.0));
         assert_eq!(E10Hours::default().availability_pct(), None);
     }

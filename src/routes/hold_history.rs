@@ -5,12 +5,11 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
@@ -20,9 +19,7 @@ use crate::hold_history::{
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError};
 use crate::jobs::{JobContext, JobRecord, Work};
-use crate::routes::jobs::{
-    PageParams, PageRequest, job_error, result_url, status_url, store_error, submit_error,
-};
+use crate::routes::jobs::{PageParams, PageRequest, accepted, done_at_once, job_error, result_url};
 
 pub use crate::hold_history::KIND;
 
@@ -106,18 +103,7 @@ async fn query(
                 Box::pin(async move { compute(&db.slow, &q, &clock, &reasons, &ctx).await })
             })
         };
-        let record = app
-            .jobs
-            .submit(KIND, &user.username, params, work)
-            .await
-            .map_err(submit_error)?;
-        let data = json!({
-            "job_id": record.id,
-            "state": record.state,
-            "status_url": status_url(&record.id),
-            "result_url": result_url(&record.id),
-        });
-        return Ok((StatusCode::ACCEPTED, ApiResponse::new(data)).into_response());
+        return accepted(&app, KIND, &user.username, params, work).await;
     }
 
     let reasons = &app.config.holds.non_quality_reasons;
@@ -131,11 +117,7 @@ async fn query(
         },
         async { Ok(detail_page(&app.db.slow, &q, reasons, first).await?) },
     )?;
-    let record = app
-        .jobs
-        .record_done(KIND, &user.username, params, &report)
-        .await
-        .map_err(store_error)?;
+    let record = done_at_once(&app, KIND, &user.username, params, &report).await?;
     let mut data = report;
     data["job_id"] = record.id.clone().into();
     data["result_url"] = result_url(&record.id).into();
@@ -205,6 +187,7 @@ pub async fn result_csv(
         page_size: EXPORT_CHUNK,
         sort: page.sort.clone(),
         descending: page.descending,
+        csv: false,
     };
     // One row past the cap tells the file to say where it stopped.
     while rows.len() <= max {

@@ -5,6 +5,7 @@
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
@@ -18,8 +19,8 @@ use crate::auth::extract::is_admin;
 use crate::http::extract::{ApiPath, ApiQuery};
 use crate::http::{ApiResponse, AppError};
 use crate::i18n::Lang;
-use crate::jobs::{self, JobError, JobRecord, JobState, StoreError, SubmitError};
-use crate::routes::hold_history;
+use crate::jobs::{self, JobError, JobRecord, JobState, StoreError, SubmitError, Work};
+use crate::routes::{hold_history, resource_history};
 
 /// How long a cancel waits for the job's worker to confirm (it acts within a beat).
 const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -92,6 +93,44 @@ pub fn job_error(e: JobError) -> AppError {
     }
 }
 
+/// Submits a report's `work` as a background job: 202 with `{job_id, state, status_url,
+/// result_url}` (PRODUCT §4), the answer of every report past `ASYNC_QUERY_DAYS`.
+pub async fn accepted(
+    app: &AppState,
+    kind: &str,
+    owner: &str,
+    params: Value,
+    work: Work,
+) -> Result<Response, AppError> {
+    let record = app
+        .jobs
+        .submit(kind, owner, params, work)
+        .await
+        .map_err(submit_error)?;
+    let data = json!({
+        "job_id": record.id,
+        "state": record.state,
+        "status_url": status_url(&record.id),
+        "result_url": result_url(&record.id),
+    });
+    Ok((StatusCode::ACCEPTED, ApiResponse::new(data)).into_response())
+}
+
+/// Keeps a report answered at once as a finished job, so its pages (and its CSV) are read
+/// through the result API like a background job's.
+pub async fn done_at_once(
+    app: &AppState,
+    kind: &str,
+    owner: &str,
+    params: Value,
+    report: &Value,
+) -> Result<JobRecord, AppError> {
+    app.jobs
+        .record_done(kind, owner, params, report)
+        .await
+        .map_err(store_error)
+}
+
 /// The job `id` when `user` may see it (its owner or an administrator).
 pub(crate) async fn load(app: &AppState, user: &User, id: &str) -> Result<JobRecord, AppError> {
     let not_found = || AppError::not_found(format!("no job {id}"));
@@ -140,6 +179,8 @@ pub struct PageRequest {
     pub page_size: u32,
     pub sort: Option<String>,
     pub descending: bool,
+    /// Every row as CSV instead (`format=csv`), for the reports that export one.
+    pub csv: bool,
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -167,20 +208,22 @@ impl PageParams {
                 )));
             }
         };
-        if let Some(format) = self.format.as_deref()
-            && format != "json"
-            && format != "csv"
-        {
-            return Err(AppError::validation(format!(
-                "format: {format:?} is not json or csv"
-            )));
-        }
+        let csv = match self.format.as_deref() {
+            None | Some("json") => false,
+            Some("csv") => true,
+            Some(format) => {
+                return Err(AppError::validation(format!(
+                    "format: {format:?} is not csv or json"
+                )));
+            }
+        };
         Ok(PageRequest {
             page,
             page_size,
             // Newest first unless asked otherwise, when sorting by the default.
             descending: descending.unwrap_or(self.sort.is_none()),
             sort: self.sort,
+            csv,
         })
     }
 }
@@ -188,13 +231,18 @@ impl PageParams {
 async fn result(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
+    lang: Lang,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<PageParams>,
-    lang: Lang,
 ) -> Result<Response, AppError> {
-    let csv = params.format.as_deref() == Some("csv");
     let page = params.validate()?;
     let record = load(&app, &user, &id).await?;
+    if page.csv && record.kind != resource_history::KIND && record.kind != hold_history::KIND {
+        return Err(AppError::validation(format!(
+            "format: the result of a {} job is served as json only",
+            record.kind
+        )));
+    }
     match record.state {
         JobState::Done => {}
         JobState::Queued | JobState::Running => {
@@ -234,18 +282,20 @@ async fn result(
         .await
         .map_err(store_error)?
         .ok_or_else(expired)?;
-    if csv {
-        return match record.kind.as_str() {
-            hold_history::KIND => hold_history::result_csv(&app, &record, &page, lang).await,
-            other => Err(AppError::validation(format!(
-                "format: csv is not served for {other} results yet; only json"
-            ))),
-        };
+    if page.csv && record.kind == hold_history::KIND {
+        return hold_history::result_csv(&app, &record, &page, lang).await;
     }
     let mut stored: Value = serde_json::from_str(&text)
         .map_err(|e| AppError::internal(anyhow::anyhow!("job {id}: unreadable result: {e}")))?;
     let detail = match record.kind.as_str() {
         hold_history::KIND => hold_history::result_page(&app, &record, &page).await?,
+        resource_history::KIND if page.csv => {
+            return Ok(resource_history::csv(&app, lang, stored));
+        }
+        resource_history::KIND => {
+            let data = resource_history::answer(stored, &record, &page, lang);
+            return Ok(ApiResponse::new(data).into_response());
+        }
         _ => {
             let rows = jobs::page_rows(
                 &stored,

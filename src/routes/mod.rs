@@ -17,6 +17,7 @@ pub mod hold_params;
 pub mod home_tools;
 #[cfg(any(test, feature = "test-support"))]
 pub mod inventory;
+pub mod job_query;
 pub mod jobs;
 pub mod login;
 pub mod metrics;
@@ -61,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .merge(qc_gate::router())
         .merge(hold_history_page::router())
         .merge(jobs::router())
+        .merge(job_query::router())
         .merge(metrics::router())
         .merge(admin::router())
         .merge(auth::router())

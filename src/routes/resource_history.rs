@@ -1,30 +1,34 @@
-//! `POST /api/resource/history/query`: hours per E10 state, availability and utilization of
-//! each tool over a time range — a long report, so it runs on the slow pool and its
-//! concurrency limit (busy → 503 `SERVICE_UNAVAILABLE` with `Retry-After`); and the
-//! `/resource-history` page, a form whose script calls that API and renders its answer.
-
-use std::collections::BTreeMap;
+//! `POST /api/resource/history/query` (PRODUCT §3 `/resource-history`): hours per E10 state,
+//! OU % and AVAIL % of the tools a filter admits over a range of shift days, by day, week,
+//! month or year. Answered at once (200: the figures, the charts in the request's language and
+//! the first page of tool rows, with the `job_id` whose result API pages the rest) or, from
+//! `ASYNC_QUERY_DAYS` days on, as a background job (202). Queries run on the slow pool.
+//! And the `/resource-history` page, whose script calls it.
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::db::history::{self, E10Hours};
 use crate::equipment::E10_STATES;
+use crate::http::csv::{self, Cell, CsvFile};
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError};
 use crate::i18n::Lang;
+use crate::jobs::{JobContext, JobRecord, Work};
+use crate::resource_history::{self, HistoryQuery, RawFilter, RawQuery, compute};
 use crate::routes::catalog;
+use crate::routes::jobs::{PageParams, PageRequest, accepted, done_at_once, job_error};
 use crate::session::SessionHandle;
 use crate::templates;
 
-/// The longest range one query may cover.
-pub const MAX_RANGE_DAYS: i64 = 366;
+pub use crate::resource_history::KIND;
+
+mod charts;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,111 +36,187 @@ pub fn router() -> Router<AppState> {
         .route("/resource-history", get(page))
 }
 
+/// A flag as JSON gives it: `true`, or `"true"` as the page's URL keeps it.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Flag {
+    Bool(bool),
+    Text(String),
+}
+
+impl Flag {
+    fn as_str(&self) -> &str {
+        match self {
+            Flag::Bool(true) => "true",
+            Flag::Bool(false) => "false",
+            Flag::Text(t) => t,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct HistoryQuery {
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    #[serde(default)]
-    workcenter: Option<String>,
-    /// `equipment` (default: one row per tool) or `workcenter`.
-    #[serde(default)]
-    group_by: GroupBy,
+struct Body {
+    from: Option<String>,
+    to: Option<String>,
+    granularity: Option<String>,
+    workcenter_group: Option<String>,
+    location: Option<String>,
+    family: Option<String>,
+    tool: Option<String>,
+    package_group: Option<String>,
+    production: Option<Flag>,
+    key: Option<Flag>,
+    monitored: Option<Flag>,
+    /// Of the first page of tool rows.
+    page_size: Option<u32>,
 }
 
-#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum GroupBy {
-    #[default]
-    Equipment,
-    Workcenter,
-}
-
-#[derive(Debug, Serialize)]
-struct Row {
-    /// The tool id, or the workcenter id when grouped by workcenter.
-    id: String,
-    workcenter: String,
-    hours: E10Hours,
-    availability_pct: Option<f64>,
-    utilization_pct: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-struct Answer {
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    group_by: &'static str,
-    rows: Vec<Row>,
-    total: Row,
-}
-
-fn validate(q: &HistoryQuery) -> Result<(), AppError> {
-    if q.to <= q.from {
-        return Err(AppError::validation("to: must be after from"));
-    }
-    if (q.to - q.from).num_days() > MAX_RANGE_DAYS {
-        return Err(AppError::validation(format!(
-            "to: the range may cover at most {MAX_RANGE_DAYS} days"
-        )));
-    }
-    if let Some(wc) = &q.workcenter {
-        validate_workcenter(wc)?;
-    }
-    Ok(())
-}
-
-fn row(id: String, workcenter: String, hours: &E10Hours) -> Row {
-    Row {
-        id,
-        workcenter,
-        availability_pct: hours.availability_pct(),
-        utilization_pct: hours.utilization_pct(),
-        hours: hours.rounded(),
-    }
+fn clock(app: &AppState) -> crate::hold_history::PlantClock {
+    crate::hold_history::PlantClock::new(
+        app.config.pages.time_zone,
+        app.config.reports.shift_day_start,
+    )
 }
 
 async fn query(
     State(app): State<AppState>,
-    _user: CurrentUser,
-    ApiJson(q): ApiJson<HistoryQuery>,
-) -> Result<ApiResponse<Answer>, AppError> {
-    validate(&q)?;
-    let spans = history::state_seconds(&app.db.slow, q.from, q.to, q.workcenter.as_deref()).await?;
-
-    // (id, workcenter) → hours, in workcenter then id order.
-    let mut groups: BTreeMap<(String, String), E10Hours> = BTreeMap::new();
-    let mut total = E10Hours::default();
-    for s in &spans {
-        let id = match q.group_by {
-            GroupBy::Equipment => s.equipment_id.clone(),
-            GroupBy::Workcenter => s.workcenter_id.clone(),
-        };
-        let hours = s.seconds.max(0.0) / 3600.0;
-        groups
-            .entry((s.workcenter_id.clone(), id))
-            .or_default()
-            .add(&s.e10_state, hours);
-        total.add(&s.e10_state, hours);
-    }
-    let rows = groups
-        .into_iter()
-        .map(|((workcenter, id), hours)| row(id, workcenter, &hours))
-        .collect();
-    Ok(ApiResponse::new(Answer {
-        from: q.from,
-        to: q.to,
-        group_by: match q.group_by {
-            GroupBy::Equipment => "equipment",
-            GroupBy::Workcenter => "workcenter",
+    CurrentUser(user): CurrentUser,
+    lang: Lang,
+    ApiJson(body): ApiJson<Body>,
+) -> Result<Response, AppError> {
+    let raw = RawQuery {
+        from: body.from.as_deref(),
+        to: body.to.as_deref(),
+        granularity: body.granularity.as_deref(),
+        filter: RawFilter {
+            workcenter_group: body.workcenter_group.as_deref(),
+            location: body.location.as_deref(),
+            family: body.family.as_deref(),
+            tool: body.tool.as_deref(),
+            package_group: body.package_group.as_deref(),
+            production: body.production.as_ref().map(Flag::as_str),
+            key: body.key.as_ref().map(Flag::as_str),
+            monitored: body.monitored.as_ref().map(Flag::as_str),
         },
-        rows,
-        total: row("total".into(), q.workcenter.unwrap_or_default(), &total),
-    }))
+    };
+    let q = HistoryQuery::resolve(&raw, &clock(&app))
+        .map_err(|e| AppError::validation(e.to_string()))?;
+    let first = PageParams {
+        page: Some(1),
+        page_size: body.page_size,
+        ..PageParams::default()
+    }
+    .validate()?;
+    let params = serde_json::to_value(&q).map_err(AppError::internal)?;
+
+    if q.days() >= i64::from(app.config.reports.async_query_days) {
+        let work: Work = {
+            let db = app.db.clone();
+            Box::new(move |ctx: JobContext| {
+                Box::pin(async move { compute(&db.slow, &q, &ctx).await })
+            })
+        };
+        return accepted(&app, KIND, &user.username, params, work).await;
+    }
+
+    let report = compute(&app.db.slow, &q, &JobContext::detached())
+        .await
+        .map_err(job_error)?;
+    let record = done_at_once(&app, KIND, &user.username, params, &report).await?;
+    let data = answer(report, &record, &first, lang);
+    Ok(ApiResponse::new(data).into_response())
 }
 
-/// The equipment history page: the form and, once submitted, the answer as a table. The
-/// workcenters offered come from the equipment snapshot when it is loaded (no query here).
+/// A stored report as the API shows it: the tool rows paged (`detail`), the charts drawn in
+/// the reader's language (with the first page), the job's id and result URL.
+pub fn answer(mut report: Value, record: &JobRecord, page: &PageRequest, lang: Lang) -> Value {
+    let detail = crate::jobs::page_rows(
+        &report,
+        page.page,
+        u64::from(page.page_size),
+        page.sort.as_deref(),
+        // Rows keep the group → family → tool order unless a sort is asked for.
+        page.sort.is_some() && page.descending,
+    );
+    // The charts go with the first page (a page reading the other rows needs only them).
+    if page.page == 1 {
+        report["charts"] = charts::render(&report, lang);
+    }
+    if let Some(object) = report.as_object_mut() {
+        object.remove("rows");
+    }
+    report["job_id"] = record.id.clone().into();
+    report["result_url"] = crate::routes::jobs::result_url(&record.id).into();
+    report["detail"] = detail;
+    report
+}
+
+const CSV_COLUMNS: &[&str] = &[
+    "rh-col-group",
+    "rh-col-family",
+    "col-tool",
+    "col-workcenter",
+    "rh-col-location",
+    "rh-col-package-group",
+    "rh-col-prd",
+    "rh-col-sby",
+    "rh-col-udt",
+    "rh-col-sdt",
+    "rh-col-egt",
+    "rh-col-nst",
+    "rh-col-ou",
+    "rh-col-avail",
+];
+
+/// Every tool row of a stored report as CSV (hours and percentages with two decimals).
+pub fn csv(app: &AppState, lang: Lang, report: Value) -> Response {
+    let file = CsvFile {
+        report: "resource_history".into(),
+        lang,
+        time_zone: app.config.pages.time_zone,
+        max_rows: app.config.pages.csv_export_max_rows,
+        columns: CSV_COLUMNS,
+    };
+    let rows = match report {
+        Value::Object(mut o) => match o.remove("rows") {
+            Some(Value::Array(rows)) => rows,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    let mut rows = rows.into_iter();
+    csv::respond(file, move |write: &mut dyn FnMut(&[Cell<'_>])| {
+        let Some(r) = rows.next() else {
+            return false;
+        };
+        let text = |field: &str| r[field].as_str().map(str::to_string);
+        let number = |field: &str| r[field].as_f64().map(|n| format!("{n:.2}"));
+        let cells: Vec<Option<String>> = vec![
+            text("workcenter_group"),
+            text("family"),
+            text("equipment_id"),
+            text("workcenter_id"),
+            text("location"),
+            text("package_group"),
+            number("prd_hours"),
+            number("sby_hours"),
+            number("udt_hours"),
+            number("sdt_hours"),
+            number("egt_hours"),
+            number("nst_hours"),
+            number("ou_pct"),
+            number("avail_pct"),
+        ];
+        let cells: Vec<Cell<'_>> = cells.iter().map(|c| c.as_deref().into()).collect();
+        write(&cells);
+        true
+    })
+}
+
+/// The equipment history page: the form (its filters read back from the URL by the script)
+/// and the places the answer goes. The tools offered come from the equipment snapshot when it
+/// is loaded (no query here).
 async fn page(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -144,29 +224,29 @@ async fn page(
     lang: Lang,
 ) -> Result<Response, AppError> {
     let layout = catalog::open_page(&app, &session, &user, "/resource-history", lang).await?;
-    let mut workcenters: Vec<String> = app
+    let tools: Vec<String> = app
         .equipment
         .current()
-        .map(|s| s.tools.iter().map(|t| t.workcenter_id.clone()).collect())
+        .map(|s| s.tools.iter().map(|t| t.equipment_id.clone()).collect())
         .unwrap_or_default();
-    workcenters.sort_unstable();
-    workcenters.dedup();
     templates::render(
         "resource_history.html",
         &layout,
         &serde_json::json!({
-            "workcenters": workcenters,
-            "max_range_days": MAX_RANGE_DAYS,
+            "tools": tools,
+            "max_days": resource_history::MAX_DAYS,
             "config": {
                 "query_url": "/api/resource/history/query",
                 "states": E10_STATES,
-                "max_range_days": MAX_RANGE_DAYS,
+                "max_days": resource_history::MAX_DAYS,
+                "async_days": app.config.reports.async_query_days,
             },
         }),
     )
 }
 
 /// A workcenter filter: 1 to 32 letters, digits, '-' or '_' (400 naming `workcenter` otherwise).
+/// (The status API of `/resource` validates its workcenter with it.)
 pub(crate) fn validate_workcenter(wc: &str) -> Result<(), AppError> {
     let plain = !wc.is_empty()
         && wc.len() <= 32

@@ -421,9 +421,9 @@ async fn text_parameters_with_nul_or_invalid_utf8_are_400_naming_the_parameter(b
     let posts = [
         (
             "/api/resource/history/query",
-            json!({"from": "2024-01-01T00:00:00Z", "to": "2024-01-02T00:00:00Z",
-                   "workcenter": "W\u{0}C"}),
-            "workcenter",
+            json!({"from": "2024-01-01", "to": "2024-01-02",
+                   "workcenter_group": "W\u{0}C"}),
+            "workcenter_group",
         ),
         (
             "/api/wip/lots/lookup",

@@ -190,7 +190,7 @@ async fn the_resource_history_page_carries_a_token_the_history_api_accepts(backe
     strangers_go_to_the_login(&app, "/resource-history").await;
     app.login_as_user().await;
     let factory = app.factory.as_ref().unwrap();
-    // The workcenters offered come from the equipment snapshot once it is loaded.
+    // The tools offered come from the equipment snapshot once it is loaded.
     let until = Instant::now() + DEADLINE;
     while app.state().equipment.current().is_none() {
         assert!(Instant::now() < until, "the equipment sync loaded");
@@ -199,11 +199,11 @@ async fn the_resource_history_page_carries_a_token_the_history_api_accepts(backe
 
     let (status, html) = page(&app, "/resource-history").await;
     assert_eq!(status, 200);
-    assert!(html.contains("<form class=\"query card\" id=\"query\">"));
-    let tool_wc = &factory.tools[0].workcenter_id;
+    assert!(html.contains("<form class=\"query card rh-form\" id=\"query\">"));
+    let tool = &factory.tools[0].equipment_id;
     assert!(
-        html.contains(&format!("<option value=\"{tool_wc}\">")),
-        "the workcenter {tool_wc} is offered"
+        html.contains(&format!("<option value=\"{tool}\">")),
+        "the tool {tool} is offered"
     );
     let config = html
         .split("<script type=\"application/json\" id=\"mes-history\">")
@@ -217,9 +217,11 @@ async fn the_resource_history_page_carries_a_token_the_history_api_accepts(backe
         config["text"]["total"], "合計",
         "its words in the page's language"
     );
-    let script = mes_dashboard::assets::url("js/pages/resource_history.js").unwrap();
-    assert!(html.contains(script), "the page's script");
-    for file in ["js/pages/resource_history.js", "js/api.js"] {
+    for file in ["js/pages/resource_history.js", "js/jobs.js"] {
+        let script = mes_dashboard::assets::url(file).unwrap();
+        assert!(html.contains(script), "the page's script {file}");
+    }
+    for file in ["js/pages/resource_history.js", "js/jobs.js", "js/api.js"] {
         let source = mes_dashboard::assets::by_path(file).unwrap().bytes;
         assert!(
             !String::from_utf8_lossy(source).contains(".innerHTML"),
@@ -234,13 +236,14 @@ async fn the_resource_history_page_carries_a_token_the_history_api_accepts(backe
         .and_then(|rest| rest.split('"').next())
         .expect("the page's csrf-token meta")
         .to_string();
-    let to = chrono::Utc::now();
-    let from = to - chrono::Duration::days(2);
+    let today = chrono::Utc::now().date_naive();
+    let from = today - chrono::Duration::days(2);
+    let group = factory.tools[0].workcenter_id;
     let query = json!({
-        "from": from.to_rfc3339(),
-        "to": to.to_rfc3339(),
-        "workcenter": tool_wc,
-        "group_by": "equipment",
+        "from": from.to_string(),
+        "to": today.to_string(),
+        "granularity": "day",
+        "tool": tool,
     });
     let send = |token: Option<String>, body: Value| {
         let mut request = app
@@ -254,11 +257,13 @@ async fn the_resource_history_page_carries_a_token_the_history_api_accepts(backe
     };
     let (status, body) = json_of(send(Some(token.clone()), query.clone()).await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
-    let rows = body["data"]["rows"].as_array().unwrap();
-    assert!(!rows.is_empty(), "{body}");
-    assert!(rows.iter().all(|r| r["workcenter"] == *tool_wc), "{body}");
+    let rows = body["data"]["detail"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{body}");
+    assert_eq!(rows[0]["equipment_id"], *tool);
+    assert_eq!(rows[0]["workcenter_id"], group);
+    assert_eq!(body["data"]["series"].as_array().unwrap().len(), 3);
     // The errors the page shows: a 400 envelope naming the field, a 403 without the token.
-    let backwards = json!({"from": to.to_rfc3339(), "to": from.to_rfc3339()});
+    let backwards = json!({"from": today.to_string(), "to": from.to_string()});
     let (status, body) = json_of(send(Some(token), backwards).await.unwrap()).await;
     crate::helpers::assert_error(status, &body, 400, "VALIDATION_ERROR");
     // In the page's language (zh-TW here), still naming the field literally.

@@ -27,6 +27,7 @@ mod pages;
 mod platform;
 mod qc_gate;
 mod resilience;
+pub mod resource_history;
 mod resource_status;
 mod shutdown;
 mod sse;

@@ -374,9 +374,10 @@ async fn a_full_slow_query_limit_answers_503_with_retry_after() {
         .execute(&mut *tx)
         .await
         .unwrap();
+    let today = chrono::Utc::now().date_naive();
     let body = serde_json::json!({
-        "from": (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339(),
-        "to": chrono::Utc::now().to_rfc3339(),
+        "from": (today - chrono::Duration::days(1)).to_string(),
+        "to": today.to_string(),
     });
 
     let first = app.post_json_with_csrf("/api/resource/history/query", &body);
@@ -403,7 +404,12 @@ async fn a_full_slow_query_limit_answers_503_with_retry_after() {
     assert_error(status, &body, 503, "SERVICE_UNAVAILABLE");
     let (status, body) = json(first).await;
     assert_eq!(status, 200, "the query in its slot completes: {body}");
-    assert!(!body["data"]["rows"].as_array().unwrap().is_empty());
+    assert!(
+        !body["data"]["detail"]["rows"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// The breaker open means the database is known to be failing: every cached answer says

@@ -17,6 +17,7 @@ mod locate;
 mod problems;
 mod session;
 
+mod equipment_history;
 mod harness;
 mod hold;
 mod pages;

@@ -143,12 +143,12 @@ async fn a_forced_503_shows_the_countdown_and_the_page_recovers_by_itself() {
     );
     assert!(app.exists("#api-retry-now").await);
 
-    // The database comes back: a retry of the client's own fills the table, the banner goes.
+    // The database comes back: a retry of the client's own shows the report, the banner goes.
     proxy.set(Fault::None).await;
     app.wait_for_js(
         "the report after the automatic retry",
         Duration::from_secs(60),
-        "return !document.getElementById('results').hidden &&\
+        "return !document.getElementById('report').hidden &&\
          document.getElementById('api-banner').hidden;",
         vec![],
     )
