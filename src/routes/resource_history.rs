@@ -244,20 +244,3 @@ async fn page(
         }),
     )
 }
-
-/// A workcenter filter: 1 to 32 letters, digits, '-' or '_' (400 naming `workcenter` otherwise).
-/// (The status API of `/resource` validates its workcenter with it.)
-pub(crate) fn validate_workcenter(wc: &str) -> Result<(), AppError> {
-    let plain = !wc.is_empty()
-        && wc.len() <= 32
-        && wc
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if plain {
-        Ok(())
-    } else {
-        Err(AppError::validation(
-            "workcenter: 1 to 32 letters, digits, '-' or '_'",
-        ))
-    }
-}
