@@ -128,6 +128,12 @@ impl PageRegistry {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(REFRESH_EVERY) => {}
             }
+            // While the breaker is not closed the last set stands: this background read must
+            // not be the half-open probe (a user's request is, and says how it went) nor add
+            // load to a database known to be failing.
+            if db.breaker.state() != crate::db::breaker::BreakerState::Closed {
+                continue;
+            }
             match self.load(&db).await {
                 Ok(()) => failing = false,
                 Err(error) if !failing => {

@@ -38,8 +38,10 @@ fn body_for(path: &str) -> Value {
     if path.starts_with("/api/hold-history") {
         json!({"mode": "today"})
     } else {
-        let now = chrono::Utc::now();
-        json!({"from": (now - chrono::Duration::days(1)).to_rfc3339(), "to": now.to_rfc3339()})
+        // Shift days: yesterday to today (answered at once).
+        let today = chrono::Utc::now().date_naive();
+        let yesterday = today - chrono::Duration::days(1);
+        json!({"from": yesterday.to_string(), "to": today.to_string()})
     }
 }
 
