@@ -42,6 +42,8 @@ struct Status {
 
 #[derive(Serialize)]
 struct WipCard {
+    /// The snapshot's version: the page compares it with each `wip` event's.
+    version: String,
     updated_at: String,
     split: StatusSplit,
     statuses: Vec<Status>,
@@ -78,6 +80,7 @@ fn wip_card(snapshot: &WipSnapshot, lang: Lang) -> Result<WipCard, AppError> {
     let split = StatusSplit::from_raw(&snapshot.summary).map_err(AppError::internal)?;
     let (donut_lots, donut_pcs) = split.donuts(lang, "home-wip", false);
     Ok(WipCard {
+        version: snapshot.version.clone(),
         updated_at: snapshot.updated_at.clone(),
         statuses: split
             .parts()

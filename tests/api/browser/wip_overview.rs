@@ -239,3 +239,60 @@ async fn the_wip_overview_updates_in_place_when_the_wip_data_changes() {
     assert_eq!(figures(&app).await, expected(&summary));
     app.assert_no_page_problems().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_cards_follow_the_wip_data_without_a_reload() {
+    let builder = TestApp::builder(Backend::Sqlite).env("CACHE_CHECK_INTERVAL", "1");
+    let Some(app) = BrowserApp::start(builder, BrowserOptions::default()).await else {
+        return;
+    };
+    app.login_through_form(USER, TEST_PASSWORD).await;
+    app.open("/").await;
+    let lots = |v: &Value| -> u64 {
+        v.as_str()
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or_else(|_| panic!("a number: {v}"))
+    };
+    let shown = app
+        .js(
+            "return document.getElementById('home-wip-lots').textContent;",
+            vec![],
+        )
+        .await;
+    let summary = api(&app, "/api/wip/overview/summary").await;
+    let total = summary["total"]["lots"].as_u64().unwrap();
+    assert_eq!(lots(&shown), total, "the card shows the API's total");
+    app.js("window.__mesMark = 'not reloaded'; return true;", vec![])
+        .await;
+
+    let lot = app.app.factory.as_ref().unwrap().lots[0].lot_id.clone();
+    let db = Database::connect_lazy(&Settings::for_tests(&app.app.database_url(), &[]))
+        .expect("database settings");
+    let pool = &db.request;
+    let removed = with_conn!(pool, |c| async {
+        sqlx::query("DELETE FROM lots WHERE lot_id = $1")
+            .bind(&lot)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
+    })
+    .expect("remove the lot");
+    assert_eq!(removed, 1);
+    db.close().await;
+
+    app.wait_for_js(
+        "the home card shows one lot fewer",
+        DEADLINE,
+        "var el = document.getElementById('home-wip-lots');\
+         return el && el.textContent.replace(/\\D/g, '') === String(arguments[0]);",
+        vec![json!(total - 1)],
+    )
+    .await;
+    let mark = app.js("return window.__mesMark || null;", vec![]).await;
+    assert_eq!(mark, "not reloaded", "updated in place");
+    app.assert_no_page_problems().await;
+}
