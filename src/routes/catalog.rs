@@ -8,7 +8,6 @@
 use crate::app::AppState;
 use crate::auth::User;
 use crate::auth::extract::is_admin;
-use crate::db;
 use crate::http::AppError;
 use crate::i18n::{self, Lang};
 use crate::routes::page_registry::{EQUIPMENT_EVENTS, WIP_EVENTS};
@@ -182,20 +181,16 @@ pub fn find(route: &str) -> Option<&'static PageInfo> {
 }
 
 /// Whether `user` may open the registered page `route`: released pages are for everyone,
-/// `dev` pages for administrators only.
-pub async fn check_access(app: &AppState, user: &User, route: &str) -> Result<(), AppError> {
-    if is_admin(app, user) {
-        return Ok(());
-    }
-    let status = db::pages::status(&app.db.request, route).await?;
-    // Read anyway: this worker's copy of the registry catches up at once.
-    app.pages.set(route, status.as_deref() == Some("dev"));
-    match status.as_deref() {
-        Some("dev") => Err(AppError::Forbidden(format!(
+/// `dev` pages for administrators only. Read from this worker's page registry (memory; at most
+/// [`super::page_registry::REFRESH_EVERY`] behind a change made on another worker), so opening
+/// a page costs no database call.
+pub fn check_access(app: &AppState, user: &User, route: &str) -> Result<(), AppError> {
+    if !is_admin(app, user) && app.pages.is_dev(route) {
+        return Err(AppError::Forbidden(format!(
             "the page {route} is still in development and open to administrators only"
-        ))),
-        _ => Ok(()),
+        )));
     }
+    Ok(())
 }
 
 /// Opens the registered page `route` for `user`: refuses a `dev` page to non-administrators
@@ -208,12 +203,12 @@ pub async fn open_page(
     route: &str,
     lang: Lang,
 ) -> Result<Layout, AppError> {
-    check_access(app, user, route).await?;
+    check_access(app, user, route)?;
     layout(app, session, user, route, lang).await
 }
 
 /// The base layout for a logged-in page at `path`: the drawers with the pages this user may
-/// open (by the registry), a fresh CSRF token, the language and the plant's time zone.
+/// open (by the in-memory registry), a fresh CSRF token, the language and the plant's time zone.
 pub async fn layout(
     app: &AppState,
     session: &crate::session::SessionHandle,
@@ -222,18 +217,13 @@ pub async fn layout(
     lang: Lang,
 ) -> Result<Layout, AppError> {
     let admin = is_admin(app, user);
-    let statuses = db::pages::list(&app.db.request).await?;
-    app.pages.install(&statuses);
     let visible: Vec<(&PageInfo, String)> = PAGES
         .iter()
         .filter(|p| admin || p.registered)
         .filter_map(|p| {
-            let status = statuses
-                .iter()
-                .find(|s| s.route == p.route)
-                .map(|s| s.status.clone())
-                .unwrap_or_else(|| "released".into());
-            (admin || status == "released").then_some((p, status))
+            let dev = p.registered && app.pages.is_dev(p.route);
+            let status = if dev { "dev" } else { "released" };
+            (admin || !dev).then_some((p, status.to_string()))
         })
         .collect();
     let nav = Drawer::ALL

@@ -9,7 +9,8 @@
 //! Freshness: the set of `dev` pages is a bit mask (one bit per catalog page) read with one
 //! atomic load. The worker where an administrator changes a status installs it at once; every
 //! worker of every instance re-reads the table every [`REFRESH_EVERY`] (one indexed read of a
-//! table of about ten rows), and every page render installs the statuses it reads anyway.
+//! table of about ten rows). Opening a page (the access check and the navigation) reads this
+//! registry too, so a page render costs no database call for it.
 //! A poll rather than Redis pub/sub because the same bound must hold without Redis (several
 //! workers on the demo's SQLite file, or Redis down), a status change is rare and not urgent
 //! to the second, and the read is negligible next to the rest of a worker's background work.
@@ -60,15 +61,48 @@ fn mask_of<'a>(routes: impl IntoIterator<Item = &'a str>) -> u64 {
 }
 
 /// The `dev` pages as this worker last saw them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PageRegistry {
+    /// Read on every request (one atomic load).
     dev: AtomicU64,
+    /// The same mask for whoever must act when it changes (an open stream of an API that
+    /// becomes hidden ends): sent only when the mask differs.
+    changes: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for PageRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl PageRegistry {
     pub fn new() -> Self {
         const { assert!(PAGES.len() <= 64, "one bit per page") };
-        Self::default()
+        Self {
+            dev: AtomicU64::new(0),
+            changes: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    /// Resolves once `path` is hidden from non-administrators (at once when it is already):
+    /// what an open stream of a hidden API waits on to end.
+    pub async fn hidden(&self, path: &str) {
+        let mut changes = self.changes.subscribe();
+        while !self.hides(path) {
+            if changes.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    fn store(&self, dev: u64) {
+        self.dev.store(dev, Ordering::Relaxed);
+        self.changes.send_if_modified(|last| {
+            let changed = *last != dev;
+            *last = dev;
+            changed
+        });
     }
 
     /// Whether the page `route` is `dev`.
@@ -95,17 +129,14 @@ impl PageRegistry {
                 .filter(|r| r.status == "dev")
                 .map(|r| r.route.as_str()),
         );
-        self.dev.store(dev, Ordering::Relaxed);
+        self.store(dev);
     }
 
     /// Installs one status change made on this worker.
     pub fn set(&self, route: &str, dev: bool) {
         let bit = mask_of([route]);
-        if dev {
-            self.dev.fetch_or(bit, Ordering::Relaxed);
-        } else {
-            self.dev.fetch_and(!bit, Ordering::Relaxed);
-        }
+        let last = self.dev.load(Ordering::Relaxed);
+        self.store(if dev { last | bit } else { last & !bit });
     }
 
     /// Reads the table once and installs it.

@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/resource/status/matrix", get(matrix))
         .route("/api/resource/status/options", get(status_options))
         .route("/api/resource/jobs/open", get(open_jobs))
-        .route("/api/resource/status/stream", get(events))
+        .route(stream::STATUS_STREAM, get(events))
         .route("/resource", get(page::page))
 }
 
@@ -234,9 +234,10 @@ async fn open_jobs(
 /// Server-sent events: each change as it is applied.
 async fn events(
     State(app): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(user): CurrentUser,
     session: SessionHandle,
 ) -> Result<Response, AppError> {
     let session = session.get().await?.filter(|s| !s.anonymous);
-    stream::open(&app, session.as_ref().map(|s| s.id.as_str()))
+    let admin = crate::auth::extract::is_admin(&app, &user);
+    stream::open(&app, session.as_ref().map(|s| s.id.as_str()), admin)
 }

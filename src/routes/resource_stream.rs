@@ -5,7 +5,9 @@
 //!
 //! A stream ends when the process starts to stop (`App::stopping`), so the HTTP drain never
 //! waits for open streams; when its session ends (a logout on any worker or instance, seen
-//! within a second through [`crate::session::live`]); and after [`LIFETIME`] in any case, so
+//! within a second through [`crate::session::live`]); for a non-administrator, when `/resource`
+//! is set to `dev` (seen by this worker's page registry: at once on the worker where it was
+//! set, within its refresh elsewhere); and after [`LIFETIME`] in any case, so
 //! a browser reconnects through the full access check. Every stream of a worker — this one and
 //! `GET /api/events` — holds one of its `EVENT_STREAMS_MAX` places ([`StreamPlaces`]).
 //!
@@ -27,12 +29,16 @@ use tokio_util::sync::CancellationToken;
 use crate::app::AppState;
 use crate::equipment::ChangeEvent;
 use crate::http::AppError;
+use crate::routes::page_registry::PageRegistry;
 use crate::session::live::StreamLease;
 
 /// How long a browser waits before reconnecting after the stream ends.
 pub const RECONNECT_AFTER: Duration = Duration::from_secs(5);
 /// Longest life of one stream; the browser then reconnects with its session cookie.
 pub const LIFETIME: Duration = Duration::from_secs(15 * 60);
+
+/// The path of the equipment status stream (an API of `/resource` in the page catalog).
+pub const STATUS_STREAM: &str = "/api/resource/status/stream";
 /// `Retry-After` of a stream refused because the worker's places are taken.
 const FULL_RETRY_AFTER: u64 = 10;
 
@@ -74,6 +80,9 @@ impl StreamPlaces {
 /// session's end. Holds the stream's place and session lease until it is dropped.
 pub struct StreamEnd {
     pub stop: CancellationToken,
+    /// For a non-administrator's stream of a page's API: the registry and the API path; the
+    /// stream ends when that page is set to `dev` (the client's reconnect then gets 403).
+    pub hidden: Option<(Arc<PageRegistry>, &'static str)>,
     pub until: tokio::time::Instant,
     pub lease: Option<StreamLease>,
     pub _place: OwnedSemaphorePermit,
@@ -85,6 +94,7 @@ impl StreamEnd {
         Ok(Self {
             _place: app.streams.take()?,
             stop: app.stopping.clone(),
+            hidden: None,
             until: tokio::time::Instant::now() + LIFETIME,
             lease: session.map(|id| app.sessions.live.lease(id)),
         })
@@ -98,10 +108,17 @@ impl StreamEnd {
                 None => std::future::pending().await,
             }
         };
+        let hidden = async {
+            match &self.hidden {
+                Some((pages, path)) => pages.hidden(path).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = self.stop.cancelled() => {}
             () = tokio::time::sleep_until(self.until) => {}
             () = session_ended => {}
+            () = hidden => {}
         }
     }
 }
@@ -129,9 +146,13 @@ pub fn hello() -> Event {
 
 /// The event stream of one client, subscribed before the response head is sent: a change
 /// applied after the client has the head reaches it. `session`: the logged-in session it
-/// serves.
-pub fn open(app: &AppState, session: Option<&str>) -> Result<Response, AppError> {
-    let end = StreamEnd::take(app, session)?;
+/// serves; `admin`: whether its user is an administrator (else the stream ends when its page
+/// is set to `dev`).
+pub fn open(app: &AppState, session: Option<&str>, admin: bool) -> Result<Response, AppError> {
+    let mut end = StreamEnd::take(app, session)?;
+    if !admin {
+        end.hidden = Some((app.pages.clone(), STATUS_STREAM));
+    }
     let receiver = app.equipment.subscribe();
     Ok(respond(
         events(receiver, end),
@@ -201,6 +222,7 @@ mod tests {
     fn end(stop: &CancellationToken, lifetime: Duration) -> StreamEnd {
         StreamEnd {
             stop: stop.clone(),
+            hidden: None,
             until: tokio::time::Instant::now() + lifetime,
             lease: None,
             _place: StreamPlaces::new(1).take().expect("a free place"),

@@ -289,3 +289,66 @@ async fn wait_until_user_instance_has(user: &TestApp, tool: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Reads `events` until the server ends the stream; fails if it is still open at `until`.
+async fn until_ended(events: &mut Events, until: Instant) {
+    while events.next_block(until).await.is_some() {}
+    assert!(
+        events.ended,
+        "the stream was still open at the deadline: {:?}",
+        events.seen
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_status_stream_of_a_user_ends_when_its_page_is_set_to_dev() {
+    let admin = TestApp::builder(Backend::Sqlite)
+        .env("EQUIPMENT_STATUS_SYNC_INTERVAL", "1")
+        .start()
+        .await;
+    admin.login_as_admin().await;
+    // A user on the same instance (the change is installed there at once) and one on another
+    // instance (it learns of it by its registry's refresh).
+    let here = admin.another_session();
+    here.login_as_user().await;
+    let there = admin.another_instance(&[]).await;
+    there.login_as_user().await;
+    let tool = admin
+        .factory
+        .as_ref()
+        .unwrap()
+        .tools
+        .iter()
+        .find(|t| t.e10_state != "UDT")
+        .map(|t| t.equipment_id.clone())
+        .unwrap();
+
+    let mut streams = Vec::new();
+    for app in [&admin, &here, &there] {
+        let response = app.get("/api/resource/status/stream").await;
+        assert_eq!(response.status(), 200);
+        let mut events = Events::new(response);
+        // The hello: the stream is open and its end condition armed.
+        let first = events.next_block(Instant::now() + DEADLINE).await;
+        assert!(first.is_some(), "no first event");
+        streams.push(events);
+    }
+    set_status(&admin, "/resource", "dev").await;
+    let until = Instant::now() + DEADLINE;
+    until_ended(&mut streams[1], until).await;
+    until_ended(&mut streams[2], until).await;
+    // Reconnecting is refused; the administrator's stream goes on carrying changes.
+    until_status(&there, Call::Get("/api/resource/status/stream"), 403).await;
+    flip(&admin, &tool, "UDT").await;
+    loop {
+        let change = streams[0]
+            .next_named("change", until)
+            .await
+            .expect("the administrator's stream carries the change");
+        let changed = change["changed"].as_array().unwrap();
+        if changed.iter().any(|t| t["equipment_id"] == tool.as_str()) {
+            break;
+        }
+    }
+    assert!(!streams[0].ended);
+}

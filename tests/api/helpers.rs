@@ -416,6 +416,19 @@ impl TestApp {
         }
     }
 
+    /// Another client (a cookie jar of its own: another browser) on this same instance.
+    pub fn another_session(&self) -> TestApp {
+        TestApp {
+            addr: self.addr,
+            client: client(),
+            factory: None,
+            running: None,
+            db_url: self.db_url.clone(),
+            env: self.env.clone(),
+            _db: None,
+        }
+    }
+
     /// A fresh CSRF token of this client's session (creating an anonymous session if needed).
     pub async fn csrf_token(&self) -> String {
         csrf_token_of(&self.client, &self.url("/api/auth/csrf")).await

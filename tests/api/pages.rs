@@ -12,7 +12,9 @@ on_both_backends!(an_admin_changes_a_page_status_through_the_api_and_the_form);
 async fn an_admin_changes_a_page_status_through_the_api_and_the_form(backend: Backend) {
     let admin = TestApp::builder(backend).seed(None).start().await;
     admin.login_as_admin().await;
-    let user = admin.another_instance(&[]).await;
+    // A user of the same instance: the change applies there at once (another instance sees it
+    // within its registry's refresh, `dev_pages.rs`).
+    let user = admin.another_session();
     user.login_as_user().await;
 
     let (status, body) = json(admin.get("/admin/api/pages").await).await;
