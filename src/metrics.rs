@@ -146,6 +146,18 @@ pub const FAMILIES: &[Family] = &[
         "Lots in the WIP snapshot served (0 before the first load).",
     ),
     family(
+        "mes_wip_db_loads_total",
+        Counter,
+        Total::Sum,
+        "WIP snapshots this worker read from the database (not from Redis): one per change across the instances sharing Redis.",
+    ),
+    family(
+        "mes_equipment_db_reads_total",
+        Counter,
+        Total::Sum,
+        "Equipment status syncs this worker read from the database (the read at start aside): with Redis, only the sync leader reads, once per interval across the instances.",
+    ),
+    family(
         "mes_redis_enabled",
         Gauge,
         Total::Max,
@@ -275,6 +287,12 @@ pub fn collect(app: &App) -> Vec<Sample> {
         s.add("mes_wip_cache_age_seconds", "", age as f64);
     }
     s.add("mes_wip_cache_lots", "", cache.lots.unwrap_or(0) as f64);
+    s.add("mes_wip_db_loads_total", "", cache.db_loads as f64);
+    s.add(
+        "mes_equipment_db_reads_total",
+        "",
+        app.equipment.db_reads() as f64,
+    );
 
     let redis = app.redis.status();
     s.add("mes_redis_enabled", "", u8::from(redis.enabled));

@@ -4,7 +4,7 @@
 use crate::helpers::{Backend, TestApp, assert_error, client, json};
 
 /// Every metric family the endpoint promises.
-const FAMILIES: [&str; 14] = [
+const FAMILIES: [&str; 16] = [
     "mes_process_uptime_seconds",
     "mes_http_requests_total",
     "mes_db_pool_size",
@@ -16,6 +16,8 @@ const FAMILIES: [&str; 14] = [
     "mes_wip_cache_state",
     "mes_wip_cache_age_seconds",
     "mes_wip_cache_lots",
+    "mes_wip_db_loads_total",
+    "mes_equipment_db_reads_total",
     "mes_redis_available",
     "mes_redis_enabled",
     "mes_csrf_rejections_total",
@@ -62,6 +64,11 @@ async fn a_loopback_scraper_reads_the_metrics_without_a_session() {
     assert_eq!(
         sample(&text, "mes_wip_cache_lots"),
         Some(app.factory.as_ref().unwrap().lots.len() as f64)
+    );
+    // No Redis: this one process loaded the WIP from the database.
+    assert!(
+        sample(&text, "mes_wip_db_loads_total").unwrap() >= 1.0,
+        "{text}"
     );
     let max = app.state().db.request.max_connections();
     assert_eq!(
