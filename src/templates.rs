@@ -93,6 +93,7 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     env.add_filter("num", format_number);
     env.add_filter("when", format_time);
     env.add_filter("chart", chart_markup);
+    env.add_filter("duration", format_duration);
     for (name, source) in SOURCES {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name} does not compile: {e:#}"));
@@ -183,6 +184,17 @@ fn format_number(value: &Value) -> String {
         crate::timefmt::format_decimal(f, 1)
     } else {
         value.to_string()
+    }
+}
+
+/// `|duration`: seconds as people read a duration, in the page's language ("3 d 4 h",
+/// [`i18n::duration`]).
+fn format_duration(state: &State, value: &Value) -> String {
+    match f64::try_from(value.clone()) {
+        Ok(seconds) if seconds.is_finite() => {
+            i18n::duration(page_lang(state), seconds.round() as i64)
+        }
+        _ => value.to_string(),
     }
 }
 
@@ -313,6 +325,8 @@ struct ClientText {
     as_of: String,
     unreachable: String,
     health: std::collections::BTreeMap<&'static str, String>,
+    /// `MES.fmt.duration`'s words ([`i18n::duration`]'s rule).
+    duration: std::collections::BTreeMap<&'static str, String>,
 }
 
 fn client_config(layout: &Layout) -> ClientConfig {
@@ -335,6 +349,16 @@ fn client_config(layout: &Layout) -> ClientConfig {
             health: ["healthy", "degraded", "unhealthy", "unknown"]
                 .map(|s| (s, i18n::t(lang, &format!("health-{s}")).into_owned()))
                 .into(),
+            duration: [
+                ("days_hours", "duration-days-hours"),
+                ("hours_minutes", "duration-hours-minutes"),
+                ("minutes", "duration-minutes"),
+            ]
+            .map(|(name, key)| {
+                let slots = i18n::args([slot("days"), slot("hours"), slot("minutes")]);
+                (name, i18n::t_args(lang, key, &slots))
+            })
+            .into(),
         },
     }
 }

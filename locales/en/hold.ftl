@@ -114,4 +114,4 @@ hold-hi-col-event = Event
 hold-hi-col-released-at = Released at
 hold-hi-col-released-by = Released by
 hold-hi-col-future = Future hold
-hold-hi-hours = { $hours } h
+hold-col-duration = Hold duration

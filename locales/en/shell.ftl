@@ -82,3 +82,7 @@ logout-not-logged-in = You are not logged in.
 
 portal-welcome = Welcome, { $name }
 portal-choose = Choose a report.
+
+duration-days-hours = { $days } d { $hours } h
+duration-hours-minutes = { $hours } h { $minutes } m
+duration-minutes = { $minutes } m

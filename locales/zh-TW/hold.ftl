@@ -114,4 +114,4 @@ hold-hi-col-event = 事件
 hold-hi-col-released-at = 解除時間
 hold-hi-col-released-by = 解除人員
 hold-hi-col-future = 預約暫停
-hold-hi-hours = { $hours } 小時
+hold-col-duration = 暫停時間

@@ -82,3 +82,7 @@ logout-not-logged-in = 您尚未登入。
 
 portal-welcome = 歡迎，{ $name }
 portal-choose = 請選擇報表。
+
+duration-days-hours = { $days } 天 { $hours } 小時
+duration-hours-minutes = { $hours } 小時 { $minutes } 分
+duration-minutes = { $minutes } 分

@@ -94,6 +94,17 @@ pub enum Reasons<'a> {
     Only(&'a [String]),
     /// Every other reason and holds without one (the quality holds).
     Except(&'a [String]),
+    /// Holds without a reason only.
+    Missing,
+}
+
+/// Holds released in the window after being held for `[at_least_ms, under_ms)` (a duration
+/// on a boundary goes up, as the hold history's buckets count it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldFor {
+    pub at_least_ms: i64,
+    /// `None`: no upper bound.
+    pub under_ms: Option<i64>,
 }
 
 /// The orders a page can be listed in; every order ends with the event id.
@@ -116,6 +127,8 @@ pub struct EventQuery<'a> {
     pub to: DateTime<Utc>,
     pub record: Record,
     pub reasons: Reasons<'a>,
+    /// Only holds released in the window after this long (with any record type).
+    pub held_for: Option<HeldFor>,
     pub sort: SortBy,
     pub descending: bool,
     pub limit: u32,
@@ -130,7 +143,7 @@ pub struct EventPage {
 }
 
 /// The WHERE clause of a query (`$1` from, `$2` to, reasons from `$3`) and its reasons.
-fn filter(q: &EventQuery<'_>) -> (String, Vec<String>) {
+fn filter(backend: Backend, q: &EventQuery<'_>) -> (String, Vec<String>) {
     let mut sql = String::from(match q.record {
         Record::New => " WHERE hold_at >= $1 AND hold_at < $2",
         Record::Released => " WHERE release_at >= $1 AND release_at < $2",
@@ -157,7 +170,22 @@ fn filter(q: &EventQuery<'_>) -> (String, Vec<String>) {
             sql.push_str(&format!(" AND (hold_reason IS NULL OR NOT {listed})"));
             list
         }
+        Reasons::Missing => {
+            sql.push_str(" AND hold_reason IS NULL");
+            &[][..]
+        }
     };
+    if let Some(held) = q.held_for {
+        // The bounds are integers of ours, written into the text.
+        let d = super::hold_history::duration_ms(backend);
+        sql.push_str(&format!(
+            " AND release_at >= $1 AND release_at < $2 AND {d} >= {}",
+            held.at_least_ms
+        ));
+        if let Some(under) = held.under_ms {
+            sql.push_str(&format!(" AND {d} < {under}"));
+        }
+    }
     (sql, reasons.to_vec())
 }
 
@@ -190,7 +218,7 @@ fn order_by(backend: Backend, q: &EventQuery<'_>) -> String {
 
 /// One page of the events `q` selects, and their total.
 pub async fn page(pool: &DbPool, q: &EventQuery<'_>) -> Result<EventPage, DbError> {
-    let (filter, reasons) = filter(q);
+    let (filter, reasons) = filter(pool.backend(), q);
     let next = 3 + reasons.len();
     let count = sqlx::AssertSqlSafe(format!(
         "SELECT CAST(count(*) AS BIGINT) FROM hold_events{filter}"

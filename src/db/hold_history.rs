@@ -63,8 +63,9 @@ fn day(backend: Backend, column: &str) -> String {
 }
 
 /// Release minus hold, in whole milliseconds (double precision, not PostgreSQL's numeric
-/// `EXTRACT`: it is computed for every release of the range).
-fn duration_ms(backend: Backend) -> &'static str {
+/// `EXTRACT`: it is computed for every release of the range). The detail's duration filter
+/// compares the same expression, so a filtered detail lists what a bucket counts.
+pub(super) fn duration_ms(backend: Backend) -> &'static str {
     match backend {
         Backend::Postgres => {
             "CAST(round(date_part('epoch', release_at - hold_at) * 1000) AS BIGINT)"
@@ -149,6 +150,7 @@ pub async fn repeated(
     let (filter, list): (String, &[String]) = match reasons {
         Reasons::All | Reasons::Except([]) => (String::new(), &[]),
         Reasons::Only([]) => return Ok(0),
+        Reasons::Missing => (" AND hold_reason IS NULL".to_string(), &[]),
         Reasons::Only(list) => (
             format!(" AND {}", in_list("hold_reason", 3, list.len())),
             list,

@@ -8,12 +8,14 @@
 //! a time, so a long range reports progress and stops between chunks when cancelled.
 
 pub mod clock;
+mod filters;
 mod report;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use clock::{PlantClock, Shift};
+pub use filters::{DetailFilter, DurationBucket, RawDetailFilter};
 pub use report::{DetailRequest, compute, detail_page};
 
 use crate::config::{HoldType, NonQualityReasons};
@@ -165,15 +167,8 @@ impl HistoryQuery {
         };
         let reason = match raw.reason {
             None => None,
-            Some(r)
-                if r.is_empty() || r.chars().count() > 100 || r.chars().any(char::is_control) =>
-            {
-                return Err(FieldError::new(
-                    "reason",
-                    "1 to 100 characters without control characters, as the reason is stored",
-                ));
-            }
-            Some(r) => Some(r.to_string()),
+            Some(r) if valid_reason(r) => Some(r.to_string()),
+            Some(_) => return Err(FieldError::new("reason", REASON_RULE)),
         };
         let mode = match raw.mode {
             None | Some("range") => Mode::Range,
@@ -297,6 +292,12 @@ impl HistoryQuery {
             _ => Vec::new(),
         }
     }
+}
+
+const REASON_RULE: &str = "1 to 100 characters without control characters, as the reason is stored";
+
+fn valid_reason(r: &str) -> bool {
+    !r.is_empty() && r.chars().count() <= 100 && !r.chars().any(char::is_control)
 }
 
 fn date(text: Option<&str>, field: &'static str) -> Result<NaiveDate, FieldError> {

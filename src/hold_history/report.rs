@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::{HistoryQuery, PlantClock, TypeFilter, chunks};
+use super::{DetailFilter, HistoryQuery, PlantClock, TypeFilter, chunks};
 use crate::config::NonQualityReasons;
 use crate::db::hold_events::{self, EventQuery, Reasons, SortBy};
 use crate::db::{DbPool, hold_history};
@@ -241,19 +241,24 @@ pub struct DetailRequest {
     pub descending: bool,
 }
 
-/// One page of the events behind the report (its filters and record type), with the total.
+/// One page of the events behind the report (its filters and record type), narrowed by the
+/// detail's own filters, with the total.
 pub async fn detail_page(
     pool: &DbPool,
     q: &HistoryQuery,
+    clock: &PlantClock,
     reasons: &NonQualityReasons,
+    filter: &DetailFilter,
     page: DetailRequest,
 ) -> Result<Value, crate::db::DbError> {
     let only = q.reason_list(reasons);
+    let (from, to) = filter.window(q, clock);
     let query = EventQuery {
-        from: q.start,
-        to: q.end,
+        from,
+        to,
         record: q.record_type.record(),
-        reasons: q.reasons(reasons, &only),
+        reasons: filter.reasons(q, reasons, &only),
+        held_for: filter.duration_bucket.map(|b| b.held_for()),
         sort: page.sort,
         descending: page.descending,
         limit: page.page_size,
@@ -267,7 +272,7 @@ pub async fn detail_page(
         .events
         .into_iter()
         .map(|e| {
-            let held_until = e.release_at.unwrap_or(q.end);
+            let held_until = e.release_at.unwrap_or(to);
             let seconds = (held_until - e.hold_at).num_seconds().max(0);
             let hold_type = reasons.hold_type(e.hold_reason.as_deref()).as_str();
             let mut row = serde_json::to_value(&e).unwrap_or(Value::Null);
@@ -280,6 +285,7 @@ pub async fn detail_page(
         "page": page.page,
         "page_size": page.page_size,
         "total": found.total,
+        "filters": filter,
         "rows": rows,
     }))
 }

@@ -138,3 +138,69 @@ fn filters_keep_holds_by_type_and_reason() {
         crate::db::hold_events::Reasons::Only([])
     ));
 }
+
+#[test]
+fn a_duration_on_a_bucket_boundary_goes_up() {
+    const H: i64 = 3_600_000;
+    assert_eq!(DurationBucket::of(4 * H - 1), DurationBucket::Under4h);
+    assert_eq!(DurationBucket::of(4 * H), DurationBucket::Hours4To24);
+    assert_eq!(DurationBucket::of(24 * H), DurationBucket::Days1To3);
+    assert_eq!(DurationBucket::of(72 * H - 1), DurationBucket::Days1To3);
+    assert_eq!(DurationBucket::of(72 * H), DurationBucket::Over3d);
+    for bucket in DurationBucket::ALL {
+        let held = bucket.held_for();
+        assert_eq!(DurationBucket::of(held.at_least_ms), bucket);
+        if let Some(under) = held.under_ms {
+            assert_eq!(DurationBucket::of(under - 1), bucket);
+            assert_ne!(DurationBucket::of(under), bucket);
+        }
+        assert_eq!(DurationBucket::parse(bucket.name()), Some(bucket));
+    }
+}
+
+#[test]
+fn detail_filters_name_the_bad_field_and_narrow_to_one_shift_day() {
+    let q =
+        HistoryQuery::resolve(&range("2026-12-01", "2026-12-03"), &clock(), Utc::now()).unwrap();
+    let raw = |day: Option<&str>, reason: Option<&str>, bucket: Option<&str>| RawDetailFilter {
+        day: day.map(str::to_string),
+        reason: reason.map(str::to_string),
+        duration_bucket: bucket.map(str::to_string),
+    };
+    let field = |r: RawDetailFilter| DetailFilter::parse(&r, &q).expect_err("bad").field;
+    assert_eq!(field(raw(Some("2026-11-30"), None, None)), "day");
+    assert_eq!(field(raw(Some("2026-12-04"), None, None)), "day");
+    assert_eq!(field(raw(Some("12/02"), None, None)), "day");
+    assert_eq!(field(raw(None, Some(""), None)), "reason");
+    assert_eq!(field(raw(None, None, Some("over_1d"))), "duration_bucket");
+    assert_eq!(
+        raw(None, None, Some("x")).first_field(),
+        Some("duration_bucket")
+    );
+
+    let f = DetailFilter::parse(&raw(Some("2026-12-02"), None, Some("over_3d")), &q).unwrap();
+    assert_eq!(
+        f.window(&q, &clock()),
+        (taipei(2026, 12, 1, 7, 30), taipei(2026, 12, 2, 7, 30))
+    );
+    assert_eq!(f.duration_bucket, Some(DurationBucket::Over3d));
+    assert_eq!(
+        DetailFilter::default().window(&q, &clock()),
+        (q.start, q.end)
+    );
+
+    // A reason of the other type lists nothing; the missing reason is its own filter.
+    let configured = NonQualityReasons::new(["盤點"]);
+    let mut quality = q.clone();
+    quality.hold_type = TypeFilter::Quality;
+    let stock = DetailFilter::parse(&raw(None, Some("盤點"), None), &quality).unwrap();
+    assert!(matches!(
+        stock.reasons(&quality, &configured, &[]),
+        crate::db::hold_events::Reasons::Only([])
+    ));
+    let none = DetailFilter::parse(&raw(None, Some("(no reason)"), None), &quality).unwrap();
+    assert!(matches!(
+        none.reasons(&quality, &configured, &[]),
+        crate::db::hold_events::Reasons::Missing
+    ));
+}

@@ -244,6 +244,30 @@ fn format(lang: Lang, key: &str, args: Option<&FluentArgs<'_>>) -> Cow<'static, 
     bundle.format_pattern(pattern, args, &mut errors)
 }
 
+/// A duration as people read it (PRODUCT §1, "3 d 4 h"; zh-TW "3 天 4 小時"): days and hours
+/// from a day on, hours and minutes from an hour on, else minutes, whole units rounded down;
+/// the words are the catalogue's `duration-*` (the page script's `MES.fmt.duration` uses the
+/// same words and rule).
+pub fn duration(lang: Lang, seconds: i64) -> String {
+    let minutes = seconds.max(0) / 60;
+    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if d > 0 {
+        t_args(
+            lang,
+            "duration-days-hours",
+            &args([("days", d), ("hours", h)]),
+        )
+    } else if h > 0 {
+        t_args(
+            lang,
+            "duration-hours-minutes",
+            &args([("hours", h), ("minutes", m)]),
+        )
+    } else {
+        t_args(lang, "duration-minutes", &args([("minutes", m)]))
+    }
+}
+
 /// Whether `key` exists in `lang`.
 pub fn has(lang: Lang, key: &str) -> bool {
     BUNDLES[lang.index()].has_message(key)

@@ -107,3 +107,22 @@ fn language_tags_and_accept_language_are_read_as_browsers_send_them() {
     assert_eq!("en".parse::<Lang>(), Ok(Lang::En));
     assert!("fr".parse::<Lang>().is_err());
 }
+
+#[test]
+fn durations_read_as_days_and_hours_in_both_languages() {
+    let minutes = |m: i64| m * 60;
+    assert_eq!(
+        duration(Lang::En, minutes(3 * 1440 + 4 * 60 + 59)),
+        "3 d 4 h"
+    );
+    assert_eq!(
+        duration(Lang::ZhTw, minutes(3 * 1440 + 4 * 60)),
+        "3 天 4 小時"
+    );
+    assert_eq!(duration(Lang::En, minutes(5 * 60 + 12)), "5 h 12 m");
+    assert_eq!(duration(Lang::ZhTw, minutes(5 * 60 + 12)), "5 小時 12 分");
+    assert_eq!(duration(Lang::En, 7 * 60 + 59), "7 m");
+    assert_eq!(duration(Lang::ZhTw, -30), "0 分", "never negative");
+    // Exactly a day reads as days.
+    assert_eq!(duration(Lang::En, 86_400), "1 d 0 h");
+}

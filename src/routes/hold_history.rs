@@ -14,7 +14,8 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::hold_history::{
-    self, DetailRequest, HistoryQuery, Mode, PlantClock, RawQuery, compute, detail_page,
+    self, DetailFilter, DetailRequest, HistoryQuery, Mode, PlantClock, RawQuery, compute,
+    detail_page,
 };
 use crate::http::extract::ApiJson;
 use crate::http::{ApiResponse, AppError};
@@ -89,7 +90,7 @@ async fn query(
         page_size: body.page_size,
         sort: body.sort,
         dir: body.dir,
-        format: None,
+        ..PageParams::default()
     }
     .validate()?;
     let first = detail_request(&first)?;
@@ -115,7 +116,10 @@ async fn query(
                 .await
                 .map_err(job_error)
         },
-        async { Ok(detail_page(&app.db.slow, &q, reasons, first).await?) },
+        async {
+            let all = DetailFilter::default();
+            Ok(detail_page(&app.db.slow, &q, &clock, reasons, &all, first).await?)
+        },
     )?;
     let record = done_at_once(&app, KIND, &user.username, params, &report).await?;
     let mut data = report;
@@ -125,23 +129,44 @@ async fn query(
     Ok(ApiResponse::new(data).into_response())
 }
 
-/// A page of a hold-history job's detail, over the window the job fixed.
-pub async fn result_page(
-    app: &AppState,
+/// The query a hold-history job fixed, and the detail filters of a read checked against it.
+fn job_query(
     record: &JobRecord,
     page: &PageRequest,
-) -> Result<Value, AppError> {
+) -> Result<(HistoryQuery, DetailFilter), AppError> {
     let q: HistoryQuery = serde_json::from_value(record.params.clone()).map_err(|e| {
         AppError::internal(anyhow::anyhow!(
             "job {}: unreadable parameters: {e}",
             record.id
         ))
     })?;
+    let filter =
+        DetailFilter::parse(&page.filter, &q).map_err(|e| AppError::validation(e.to_string()))?;
+    Ok((q, filter))
+}
+
+/// Checks a read's page and detail filters before anything is read (a bad one is 400 even
+/// when the result is gone).
+pub fn check_read(record: &JobRecord, page: &PageRequest) -> Result<(), AppError> {
+    detail_request(page)?;
+    job_query(record, page).map(|_| ())
+}
+
+/// A page of a hold-history job's detail, over the window the job fixed, narrowed by the
+/// read's detail filters.
+pub async fn result_page(
+    app: &AppState,
+    record: &JobRecord,
+    page: &PageRequest,
+) -> Result<Value, AppError> {
+    let (q, filter) = job_query(record, page)?;
     let request = detail_request(page)?;
     Ok(detail_page(
         &app.db.slow,
         &q,
+        &clock(app),
         &app.config.holds.non_quality_reasons,
+        &filter,
         request,
     )
     .await?)
@@ -188,6 +213,7 @@ pub async fn result_csv(
         sort: page.sort.clone(),
         descending: page.descending,
         csv: false,
+        filter: page.filter.clone(),
     };
     // One row past the cap tells the file to say where it stopped.
     while rows.len() <= max {

@@ -58,11 +58,21 @@ async fn page(
             "figures": figures,
             "page": {
                 "async_days": app.config.reports.async_query_days,
+                // Today and shift modes run again when a `wip` event says another version.
+                "wip_version": app.wip.current().map(|s| s.version.clone()),
                 "text": texts(lang),
             },
         }),
     )
 }
+
+/// The duration buckets' names (the report's and the API's) and their labels.
+const BUCKET_LABELS: [(&str, &str); 4] = [
+    ("under_4h", "hold-hi-bucket-lt4h"),
+    ("4h_to_24h", "hold-hi-bucket-4-24h"),
+    ("1d_to_3d", "hold-hi-bucket-1-3d"),
+    ("over_3d", "hold-hi-bucket-gt3d"),
+];
 
 /// Cards and charts of one result.
 fn render(lang: Lang, result: &Value) -> Value {
@@ -149,12 +159,7 @@ fn render(lang: Lang, result: &Value) -> Value {
         ..Pareto::default()
     };
     let bucket_title = i18n::t(lang, "hold-hi-buckets");
-    let bucket_keys = [
-        ("under_4h", "hold-hi-bucket-lt4h"),
-        ("4h_to_24h", "hold-hi-bucket-4-24h"),
-        ("1d_to_3d", "hold-hi-bucket-1-3d"),
-        ("over_3d", "hold-hi-bucket-gt3d"),
-    ];
+    let bucket_keys = BUCKET_LABELS;
     let buckets = Bar {
         text: ChartText {
             id: "buckets",
@@ -170,7 +175,7 @@ fn render(lang: Lang, result: &Value) -> Value {
                     .and_then(|a| a.iter().find(|b| b["bucket"] == *key))
                     .and_then(|b| b["count"].as_f64())
                     .unwrap_or_default();
-                Item::new(i18n::t(lang, label).into_owned(), count)
+                Item::new(i18n::t(lang, label).into_owned(), count).filter("duration_bucket", *key)
             })
             .collect(),
         orientation: Orientation::Vertical,
@@ -198,6 +203,7 @@ fn texts(lang: Lang) -> Value {
         ("total", "{total}"),
         ("page", "{page}"),
         ("pages", "{pages}"),
+        ("filter", "{filter}"),
     ]);
     let mut out = serde_json::Map::new();
     for (name, key) in [
@@ -209,8 +215,14 @@ fn texts(lang: Lang) -> Value {
         ("page_of", "hold-page-of"),
         ("empty", "hold-empty"),
         ("loading", "hold-loading"),
+        ("filter", "hold-table-filter"),
     ] {
         out.insert(name.into(), i18n::t_args(lang, key, &args).into());
     }
+    let buckets: serde_json::Map<String, Value> = BUCKET_LABELS
+        .iter()
+        .map(|(name, key)| ((*name).to_string(), i18n::t(lang, key).into()))
+        .collect();
+    out.insert("buckets".into(), Value::Object(buckets));
     Value::Object(out)
 }

@@ -323,7 +323,7 @@ fn columns(lang: Lang) -> Vec<Value> {
         ("step", "hold-lot-col-step"),
         ("age_days", "hold-lot-col-age"),
         ("hold_at", "hold-lot-col-hold-at"),
-        ("hold_duration_hours", "hold-lot-col-duration"),
+        ("hold_duration_hours", "hold-col-duration"),
         ("hold_by", "hold-lot-col-by"),
         ("hold_department", "hold-lot-col-department"),
         ("hold_comment", "hold-lot-col-comment"),

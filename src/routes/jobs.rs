@@ -161,7 +161,8 @@ async fn status(
     Ok(ApiResponse::new(view(&record)))
 }
 
-/// `page`, `page_size`, `sort`, `dir` of a result read.
+/// `page`, `page_size`, `sort`, `dir` of a result read, and the hold history's detail
+/// filters (`day`, `reason`, `duration_bucket`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
@@ -170,6 +171,9 @@ pub struct PageParams {
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub format: Option<String>,
+    pub day: Option<String>,
+    pub reason: Option<String>,
+    pub duration_bucket: Option<String>,
 }
 
 /// A validated page request.
@@ -181,6 +185,8 @@ pub struct PageRequest {
     pub descending: bool,
     /// Every row as CSV instead (`format=csv`), for the reports that export one.
     pub csv: bool,
+    /// The detail's own filters, checked by the report that has them.
+    pub filter: crate::hold_history::RawDetailFilter,
 }
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -224,6 +230,11 @@ impl PageParams {
             descending: descending.unwrap_or(self.sort.is_none()),
             sort: self.sort,
             csv,
+            filter: crate::hold_history::RawDetailFilter {
+                day: self.day,
+                reason: self.reason,
+                duration_bucket: self.duration_bucket,
+            },
         })
     }
 }
@@ -237,6 +248,17 @@ async fn result(
 ) -> Result<Response, AppError> {
     let page = params.validate()?;
     let record = load(&app, &user, &id).await?;
+    if let Some(field) = page.filter.first_field()
+        && record.kind != hold_history::KIND
+    {
+        return Err(AppError::validation(format!(
+            "{field}: the result of a {} job has no detail filters",
+            record.kind
+        )));
+    }
+    if record.kind == hold_history::KIND {
+        hold_history::check_read(&record, &page)?;
+    }
     if page.csv && record.kind != resource_history::KIND && record.kind != hold_history::KIND {
         return Err(AppError::validation(format!(
             "format: the result of a {} job is served as json only",

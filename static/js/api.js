@@ -56,6 +56,19 @@
     clock: function (value) {
       var d = value instanceof Date ? value : new Date(value);
       return isNaN(d.getTime()) ? String(value) : clockFormat.format(d);
+    },
+    // Seconds as "3 d 4 h", "5 h 12 m", "7 m" in the page's language (the server's rule,
+    // i18n::duration, with the words it sends in #mes-config).
+    duration: function (seconds) {
+      if (typeof seconds !== 'number' || !isFinite(seconds)) { return ''; }
+      var words = text.duration || {};
+      var minutes = Math.floor(Math.max(0, Math.round(seconds)) / 60);
+      var d = Math.floor(minutes / 1440);
+      var h = Math.floor(minutes / 60) % 24;
+      var m = minutes % 60;
+      if (d > 0) { return fill(words.days_hours || '{days} d {hours} h', { days: d, hours: h }); }
+      if (h > 0) { return fill(words.hours_minutes || '{hours} h {minutes} m', { hours: h, minutes: m }); }
+      return fill(words.minutes || '{minutes} m', { minutes: m });
     }
   };
 

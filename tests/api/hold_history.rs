@@ -1,7 +1,8 @@
 //! `POST /api/hold-history/query` on both backends: every figure against values computed here,
 //! independently, from events the test inserts in a window the seeded factory leaves empty;
 //! the shift-day edges (07:29 vs 07:31), holds released exactly on a bucket boundary, the
-//! filters, today mode, and the 400s naming their field.
+//! filters, today mode, and the 400s naming their field; the detail's own filters (a day, a
+//! reason, a duration bucket) on the result API, answered at once and as a job.
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use mes_dashboard::config::Settings;
@@ -16,6 +17,7 @@ on_both_backends!(
     filters_split_quality_from_non_quality_and_by_reason,
     today_counts_from_the_start_of_the_shift_day_up_to_now,
     bad_ranges_are_refused_naming_the_field,
+    a_day_reason_or_bucket_filters_the_detail_and_its_csv_only,
 );
 
 /// One inserted event.
@@ -497,4 +499,208 @@ async fn bad_ranges_are_refused_naming_the_field(backend: Backend) {
     // 730 days is allowed (and, past ASYNC_QUERY_DAYS, a job).
     let (status, answer) = query(&app, json!({"from": "2020-01-01", "to": "2021-12-30"})).await;
     assert_eq!(status, 202, "{answer}");
+}
+
+/// The bucket of a hold held for `d`, the plain way (a duration on a boundary goes up).
+fn bucket_of(d: Duration) -> &'static str {
+    if d < Duration::hours(4) {
+        "under_4h"
+    } else if d < Duration::hours(24) {
+        "4h_to_24h"
+    } else if d < Duration::hours(72) {
+        "1d_to_3d"
+    } else {
+        "over_3d"
+    }
+}
+
+/// The lots of `events` that touch `[from, to)` and pass `keep`, sorted.
+fn lots_touching(
+    events: &[Ev],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    keep: impl Fn(&Ev) -> bool,
+) -> Vec<String> {
+    let mut lots: Vec<String> = events
+        .iter()
+        .filter(|e| e.hold_at < to && e.release_at.is_none_or(|r| r >= from))
+        .filter(|e| keep(e))
+        .map(|e| e.lot.to_string())
+        .collect();
+    lots.sort();
+    lots
+}
+
+/// Every page of a result read with `filters`: (total, sorted lots, the figures).
+async fn read_filtered(app: &TestApp, job: &str, filters: &str) -> (i64, Vec<String>, Value) {
+    let (status, body) = json(
+        app.get(&format!("/api/jobs/{job}/result?page_size=500&{filters}"))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{filters}: {body}");
+    let detail = &body["data"]["detail"];
+    let mut lots: Vec<String> = detail["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["lot_id"].as_str().unwrap().to_string())
+        .collect();
+    lots.sort();
+    (
+        detail["total"].as_i64().unwrap(),
+        lots,
+        body["data"].clone(),
+    )
+}
+
+async fn csv_rows(app: &TestApp, job: &str, filters: &str) -> usize {
+    let response = app
+        .get(&format!("/api/jobs/{job}/result?format=csv&{filters}"))
+        .await;
+    assert_eq!(response.status(), 200, "{filters}");
+    let bytes = response.bytes().await.unwrap();
+    csv::Reader::from_reader(&bytes[3..]).records().count()
+}
+
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+async fn a_day_reason_or_bucket_filters_the_detail_and_its_csv_only(backend: Backend) {
+    // One instance answers the range at once, the other as a background job.
+    let at_once = TestApp::spawn(backend).await;
+    let as_job = at_once.another_instance(&[("ASYNC_QUERY_DAYS", "2")]).await;
+    let mut events = events();
+    // Released exactly 3 days after: the > 3 d bucket.
+    events.push(ev(
+        "L8",
+        Some(SCRATCH),
+        8,
+        local(2020, 2, 29, 9, 0),
+        Some(local(2020, 3, 3, 9, 0)),
+    ));
+    insert(&at_once.database_url(), &events).await;
+    at_once.login_as_user().await;
+    as_job.login_as_user().await;
+    let range = json!({"from": "2020-03-02", "to": "2020-03-04"});
+    let (start, end) = (local(2020, 3, 1, 7, 30), local(2020, 3, 4, 7, 30));
+
+    let (status, answer) = query(&at_once, range.clone()).await;
+    assert_eq!(status, 200, "{answer}");
+    let direct = answer["data"]["job_id"].as_str().unwrap().to_string();
+    let (status, accepted) = query(&as_job, range.clone()).await;
+    assert_eq!(status, 202, "{accepted}");
+    let queued = accepted["data"]["job_id"].as_str().unwrap().to_string();
+    let finished = crate::browser::poll_until(std::time::Duration::from_secs(60), async || {
+        let (_, job) = json(as_job.get(&format!("/api/jobs/{queued}")).await).await;
+        (job["data"]["state"] != "queued" && job["data"]["state"] != "running")
+            .then(|| job["data"]["state"].clone())
+    })
+    .await;
+    assert_eq!(finished, Some(json!("done")));
+
+    // Each bucket: the released holds of the window with such a duration, as many as the
+    // chart counts.
+    let mut cases: Vec<(String, Vec<String>)> = Vec::new();
+    for (i, bucket) in ["under_4h", "4h_to_24h", "1d_to_3d", "over_3d"]
+        .into_iter()
+        .enumerate()
+    {
+        let want = lots_touching(&events, start, end, |e| {
+            e.release_at
+                .is_some_and(|r| r >= start && r < end && bucket_of(r - e.hold_at) == bucket)
+        });
+        assert_eq!(
+            answer["data"]["buckets"][i]["count"],
+            want.len(),
+            "{bucket}: the chart"
+        );
+        cases.push((format!("duration_bucket={bucket}"), want));
+    }
+    // The boundaries, spelled out: exactly 4 h is 4–24 h, exactly 24 h is 1–3 d, exactly
+    // 3 d is > 3 d.
+    assert_eq!(cases[1].1, ["L1"]);
+    assert_eq!(cases[2].1, ["L3"]);
+    assert_eq!(cases[3].1, ["L6", "L8"]);
+    // A shift day: the events touching it (03-03 is 03-02 07:30 to 03-03 07:30).
+    let (day_start, day_end) = (local(2020, 3, 2, 7, 30), local(2020, 3, 3, 7, 30));
+    cases.push((
+        "day=2020-03-03".into(),
+        lots_touching(&events, day_start, day_end, |_| true),
+    ));
+    // A reason, and the holds without one.
+    cases.push((
+        format!("reason={}", encode(SCRATCH)),
+        lots_touching(&events, start, end, |e| e.reason == Some(SCRATCH)),
+    ));
+    cases.push((
+        format!("reason={}", encode("(no reason)")),
+        lots_touching(&events, start, end, |e| e.reason.is_none()),
+    ));
+    // All three at once: released on 03-03 after more than 3 days, scratched.
+    cases.push((
+        format!(
+            "day=2020-03-04&duration_bucket=over_3d&reason={}",
+            encode(SCRATCH)
+        ),
+        lots_touching(&events, start, end, |e| {
+            e.reason == Some(SCRATCH)
+                && e.release_at.is_some_and(|r| {
+                    r >= day_end
+                        && r < local(2020, 3, 4, 7, 30)
+                        && bucket_of(r - e.hold_at) == "over_3d"
+                })
+        }),
+    ));
+    for (filters, want) in &cases {
+        assert!(
+            !want.is_empty() || filters.contains("no reason"),
+            "{filters} selects events"
+        );
+        for (app, job) in [(&at_once, &direct), (&as_job, &queued)] {
+            let (total, lots, data) = read_filtered(app, job, filters).await;
+            assert_eq!(total, want.len() as i64, "{filters}");
+            assert_eq!(&lots, want, "{filters}");
+            // The figures stay the whole query's.
+            for part in ["cards", "trend", "pareto", "buckets"] {
+                assert_eq!(data[part], answer["data"][part], "{filters}: {part}");
+            }
+            assert_eq!(
+                csv_rows(app, job, filters).await,
+                want.len(),
+                "{filters}: the CSV follows the filters"
+            );
+        }
+    }
+    // A reason outside the query's type lists nothing.
+    let (status, non_quality) = query(
+        &at_once,
+        json!({"from": "2020-03-02", "to": "2020-03-04", "hold_type": "non-quality"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{non_quality}");
+    let job = non_quality["data"]["job_id"].as_str().unwrap();
+    let filter = format!("reason={}", encode(SCRATCH));
+    assert_eq!(read_filtered(&at_once, job, &filter).await.0, 0);
+
+    // Bad filters are 400 naming the field.
+    for (filters, field) in [
+        ("duration_bucket=1h", "duration_bucket:"),
+        ("day=2020-03-05", "day:"),
+        ("day=2020-03-01", "day:"),
+        ("day=03-03", "day:"),
+        ("reason=", "reason:"),
+        ("duration_bucket=over_3d&format=csv&day=x", "day:"),
+    ] {
+        let (status, body) = json(
+            at_once
+                .get(&format!("/api/jobs/{direct}/result?{filters}"))
+                .await,
+        )
+        .await;
+        assert_error(status, &body, 400, "VALIDATION_ERROR");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{filters}: {message}");
+    }
 }

@@ -54,8 +54,12 @@
       page.columns.forEach(function (c) {
         var v = lot[c.field];
         var cls = '';
-        if (c.field === 'quantity' || c.field === 'age_days' || c.field === 'hold_duration_hours') {
+        if (c.field === 'quantity') {
           v = v === null || v === undefined ? '' : MES.fmt.num(v);
+          cls = 'num';
+        } else if (c.field === 'age_days' || c.field === 'hold_duration_hours') {
+          // Durations as "3 d 4 h" (PRODUCT §1).
+          v = v === null || v === undefined ? '' : MES.fmt.duration(v * (c.field === 'age_days' ? 86400 : 3600));
           cls = 'num';
         } else if (c.field === 'hold_at') {
           v = v ? MES.fmt.time(v) : '';

@@ -2,9 +2,12 @@
 // /api/hold-history/query through MES.api. A 200 is shown at once; a 202 shows progress and a
 // cancel button and polls /api/jobs/{id} until the job is done. The cards and charts are then
 // rendered by the server (this page with ?job=<id>) and swapped in; the detail pages through
-// /api/jobs/{id}/result (sorted on the server); a 410 JOB_EXPIRED runs the query again. A
-// Pareto bar or a trend day narrows the query (reason, day). Today and current-shift modes
-// run again when the WIP data changes. Text is placed with textContent only.
+// /api/jobs/{id}/result (sorted on the server); a 410 JOB_EXPIRED runs the query again.
+// A Pareto bar, a trend day or a duration bucket filters the detail only (URL: detail_reason,
+// day, duration_bucket; the result API's reason, day, duration_bucket): the cards and charts
+// stay for the whole query, and the CSV link follows the same filters. Today and
+// current-shift modes run again when the WIP data changes. Text is placed with textContent
+// only.
 (function () {
   'use strict';
   var page = MES.data('hold-history-page');
@@ -20,7 +23,12 @@
   var prev = document.getElementById('page-prev');
   var next = document.getElementById('page-next');
   var exportLink = document.getElementById('export-history');
+  var filterBox = document.getElementById('table-filter');
+  var filterText = document.getElementById('table-filter-text');
   var FIELDS = ['mode', 'from', 'to', 'hold_type', 'reason', 'record_type'];
+  // The detail's own filters: the URL's name and the result API's.
+  var DETAIL = [['day', 'day'], ['detail_reason', 'reason'], ['duration_bucket', 'duration_bucket']];
+  var asked = null; // the query fields of the last query, to tell a detail change from a new query
   var job = null;
   var detail = { page: 1, sort: null, dir: null, total: 0, pages: 0 };
   var poller = null;
@@ -63,20 +71,60 @@
     if (poller) { clearTimeout(poller); poller = null; }
   }
 
-  function query() {
+  function queryKey(p) {
+    return FIELDS.map(function (n) { return n + '=' + (p.get(n) || ''); }).join('&');
+  }
+
+  // The result API's filters and order, from the URL and the table's sort.
+  function resultParams() {
+    var p = new URLSearchParams(window.location.search);
+    var q = new URLSearchParams();
+    DETAIL.forEach(function (d) { if (p.get(d[0])) { q.set(d[1], p.get(d[0])); } });
+    if (detail.sort) { q.set('sort', detail.sort); q.set('dir', detail.dir); }
+    return q;
+  }
+
+  function filtered() {
+    var p = new URLSearchParams(window.location.search);
+    return DETAIL.some(function (d) { return !!p.get(d[0]); });
+  }
+
+  function describeFilter() {
+    var p = new URLSearchParams(window.location.search);
+    var parts = [];
+    DETAIL.forEach(function (d) {
+      var v = p.get(d[0]);
+      if (!v) { return; }
+      parts.push(d[0] === 'duration_bucket' ? (page.text.buckets[v] || v) : v);
+    });
+    filterBox.hidden = parts.length === 0;
+    filterText.textContent = MES.fill(page.text.filter, { filter: parts.join(' × ') });
+  }
+
+  function updateExport() {
+    if (!job) { return; }
+    var csv = resultParams();
+    csv.set('format', 'csv');
+    exportLink.setAttribute('href', '/api/jobs/' + job + '/result?' + csv.toString());
+    exportLink.hidden = false;
+  }
+
+  // Runs the URL's query; `note` is said meanwhile (why it runs again).
+  function query(note) {
     stopPolling();
     var mine = ++run;
     var p = new URLSearchParams(window.location.search);
+    asked = queryKey(p);
     var body = {};
     FIELDS.forEach(function (n) { if (p.get(n)) { body[n] = p.get(n); } });
     if (body.mode === 'range') { delete body.mode; } else if (body.mode) { delete body.from; delete body.to; }
     if (detail.sort) { body.sort = detail.sort; body.dir = detail.dir; }
-    say('');
+    say(typeof note === 'string' ? note : '');
     return MES.api.post('/api/hold-history/query', body).then(function (data) {
       if (mine !== run) { return; }
       if (data.cards) {
         progress.hidden = true;
-        showJob(data.job_id, data.detail);
+        showJob(data.job_id, filtered() ? null : data.detail);
       } else {
         watch(data.job_id, mine);
       }
@@ -124,26 +172,24 @@
       .catch(function (e) { say(String(e)); });
     detail.page = 1;
     if (first) { showDetail(first); } else { loadDetail(); }
-    var csv = new URLSearchParams();
-    csv.set('format', 'csv');
-    if (detail.sort) { csv.set('sort', detail.sort); csv.set('dir', detail.dir); }
-    exportLink.setAttribute('href', '/api/jobs/' + id + '/result?' + csv.toString());
-    exportLink.hidden = false;
+    updateExport();
   }
 
+  var reads = 0;
   function loadDetail() {
+    describeFilter();
     if (!job) { return; }
-    var q = new URLSearchParams();
+    var q = resultParams();
     q.set('page', String(detail.page));
     q.set('page_size', '50');
-    if (detail.sort) { q.set('sort', detail.sort); q.set('dir', detail.dir); }
     rowsBody.setAttribute('data-loaded', 'false');
+    var mine = ++reads;
     MES.api.get('/api/jobs/' + job + '/result?' + q.toString()).then(function (data) {
-      showDetail(data.detail);
+      if (mine === reads) { showDetail(data.detail); }
     }, function (error) {
+      if (mine !== reads) { return; }
       if (error.status === 410 || error.code === 'JOB_EXPIRED') {
-        say(page.text.expired);
-        query();
+        query(page.text.expired);
       } else {
         say(error.message);
       }
@@ -158,6 +204,7 @@
   }
 
   function showDetail(d) {
+    describeFilter();
     while (rowsBody.firstChild) { rowsBody.removeChild(rowsBody.firstChild); }
     d.rows.forEach(function (r) {
       var tr = document.createElement('tr');
@@ -171,7 +218,7 @@
       tr.appendChild(cell(r.hold_by));
       tr.appendChild(cell(r.release_at ? MES.fmt.time(r.release_at) : ''));
       tr.appendChild(cell(r.release_by));
-      tr.appendChild(cell(MES.fmt.num(Math.round(r.duration_seconds / 36) / 100), 'num'));
+      tr.appendChild(cell(MES.fmt.duration(r.duration_seconds), 'num'));
       rowsBody.appendChild(tr);
     });
     detail.total = d.total;
@@ -195,42 +242,71 @@
     detail.sort = key;
     detail.page = 1;
     loadDetail();
-    var csv = new URLSearchParams({ format: 'csv', sort: detail.sort, dir: detail.dir });
-    if (job) { exportLink.setAttribute('href', '/api/jobs/' + job + '/result?' + csv.toString()); }
+    updateExport();
   });
 
+  // A new query starts without detail filters.
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     window.history.pushState(null, '', window.location.pathname + '?' + formParams().toString());
     query();
   });
 
-  // A Pareto bar narrows to its reason; a trend day to that shift day.
+  // The detail's filters: the URL keeps them; the figures stay as they are.
+  function narrow(p) {
+    window.history.pushState(null, '', window.location.pathname + '?' + p.toString());
+    detail.page = 1;
+    loadDetail();
+    updateExport();
+  }
+
+  // A Pareto bar filters the detail to its reason, a trend day to that shift day, a duration
+  // bucket to the holds released after such a time.
   document.addEventListener('click', function (e) {
-    var shape = e.target.closest ? e.target.closest('[data-filter-reason],[data-filter-day]') : null;
+    var shape = e.target.closest ? e.target.closest('[data-filter-reason],[data-filter-day],[data-filter-duration_bucket]') : null;
     if (!shape) { return; }
     var p = new URLSearchParams(window.location.search);
-    var reason = shape.getAttribute('data-filter-reason');
-    var day = shape.getAttribute('data-filter-day');
-    if (reason !== null) { p.set('reason', reason); }
-    if (day !== null) { p.set('mode', 'range'); p.set('from', day); p.set('to', day); }
-    window.history.pushState(null, '', window.location.pathname + '?' + p.toString());
-    fromUrl();
-    query();
+    [['reason', 'detail_reason'], ['day', 'day'], ['duration_bucket', 'duration_bucket']].forEach(function (f) {
+      var v = shape.getAttribute('data-filter-' + f[0]);
+      if (v !== null) { p.set(f[1], v); }
+    });
+    narrow(p);
   });
-  window.addEventListener('popstate', function () { fromUrl(); query(); });
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Enter' && e.key !== ' ') { return; }
+    var t = e.target;
+    if (t && t.getAttribute && t.getAttribute('role') === 'button' && t.closest('#figures')) {
+      e.preventDefault();
+      t.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    }
+  });
+  document.getElementById('table-filter-clear').addEventListener('click', function () {
+    var p = new URLSearchParams(window.location.search);
+    DETAIL.forEach(function (d) { p.delete(d[0]); });
+    narrow(p);
+  });
+  // Back and forward: a change of the query runs it again, a change of the detail's filters
+  // reads the detail again.
+  window.addEventListener('popstate', function () {
+    fromUrl();
+    if (queryKey(new URLSearchParams(window.location.search)) !== asked) { query(); } else { detail.page = 1; loadDetail(); updateExport(); }
+  });
 
   if (MES.live) {
-    var seen = null;
+    // The version this page was rendered with; the stream says the current one at connect.
+    var seen = page.wip_version || null;
     MES.live.on('wip', function (data) {
       var mode = new URLSearchParams(window.location.search).get('mode');
       var version = data && data.version;
-      if (seen !== null && version !== seen && (mode === 'today' || mode === 'shift')) { query(); }
+      if (version !== seen && (mode === 'today' || mode === 'shift')) { query(); }
       seen = version;
     });
   }
 
   fromUrl();
-  window.history.replaceState(null, '', window.location.pathname + '?' + formParams().toString());
+  var start = formParams();
+  var given = new URLSearchParams(window.location.search);
+  DETAIL.forEach(function (d) { if (given.get(d[0])) { start.set(d[0], given.get(d[0])); } });
+  window.history.replaceState(null, '', window.location.pathname + '?' + start.toString());
   query();
 })();

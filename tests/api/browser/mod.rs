@@ -20,6 +20,7 @@ mod session;
 mod equipment_history;
 mod harness;
 mod hold;
+mod hold_history;
 mod pages;
 mod platform;
 mod qc_gate;
