@@ -17,3 +17,4 @@ qc-col-move-in = Move-in
 qc-col-waiting = Waiting
 qc-col-waiting-hours = Waiting (h)
 qc-col-bucket = Waiting time
+qc-more = Show more

@@ -17,3 +17,4 @@ qc-col-move-in = 進站時間
 qc-col-waiting = 等待時間
 qc-col-waiting-hours = 等待時數（小時）
 qc-col-bucket = 等待區間
+qc-more = 顯示更多

@@ -388,12 +388,18 @@ impl HoldSortKey {
 
 /// Sorts positions (ascending, lot-id order on entry) by `key`; ties keep lot-id order in
 /// either direction; a missing value (no time, no text) sorts last in either direction.
+///
+/// Only the first `ordered` positions are guaranteed in order (and are exactly those a full
+/// sort puts first: the order is total, the position breaking ties); the rest follow in no
+/// particular order. A page needs `page × page_size` of them: selecting those (linear) and
+/// sorting only them is several times cheaper than sorting every held lot.
 pub fn sort(
     table: &LotTable,
     step_rank: &[u32],
     positions: &mut [u32],
     key: HoldSortKey,
     descending: bool,
+    ordered: usize,
 ) {
     if key == HoldSortKey::LotId {
         if descending {
@@ -422,10 +428,16 @@ pub fn sort(
                 NONE => (true, 0),
                 c => (false, i64::from(step_rank[c as usize])),
             },
-            // An older move-in (or hold) is a longer age (or duration).
-            HoldSortKey::Age => (lot.move_in_at == Micros::NONE, -lot.move_in_at.0),
+            // An older move-in (or hold) is a longer age (or duration); `NONE` is i64::MIN,
+            // whose plain negation overflows (a panic in a debug build).
+            HoldSortKey::Age => (
+                lot.move_in_at == Micros::NONE,
+                lot.move_in_at.0.saturating_neg(),
+            ),
             HoldSortKey::HoldAt => time(lot.hold_at),
-            HoldSortKey::HoldDuration => (lot.hold_at == Micros::NONE, -lot.hold_at.0),
+            HoldSortKey::HoldDuration => {
+                (lot.hold_at == Micros::NONE, lot.hold_at.0.saturating_neg())
+            }
             HoldSortKey::HoldBy => code(Field::HoldBy),
             HoldSortKey::Department => code(Field::HoldDepartment),
         }
@@ -440,7 +452,14 @@ pub fn sort(
             )
         })
         .collect();
-    keyed.sort_unstable();
+    if ordered < keyed.len() {
+        if ordered > 0 {
+            keyed.select_nth_unstable(ordered - 1);
+            keyed[..ordered].sort_unstable();
+        }
+    } else {
+        keyed.sort_unstable();
+    }
     for (slot, (_, p)) in positions.iter_mut().zip(keyed) {
         *slot = p;
     }

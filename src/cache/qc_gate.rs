@@ -361,11 +361,17 @@ pub fn select(
     bucket: Option<Bucket>,
     now: i64,
 ) -> impl Iterator<Item = u32> + '_ {
-    let (lots, unknown): (&[u32], &[u32]) = match bucket {
-        Some(b) => (&waiting.lots[waiting.range(b, now)], &[]),
-        None => (&waiting.lots, &waiting.unknown),
-    };
+    let [lots, unknown] = selected(waiting, bucket, now);
     lots.iter().chain(unknown).copied()
+}
+
+/// [`select`] as the two slices it walks (lots with a move-in time, then those without), so a
+/// page can count and skip without copying a position.
+pub fn selected(waiting: &Waiting, bucket: Option<Bucket>, now: i64) -> [&[u32]; 2] {
+    match bucket {
+        Some(b) => [&waiting.lots[waiting.range(b, now)], &[]],
+        None => [&waiting.lots, &waiting.unknown],
+    }
 }
 
 /// The wait of a lot moved in at `move_in` (none without a move-in time), never negative.

@@ -21,6 +21,7 @@ use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::Lang;
 use crate::json::RawJson;
 use crate::routes::wip::validate_id;
+use crate::routes::wip_detail::{put_opt, put_str};
 use crate::routes::wip_params::{FILTERS, Params};
 
 /// The WIP filters the hold APIs take: every one but `status` (they list held lots only).
@@ -131,7 +132,8 @@ pub struct HeldRow<'a> {
     step: Option<&'a str>,
     /// Days at the current station.
     age_days: Option<f64>,
-    hold_at: Option<DateTime<Utc>>,
+    /// Written as chrono writes a `DateTime<Utc>` (or `null`).
+    hold_at: Micros,
     /// Hours since `hold_at`.
     hold_duration_hours: Option<f64>,
     hold_by: Option<&'a str>,
@@ -155,13 +157,52 @@ impl<'a> HeldRow<'a> {
             hold_type: type_name(lot.non_quality),
             step: text(Field::Step),
             age_days: age_of(lot.move_in_at, now).map(|a| round2(days(a))),
-            hold_at: lot.hold_at.get(),
+            hold_at: lot.hold_at,
             hold_duration_hours: age_of(lot.hold_at, now).map(|a| round2(a as f64 / 3.6e9)),
             hold_by: text(Field::HoldBy),
             hold_department: text(Field::HoldDepartment),
             hold_comment: text(Field::HoldComment),
             future_hold_comment: text(Field::FutureHoldComment),
         }
+    }
+
+    /// The same JSON as serde writes for this row (a unit test compares them), keys as
+    /// literal bytes: a page of rows is most of a list's cost when serde writes it.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.extend_from_slice(b"{\"lot_id\":");
+        put_str(out, self.lot_id)?;
+        out.extend_from_slice(b",\"work_order\":");
+        put_opt(out, self.work_order)?;
+        out.extend_from_slice(b",\"quantity\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.quantity).as_bytes());
+        out.extend_from_slice(b",\"product\":");
+        put_opt(out, self.product)?;
+        out.extend_from_slice(b",\"package_id\":");
+        put_opt(out, self.package_id)?;
+        out.extend_from_slice(b",\"workcenter_id\":");
+        put_str(out, self.workcenter_id)?;
+        out.extend_from_slice(b",\"hold_reason\":");
+        put_opt(out, self.hold_reason)?;
+        out.extend_from_slice(b",\"hold_type\":");
+        put_str(out, self.hold_type)?;
+        out.extend_from_slice(b",\"step\":");
+        put_opt(out, self.step)?;
+        out.extend_from_slice(b",\"age_days\":");
+        serde_json::to_writer(&mut *out, &self.age_days)?;
+        out.extend_from_slice(b",\"hold_at\":");
+        serde_json::to_writer(&mut *out, &self.hold_at)?;
+        out.extend_from_slice(b",\"hold_duration_hours\":");
+        serde_json::to_writer(&mut *out, &self.hold_duration_hours)?;
+        out.extend_from_slice(b",\"hold_by\":");
+        put_opt(out, self.hold_by)?;
+        out.extend_from_slice(b",\"hold_department\":");
+        put_opt(out, self.hold_department)?;
+        out.extend_from_slice(b",\"hold_comment\":");
+        put_opt(out, self.hold_comment)?;
+        out.extend_from_slice(b",\"future_hold_comment\":");
+        put_opt(out, self.future_hold_comment)?;
+        out.push(b'}');
+        Ok(())
     }
 }
 
@@ -170,8 +211,9 @@ pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// A list page's fields before its rows (`lots`, written by [`HeldRow::write_json`]).
 #[derive(Serialize)]
-struct LotsPage<'a> {
+struct LotsPage {
     as_of: DateTime<Utc>,
     hold_type: &'static str,
     /// Held lots matching the filters, over every page.
@@ -181,7 +223,29 @@ struct LotsPage<'a> {
     pages: usize,
     sort: &'static str,
     dir: &'static str,
-    lots: Vec<HeldRow<'a>>,
+}
+
+/// About the size of one row's JSON (to size the buffer once).
+const ROW_JSON_BYTES: usize = 420;
+
+impl LotsPage {
+    /// The page as JSON: its fields as serde writes them, then `"lots"` row by row.
+    fn to_json<'r>(&self, rows: impl Iterator<Item = HeldRow<'r>>) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(256 + self.page_size.min(self.total) * ROW_JSON_BYTES);
+        serde_json::to_writer(&mut out, self)?;
+        // A struct is written as an object: its last byte is the closing brace.
+        debug_assert_eq!(out.last(), Some(&b'}'));
+        out.pop();
+        out.extend_from_slice(b",\"lots\":[");
+        for (i, row) in rows.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            row.write_json(&mut out)?;
+        }
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    }
 }
 
 /// Answers a held-lot list (`report` names its CSV file): the filters, sorted (default:
@@ -217,12 +281,19 @@ pub async fn lots(
     let snapshot = &served.snapshot;
     let table = &snapshot.table;
     let mut positions = snapshot.held(filter, now).positions;
+    // A page needs its own rows and those before it in order; a CSV file every row.
+    let ordered = if export == Export::Csv {
+        usize::MAX
+    } else {
+        page.saturating_mul(page_size)
+    };
     hold_query::sort(
         table,
         &snapshot.index.step_rank,
         &mut positions,
         key,
         descending,
+        ordered,
     );
     if export == Export::Csv {
         return Ok(super::exports::held_lots(
@@ -234,9 +305,8 @@ pub async fn lots(
         .iter()
         .skip((page - 1).saturating_mul(page_size))
         .take(page_size)
-        .map(|&p| HeldRow::new(table, p, now))
-        .collect();
-    let data = RawJson::from_value(&LotsPage {
+        .map(|&p| HeldRow::new(table, p, now));
+    let json = LotsPage {
         as_of,
         hold_type: hold_type_echo(filter),
         total,
@@ -245,10 +315,10 @@ pub async fn lots(
         pages: total.div_ceil(page_size),
         sort: key.as_str(),
         dir: if descending { "desc" } else { "asc" },
-        lots: rows,
-    })
+    }
+    .to_json(rows)
     .map_err(AppError::internal)?;
-    Ok(respond(app, served, data))
+    Ok(respond(app, served, RawJson(json.into())))
 }
 
 /// The envelope of a snapshot answer.
@@ -337,6 +407,116 @@ mod tests {
         ] {
             let error = read(raw).unwrap_err();
             assert!(error.contains(named), "{raw}: {error}");
+        }
+    }
+
+    fn held_table() -> LotTable {
+        use crate::cache::lots::LotTableBuilder;
+        use crate::db::lots::LotRecord;
+        use crate::db::reference::WorkcenterInfo;
+        let wc = |id: &str| WorkcenterInfo {
+            workcenter_id: id.into(),
+            name: "焊線".into(),
+            sequence: 1,
+            workcenter_group: None,
+            group_sequence: None,
+        };
+        let mut builder = LotTableBuilder::new(&[wc("WB"), wc("DA")], &[], Vec::new());
+        let base = 1_765_000_123_456_000_i64;
+        let tricky = "quote \" back \\ newline \n tab \t \u{1} 中文 </script>";
+        for i in 0..60_i64 {
+            let at = |offset: i64| chrono::DateTime::from_timestamp_micros(base - offset);
+            let some = |text: &str| (i % 3 != 0).then(|| text.to_string());
+            builder.push(LotRecord {
+                lot_id: format!("L{:03}", (i * 37) % 60),
+                product: if i % 7 == 0 {
+                    tricky.into()
+                } else {
+                    format!("P{}", i % 4)
+                },
+                package_id: format!("PKG{}", i % 5),
+                workcenter_id: if i % 2 == 0 { "WB" } else { "DA" }.into(),
+                step: format!("S{}", i % 6),
+                status: "HOLD".into(),
+                quantity: 1000 - i * 7,
+                priority: 1,
+                equipment_id: None,
+                track_in_at: None,
+                hold_reason: some(if i % 5 == 0 { tricky } else { "QC" }),
+                hold_at: (i % 4 != 0).then(|| at(i * 3_600_000_123)).flatten(),
+                hold_by: some("王"),
+                started_at: at(0).unwrap(),
+                updated_at: at(0).unwrap(),
+                work_order: some("WO-1"),
+                lot_type: None,
+                bop: None,
+                workflow: None,
+                function: None,
+                wafer_lot: None,
+                move_in_at: (i % 6 != 0).then(|| at(i * 86_400_000_000 / 5)).flatten(),
+                hold_department: some("QA"),
+                hold_comment: some(tricky),
+                future_hold_comment: None,
+            });
+        }
+        builder.finish()
+    }
+
+    #[test]
+    fn a_list_page_is_written_byte_for_byte_as_serde_writes_it() {
+        #[derive(Serialize)]
+        struct SerdePage<'a> {
+            #[serde(flatten)]
+            page: &'a LotsPage,
+            lots: Vec<HeldRow<'a>>,
+        }
+        let table = held_table();
+        let now = Micros(1_765_100_000_000_000);
+        let page = LotsPage {
+            as_of: Micros(now.0).get().unwrap(),
+            hold_type: "all",
+            total: table.len(),
+            page: 1,
+            page_size: 100,
+            pages: 1,
+            sort: "hold_at",
+            dir: "asc",
+        };
+        let rows = || (0..table.len() as u32).map(|p| HeldRow::new(&table, p, now));
+        let fast = page.to_json(rows()).unwrap();
+        let serde = serde_json::to_vec(&SerdePage {
+            page: &page,
+            lots: rows().collect(),
+        })
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(serde).unwrap()
+        );
+        let empty = page.to_json(std::iter::empty()).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&empty).unwrap();
+        assert_eq!(value["lots"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_partial_sort_puts_first_what_a_full_sort_puts_first() {
+        let table = held_table();
+        let all: Vec<u32> = (0..table.len() as u32).collect();
+        let rank: Vec<u32> = (0..table.dict(Field::Step).len() as u32).rev().collect();
+        for key in HoldSortKey::ALL {
+            for descending in [false, true] {
+                let mut full = all.clone();
+                hold_query::sort(&table, &rank, &mut full, key, descending, usize::MAX);
+                for ordered in [0, 1, 7, 59, 60, 61] {
+                    let mut part = all.clone();
+                    hold_query::sort(&table, &rank, &mut part, key, descending, ordered);
+                    let n = ordered.min(all.len());
+                    assert_eq!(part[..n], full[..n], "{key:?} {descending} {ordered}");
+                    let mut sorted = part.clone();
+                    sorted.sort_unstable();
+                    assert_eq!(sorted, all, "every position once: {key:?} {ordered}");
+                }
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod portal;
 pub mod qc_gate;
 pub mod resource;
 pub mod resource_history;
+pub mod resource_markup;
 pub mod resource_page;
 pub mod resource_params;
 pub mod resource_stream;

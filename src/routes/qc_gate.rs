@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::cache::lots::{Field, LotTable};
+use crate::cache::lots::{Field, LotTable, Micros};
 use crate::cache::qc_gate::{self, Bucket, QcGateIndex, Summary};
 use crate::charts::{Category, Chart, ChartText, Format, Series, Stacked};
 use crate::http::csv::{self, Cell, CsvFile, Export};
@@ -27,6 +27,7 @@ use crate::i18n::{self, Lang};
 use crate::json::RawJson;
 use crate::routes::catalog;
 use crate::routes::wip::served;
+use crate::routes::wip_detail::{put_opt, put_str};
 use crate::session::SessionHandle;
 use crate::templates;
 
@@ -112,17 +113,32 @@ fn parse(q: &LotsQuery) -> Result<Filters<'_>, AppError> {
     })
 }
 
+/// The lots the filters admit, longest wait first: the two runs of positions (with a move-in
+/// time, then without) borrowed from the index.
+struct Selection<'i>([&'i [u32]; 2]);
+
+impl<'i> Selection<'i> {
+    fn len(&self) -> usize {
+        self.0[0].len() + self.0[1].len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + 'i {
+        let [a, b] = self.0;
+        a.iter().chain(b).copied()
+    }
+}
+
 impl Filters<'_> {
     /// The lots the filters admit, longest wait first. An unknown step admits none.
-    fn select(&self, index: &QcGateIndex, now: i64) -> Vec<u32> {
+    fn select<'i>(&self, index: &'i QcGateIndex, now: i64) -> Selection<'i> {
         let waiting = match self.step {
             None => &index.all,
             Some(step) => match index.step(step) {
                 Some(gate) => &gate.waiting,
-                None => return Vec::new(),
+                None => return Selection([&[], &[]]),
             },
         };
-        qc_gate::select(waiting, self.bucket, now).collect()
+        Selection(qc_gate::selected(waiting, self.bucket, now))
     }
 }
 
@@ -137,7 +153,8 @@ struct LotRow<'a> {
     status: &'static str,
     quantity: i64,
     equipment_id: Option<&'a str>,
-    move_in_at: Option<DateTime<Utc>>,
+    /// Written as chrono writes a `DateTime<Utc>` (or `null`).
+    move_in_at: Micros,
     /// Whole minutes since the move-in (none without a move-in time).
     waiting_minutes: Option<i64>,
     bucket: Option<Bucket>,
@@ -157,13 +174,48 @@ impl<'a> LotRow<'a> {
             status: lot.status.as_str(),
             quantity: lot.quantity,
             equipment_id: text(Field::Equipment),
-            move_in_at: lot.move_in_at.get(),
+            move_in_at: lot.move_in_at,
             waiting_minutes: wait.map(|w| w / 60_000_000),
             bucket: wait.map(Bucket::of_wait),
         }
     }
 }
 
+impl LotRow<'_> {
+    /// The same JSON as serde writes for this row (a unit test compares them), keys as
+    /// literal bytes: a page of rows is most of the list's cost when serde writes it.
+    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.extend_from_slice(b"{\"lot_id\":");
+        put_str(out, self.lot_id)?;
+        out.extend_from_slice(b",\"workcenter_id\":");
+        put_str(out, self.workcenter_id)?;
+        out.extend_from_slice(b",\"step\":");
+        put_str(out, self.step)?;
+        out.extend_from_slice(b",\"product\":");
+        put_str(out, self.product)?;
+        out.extend_from_slice(b",\"package_id\":");
+        put_str(out, self.package_id)?;
+        out.extend_from_slice(b",\"status\":");
+        put_str(out, self.status)?;
+        out.extend_from_slice(b",\"quantity\":");
+        out.extend_from_slice(itoa::Buffer::new().format(self.quantity).as_bytes());
+        out.extend_from_slice(b",\"equipment_id\":");
+        put_opt(out, self.equipment_id)?;
+        out.extend_from_slice(b",\"move_in_at\":");
+        serde_json::to_writer(&mut *out, &self.move_in_at)?;
+        out.extend_from_slice(b",\"waiting_minutes\":");
+        match self.waiting_minutes {
+            Some(m) => out.extend_from_slice(itoa::Buffer::new().format(m).as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"bucket\":");
+        put_opt(out, self.bucket.map(Bucket::as_str))?;
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// A list page's fields before its rows (`lots`, written by [`LotRow::write_json`]).
 #[derive(Serialize)]
 struct LotsPage<'a> {
     /// Lots matching the filters, over every page.
@@ -173,7 +225,30 @@ struct LotsPage<'a> {
     step: Option<&'a str>,
     bucket: Option<Bucket>,
     as_of: DateTime<Utc>,
-    lots: Vec<LotRow<'a>>,
+}
+
+/// About the size of one row's JSON (to size the buffer once).
+const ROW_JSON_BYTES: usize = 260;
+
+impl LotsPage<'_> {
+    /// The page as JSON: its fields as serde writes them, then `"lots"` row by row.
+    fn to_json<'r>(&self, rows: impl Iterator<Item = LotRow<'r>>) -> serde_json::Result<Vec<u8>> {
+        let shown = self.limit.min(self.total.saturating_sub(self.offset));
+        let mut out = Vec::with_capacity(256 + shown * ROW_JSON_BYTES);
+        serde_json::to_writer(&mut out, self)?;
+        // A struct is written as an object: its last byte is the closing brace.
+        debug_assert_eq!(out.last(), Some(&b'}'));
+        out.pop();
+        out.extend_from_slice(b",\"lots\":[");
+        for (i, row) in rows.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            row.write_json(&mut out)?;
+        }
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,35 +314,34 @@ async fn lots(
     let served = served(&app).await?;
     let index = app.qc_gate.get(&served.snapshot);
     let now = Utc::now();
-    let positions = filters.select(&index, now.timestamp_micros());
+    let selection = filters.select(&index, now.timestamp_micros());
     if export == Export::Csv {
         return Ok(export_csv(
             &app,
             lang,
             served.snapshot.clone(),
-            positions,
+            selection.iter().collect(),
             now,
         ));
     }
     let table = &served.snapshot.table;
-    let rows = positions
+    let rows = selection
         .iter()
         .skip(filters.offset)
         .take(filters.limit)
-        .map(|&p| LotRow::new(table, p, now.timestamp_micros()))
-        .collect();
-    let data = RawJson::from_value(&LotsPage {
-        total: positions.len(),
+        .map(|p| LotRow::new(table, p, now.timestamp_micros()));
+    let json = LotsPage {
+        total: selection.len(),
         limit: filters.limit,
         offset: filters.offset,
         step: filters.step,
         bucket: filters.bucket,
         as_of: now,
-        lots: rows,
-    })
+    }
+    .to_json(rows)
     .map_err(AppError::internal)?;
     Ok(RawApiResponse {
-        data,
+        data: RawJson(json.into()),
         meta: Meta::cached(served.freshness(), &app.db.breaker),
     }
     .into_response())
@@ -327,7 +401,7 @@ fn export_csv(
             row.status.into(),
             row.quantity.into(),
             row.equipment_id.into(),
-            row.move_in_at.into(),
+            row.move_in_at.get().into(),
             hours.as_deref().into(),
             bucket.into(),
         ]);
@@ -432,20 +506,21 @@ async fn page(
     let now = Utc::now();
     let summary = index.summary(now);
     let (svg, table) = chart(&summary, lang);
-    let positions = filters.select(&index, now.timestamp_micros());
-    let rows: Vec<serde_json::Value> = positions
+    let selection = filters.select(&index, now.timestamp_micros());
+    let lots = &served.snapshot.table;
+    let bucket_labels = Bucket::ALL.map(|b| i18n::t(lang, &format!("qc-bucket-{}", b.as_str())));
+    let zone = app.config.pages.time_zone;
+    let rows: Vec<PageRow<'_>> = selection
         .iter()
-        .take(DEFAULT_LIMIT)
-        .map(|&p| {
-            let row = LotRow::new(&served.snapshot.table, p, now.timestamp_micros());
-            let waiting = row.waiting_minutes.map(waiting_text);
-            let mut value = serde_json::to_value(&row).unwrap_or_default();
-            value["waiting"] = json!(waiting);
-            value["bucket_label"] = json!(
-                row.bucket
-                    .map(|b| i18n::t(lang, &format!("qc-bucket-{}", b.as_str())))
-            );
-            value
+        .take(PAGE_ROWS)
+        .map(|p| {
+            let row = LotRow::new(lots, p, now.timestamp_micros());
+            PageRow {
+                move_in: row.move_in_at.get().map(|t| plant_time_of(t, zone)),
+                waiting: row.waiting_minutes.map(waiting_text),
+                bucket_label: row.bucket.map(|b| &*bucket_labels[b as usize]),
+                row,
+            }
         })
         .collect();
     let buckets: Vec<_> = Bucket::ALL
@@ -453,7 +528,7 @@ async fn page(
         .map(|b| {
             json!({
                 "key": b.as_str(),
-                "label": i18n::t(lang, &format!("qc-bucket-{}", b.as_str())),
+                "label": bucket_labels[*b as usize],
                 "lots": summary.total.buckets.get(*b).lots,
             })
         })
@@ -470,8 +545,8 @@ async fn page(
             "summary": &summary,
             "buckets": buckets,
             "lots": rows,
-            "total": positions.len(),
-            "limit": DEFAULT_LIMIT,
+            "total": selection.len(),
+            "limit": PAGE_ROWS,
             "filter": {"step": filters.step, "bucket": filters.bucket.map(Bucket::as_str)},
             "version": &served.snapshot.version,
             "updated_at": &served.snapshot.updated_at,
@@ -479,6 +554,27 @@ async fn page(
             }),
         },
     )
+}
+
+/// Lots the page shows at first (and loads per "more"): the rest come from the lot API.
+pub const PAGE_ROWS: usize = 50;
+
+/// One row of the page's table: the API's row and what people read of it.
+#[derive(Serialize)]
+struct PageRow<'a> {
+    #[serde(flatten)]
+    row: LotRow<'a>,
+    /// The move-in in the plant's time zone.
+    move_in: Option<String>,
+    waiting: Option<String>,
+    bucket_label: Option<&'a str>,
+}
+
+/// `2026-12-06 14:05:09` in `zone` (what `|when` writes, without parsing the time back).
+fn plant_time_of(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// The page's context: its data, and the chart as markup.
@@ -544,5 +640,82 @@ mod tests {
             let error = parse(&query(pairs)).err().unwrap();
             assert!(error.to_string().contains(named), "{named}: {error}");
         }
+    }
+
+    #[test]
+    fn a_lot_page_is_written_byte_for_byte_as_serde_writes_it() {
+        use crate::cache::lots::LotTableBuilder;
+        use crate::db::lots::LotRecord;
+        use crate::db::reference::WorkcenterInfo;
+        #[derive(Serialize)]
+        struct SerdePage<'a> {
+            #[serde(flatten)]
+            page: &'a LotsPage<'a>,
+            lots: Vec<LotRow<'a>>,
+        }
+        let wc = WorkcenterInfo {
+            workcenter_id: "WB".into(),
+            name: "焊線".into(),
+            sequence: 1,
+            workcenter_group: None,
+            group_sequence: None,
+        };
+        let tricky = "quote \" back \\ newline \n \u{1} 中文 </script>";
+        let now = DateTime::from_timestamp_micros(1_765_100_000_123_456).unwrap();
+        let mut builder = LotTableBuilder::new(&[wc], &[], Vec::new());
+        for i in 0..12_i64 {
+            let at = (i % 4 != 0).then(|| now - chrono::Duration::minutes(i * 397 - 30));
+            builder.push(LotRecord {
+                lot_id: format!("L{i:02}"),
+                product: if i % 3 == 0 {
+                    tricky.into()
+                } else {
+                    "P".into()
+                },
+                package_id: "QFN".into(),
+                workcenter_id: "WB".into(),
+                step: "WB-QC-GATE".into(),
+                status: "QUEUE".into(),
+                quantity: -5 + i * 1000,
+                priority: 1,
+                equipment_id: (i % 2 == 0).then(|| tricky.to_string()),
+                track_in_at: None,
+                hold_reason: None,
+                hold_at: None,
+                hold_by: None,
+                started_at: now,
+                updated_at: now,
+                work_order: None,
+                lot_type: None,
+                bop: None,
+                workflow: None,
+                function: None,
+                wafer_lot: None,
+                move_in_at: at,
+                hold_department: None,
+                hold_comment: None,
+                future_hold_comment: None,
+            });
+        }
+        let table = builder.finish();
+        let page = LotsPage {
+            total: 12,
+            limit: 200,
+            offset: 0,
+            step: Some(tricky),
+            bucket: Some(Bucket::H6to12),
+            as_of: now,
+        };
+        let rows = || (0..12).map(|p| LotRow::new(&table, p, now.timestamp_micros()));
+        let fast = page.to_json(rows()).unwrap();
+        let serde = serde_json::to_vec(&SerdePage {
+            page: &page,
+            lots: rows().collect(),
+        })
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(fast).unwrap(),
+            String::from_utf8(serde).unwrap()
+        );
     }
 }

@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -19,6 +20,7 @@ use crate::equipment::filter::OptionValue;
 use crate::equipment::query::LoadError;
 use crate::equipment::{EquipmentSnapshot, Field, StatusFilter};
 use crate::http::csv::{self, Cell, CsvFile, Export};
+use crate::http::envelope::json_response;
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::Lang;
@@ -37,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/resource/status/summary", get(summary))
         .route("/api/resource/status/matrix", get(matrix))
         .route("/api/resource/status/options", get(status_options))
+        .route("/api/resource/status/charts", get(charts))
         .route("/api/resource/jobs/open", get(open_jobs))
         .route(stream::STATUS_STREAM, get(events))
         .route("/resource", get(page::page))
@@ -76,11 +79,45 @@ async fn status(
     if export == Export::Csv {
         return Ok(status_csv(&app, lang, snapshot, filter));
     }
-    Ok(RawApiResponse {
-        data: snapshot.status_for(&filter),
-        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
+    let meta = Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker);
+    if filter.is_empty() {
+        return Ok(RawApiResponse {
+            data: snapshot.status_for(&filter),
+            meta,
+        }
+        .into_response());
     }
-    .into_response())
+    Ok(json_response(filtered_status(&snapshot, &filter, &meta)))
+}
+
+/// The whole envelope of a filtered status answer, `{"success":true,"data":{"count":N,
+/// "tools":[…]},"meta":…}` (the bytes `RawApiResponse` writes for `status_for`), written once
+/// into a buffer of its exact size from the tools' pre-serialized JSON: the answer is mostly
+/// those bytes, and growing a buffer for them, then copying it into the envelope, was most of
+/// the request's own cost.
+fn filtered_status(snapshot: &EquipmentSnapshot, filter: &StatusFilter, meta: &Meta) -> Bytes {
+    let set = snapshot.select(filter);
+    let tools: Vec<&Bytes> = snapshot
+        .tool_json()
+        .enumerate()
+        .filter(|(i, _)| set.contains(*i))
+        .map(|(_, (_, json))| json)
+        .collect();
+    let size = tools.iter().map(|j| j.len() + 1).sum::<usize>();
+    let mut out = BytesMut::with_capacity(size + 400);
+    out.put_slice(b"{\"success\":true,\"data\":{\"count\":");
+    out.put_slice(itoa::Buffer::new().format(tools.len()).as_bytes());
+    out.put_slice(b",\"tools\":[");
+    for (n, json) in tools.iter().enumerate() {
+        if n > 0 {
+            out.put_u8(b',');
+        }
+        out.put_slice(json);
+    }
+    out.put_slice(b"]},\"meta\":");
+    meta.write_json(&mut out);
+    out.put_u8(b'}');
+    out.freeze()
 }
 
 /// The tools the filter admits, as CSV.
@@ -163,6 +200,33 @@ async fn matrix(
     })
 }
 
+/// The `/resource` page's charts block (OU ring per workcenter group, OU heatmap) for the
+/// filters, in the request's language, as the page renders it: `{updated_at, html}`. The
+/// page's script swaps it in on each `equipment` event.
+async fn charts(
+    State(app): State<AppState>,
+    _user: CurrentUser,
+    lang: Lang,
+    ApiQuery(q): ApiQuery<Vec<(String, String)>>,
+) -> Result<RawApiResponse, AppError> {
+    let filter = filters(&q)?;
+    let snapshot = snapshot(&app).await?;
+    #[derive(Serialize)]
+    struct Answer {
+        updated_at: String,
+        html: String,
+    }
+    let data = RawJson::from_value(&Answer {
+        updated_at: crate::timefmt::iso8601(snapshot.computed_at),
+        html: crate::routes::resource_markup::charts_of(&snapshot, &filter, lang),
+    })
+    .map_err(AppError::internal)?;
+    Ok(RawApiResponse {
+        data,
+        meta: Meta::cached(app.equipment.freshness(&snapshot), &app.db.breaker),
+    })
+}
+
 /// The values of each filter field among the tools the other filters admit.
 #[derive(Serialize)]
 pub(crate) struct Options<'a> {
@@ -170,7 +234,7 @@ pub(crate) struct Options<'a> {
     location: Vec<OptionValue<'a>>,
     family: Vec<OptionValue<'a>>,
     /// Tool ids, in route order.
-    tool: Vec<&'a str>,
+    pub(crate) tool: Vec<&'a str>,
     package_group: Vec<OptionValue<'a>>,
     production: Vec<OptionValue<'a>>,
     key: Vec<OptionValue<'a>>,
@@ -240,4 +304,74 @@ async fn events(
     let session = session.get().await?.filter(|s| !s.anonymous);
     let admin = crate::auth::extract::is_admin(&app, &user);
     stream::open(&app, session.as_ref().map(|s| s.id.as_str()), admin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::equipment::ToolStatus;
+
+    #[test]
+    fn a_filtered_status_is_the_envelope_of_the_snapshot_answer_byte_for_byte() {
+        let at = chrono::Utc::now();
+        let tool = |id: &str, state: &str, family: &str| ToolStatus {
+            equipment_id: id.into(),
+            workcenter_id: "WB".into(),
+            model: "M \"x\" </script>".into(),
+            e10_state: state.into(),
+            state_reason: Some("中文".into()),
+            state_since: at,
+            lots: vec!["L1".into()],
+            track_in_quantity: 5,
+            last_track_in_at: None,
+            updated_at: at,
+            workcenter_group: Some("G".into()),
+            family: Some(family.into()),
+            location: None,
+            package_group: None,
+            vendor: None,
+            production: true,
+            key: false,
+            monitored: false,
+        };
+        let tools = (0..150)
+            .map(|i| {
+                let state = ["PRD", "UDT", "SBY"][i % 3];
+                tool(&format!("T{i:03}"), state, ["F1", "F2"][i % 2])
+            })
+            .collect();
+        let snapshot = EquipmentSnapshot::build(tools, vec![], vec![]).unwrap();
+        let mut meta = Meta::now();
+        meta.cache_state = Some("fresh");
+        meta.updated_at = Some("2026-12-06T10:00:00.000Z".into());
+        meta.age_seconds = Some(3);
+        for filter in [
+            StatusFilter {
+                states: vec!["UDT".into()],
+                ..StatusFilter::default()
+            },
+            StatusFilter {
+                fields: vec![(Field::Family, vec!["F2".into()])],
+                states: vec!["PRD".into(), "SBY".into()],
+                ..StatusFilter::default()
+            },
+            StatusFilter {
+                fields: vec![(Field::Family, vec!["none".into()])],
+                ..StatusFilter::default()
+            },
+        ] {
+            let fast = filtered_status(&snapshot, &filter, &meta);
+            let mut want = BytesMut::new();
+            want.put_slice(b"{\"success\":true,\"data\":");
+            want.put_slice(&snapshot.status_for(&filter).0);
+            want.put_slice(b",\"meta\":");
+            meta.write_json(&mut want);
+            want.put_u8(b'}');
+            assert_eq!(
+                std::str::from_utf8(&fast).unwrap(),
+                std::str::from_utf8(&want).unwrap(),
+                "{filter:?}"
+            );
+        }
+    }
 }

@@ -14,14 +14,14 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::auth::CurrentUser;
-use crate::charts::{Category, Chart, ChartText, Heatmap, Item, Ring};
-use crate::equipment::aggregate::{Counted, ou_grid, summarize};
+use crate::equipment::aggregate::summarize;
 use crate::equipment::{E10_STATES, EquipmentSnapshot, Field, StatusFilter};
 use crate::http::AppError;
 use crate::http::extract::ApiQuery;
-use crate::i18n::{self, Lang};
+use crate::i18n::Lang;
 use crate::routes::catalog;
 use crate::routes::resource::{options, snapshot};
+use crate::routes::resource_markup as markup;
 use crate::routes::resource_params::{self as params, Accept, to_pairs};
 use crate::session::SessionHandle;
 use crate::templates;
@@ -58,41 +58,6 @@ struct StateKpi {
     /// Percent of all tools, one decimal.
     share: Option<f64>,
     href: String,
-}
-
-#[derive(Serialize)]
-struct Cell {
-    state: &'static str,
-    count: u64,
-    /// `None` for 0 or a level without a value to filter by.
-    href: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ToolRow<'a> {
-    id: &'a str,
-    state: &'a str,
-    reason: Option<&'a str>,
-    since: String,
-    model: &'a str,
-}
-
-#[derive(Serialize)]
-struct FamilyView<'a> {
-    family: Option<&'a str>,
-    #[serde(flatten)]
-    counted: &'a Counted,
-    cells: Vec<Cell>,
-    tools: Vec<ToolRow<'a>>,
-}
-
-#[derive(Serialize)]
-struct GroupView<'a> {
-    group: Option<&'a str>,
-    #[serde(flatten)]
-    counted: &'a Counted,
-    cells: Vec<Cell>,
-    families: Vec<FamilyView<'a>>,
 }
 
 #[derive(Serialize)]
@@ -136,39 +101,27 @@ fn duration(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn cells(counts: &Counted, filter: &StatusFilter, base: &[(&str, &str)]) -> Vec<Cell> {
-    E10_STATES
-        .iter()
-        .map(|state| {
-            let count = counts.counts.get(state);
-            let mut set = base.to_vec();
-            set.push(("state", state));
-            Cell {
-                state,
-                count,
-                href: (count > 0 && !base.is_empty()).then(|| href(filter, &set)),
-            }
-        })
-        .collect()
-}
-
-fn pct_or_nan(p: Option<f64>) -> f64 {
-    p.unwrap_or(f64::NAN)
-}
-
-/// What the template gets: the data, and the charts' markup marked safe for the template (built
-/// by `charts`, which escapes every label; templates may not use `|safe` themselves).
+/// What the template gets: the data, and the blocks written as markup by
+/// [`resource_markup`] (which escapes every text; templates may not use `|safe` themselves).
 #[derive(Serialize)]
 struct PageView {
     #[serde(flatten)]
     data: serde_json::Value,
-    rings: Vec<minijinja::Value>,
-    heatmap: minijinja::Value,
+    /// The rings and the heatmap (also `GET /api/resource/status/charts`).
+    charts: minijinja::Value,
+    /// The status matrix with a row per tool.
+    matrix: minijinja::Value,
+    /// The tool field's `<option>`s.
+    tool_list: minijinja::Value,
 }
 
 /// The page's view of one snapshot and filter (a pure function: the route only loads).
-fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> PageView {
-    let t = |key: &str| i18n::t(lang, key).into_owned();
+fn view(
+    snapshot: &EquipmentSnapshot,
+    filter: &StatusFilter,
+    lang: Lang,
+    zone: chrono_tz::Tz,
+) -> PageView {
     let set = snapshot.select(filter);
     let tools = &snapshot.tools;
     let summary = summarize(set.iter().map(|i| &tools[i]));
@@ -188,133 +141,8 @@ fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> Page
             }
         })
         .collect();
-
-    // Tools of each family node, in snapshot (route) order.
-    let mut by_node: HashMap<(Option<&str>, Option<&str>), Vec<ToolRow<'_>>> = HashMap::new();
-    for i in set.iter() {
-        let tool = &tools[i];
-        by_node
-            .entry((tool.workcenter_group.as_deref(), tool.family.as_deref()))
-            .or_default()
-            .push(ToolRow {
-                id: &tool.equipment_id,
-                state: &tool.e10_state,
-                reason: tool.state_reason.as_deref(),
-                since: iso8601(tool.state_since),
-                model: &tool.model,
-            });
-    }
-    let groups: Vec<GroupView<'_>> = matrix
-        .groups
-        .iter()
-        .map(|g| {
-            let base: Vec<(&str, &str)> = g
-                .group
-                .map(|g| ("workcenter_group", g))
-                .into_iter()
-                .collect();
-            GroupView {
-                group: g.group,
-                counted: &g.counted,
-                cells: cells(&g.counted, filter, &base),
-                families: g
-                    .families
-                    .iter()
-                    .map(|f| {
-                        let mut fbase = base.clone();
-                        if let Some(family) = f.family {
-                            fbase.push(("family", family));
-                        }
-                        FamilyView {
-                            family: f.family,
-                            counted: &f.counted,
-                            cells: cells(
-                                &f.counted,
-                                filter,
-                                if g.group.is_some() && f.family.is_some() {
-                                    &fbase
-                                } else {
-                                    &[]
-                                },
-                            ),
-                            tools: by_node.remove(&(g.group, f.family)).unwrap_or_default(),
-                        }
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-
-    // Charts: OU per group (rings), OU per workcenter × package group (heatmap).
-    let empty = t("res-no-data");
-    let col_group = t("res-col-group");
-    let ou_label = t("res-ou");
-    let rings: Vec<String> = matrix
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(n, g)| {
-            let label = g.group.map(str::to_string).unwrap_or_else(|| t("res-none"));
-            let id = format!("ring-{n}");
-            let title = i18n::t_args(
-                lang,
-                "res-ring-title",
-                &i18n::args([("group", label.as_str())]),
-            );
-            let mut item = Item::new(label.clone(), pct_or_nan(g.counted.ou_pct));
-            if let Some(group) = g.group {
-                item = item.filter("workcenter_group", group);
-            }
-            let ring = Ring {
-                text: ChartText {
-                    id: &id,
-                    title: &title,
-                    desc: "",
-                    empty: &empty,
-                },
-                item,
-                category_label: &col_group,
-                value_label: &ou_label,
-                ..Ring::default()
-            };
-            ring.svg() + &ring.table()
-        })
-        .collect();
-    let grid = ou_grid(tools, snapshot.layout(), set.iter());
-    let heatmap = if grid.rows.is_empty() || grid.columns.is_empty() {
-        String::new()
-    } else {
-        let title = t("res-heatmap-title");
-        let row_label = t("col-workcenter");
-        let map = Heatmap {
-            text: ChartText {
-                id: "ou-heatmap",
-                title: &title,
-                desc: "",
-                empty: &empty,
-            },
-            rows: grid
-                .rows
-                .iter()
-                .map(|(id, name)| Category::new(*name).filter("workcenter", *id))
-                .collect(),
-            columns: grid
-                .columns
-                .iter()
-                .map(|c| Category::new(*c).filter("package_group", *c))
-                .collect(),
-            values: grid
-                .values
-                .iter()
-                .map(|r| r.iter().map(|v| pct_or_nan(*v)).collect())
-                .collect(),
-            range: Some((0.0, 100.0)),
-            cell_labels: true,
-            row_label: &row_label,
-            format: crate::charts::Format::Percent,
-        };
-        map.svg() + &map.table()
-    };
+    let matrix_html = markup::matrix(snapshot, &set, &matrix, filter, lang, zone);
+    let charts = markup::charts(snapshot, &set, &matrix, lang);
 
     let open_jobs = snapshot.jobs_for(filter);
     let jobs: Vec<JobView<'_>> = open_jobs
@@ -362,13 +190,14 @@ fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> Page
         Vec::new()
     };
 
+    let mut options = options(snapshot, &StatusFilter::default());
+    let tool_list = markup::tool_options(&std::mem::take(&mut options.tool));
     let current: HashMap<&str, String> = to_pairs(filter).into_iter().collect();
     let query = href(filter, &[]);
     let query = query.strip_prefix("/resource").unwrap_or("").to_string();
     let data = serde_json::json!({
         "summary": summary,
         "kpis": kpis,
-        "groups": groups,
         "jobs": jobs,
         "jobs_total": open_jobs.len(),
         "filtered": filtered,
@@ -377,7 +206,7 @@ fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> Page
         "count": set.count(),
         "states": E10_STATES,
         "current": current,
-        "options": options(snapshot, &StatusFilter::default()),
+        "options": options,
         "fields": Field::ALL.iter().map(|f| f.name()).collect::<Vec<_>>(),
         "csv": format!("/api/resource/status{}{}format=csv", query, if query.is_empty() { "?" } else { "&" }),
         "updated_at": iso8601(snapshot.computed_at),
@@ -389,11 +218,9 @@ fn view(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> Page
     });
     PageView {
         data,
-        rings: rings
-            .into_iter()
-            .map(minijinja::Value::from_safe_string)
-            .collect(),
-        heatmap: minijinja::Value::from_safe_string(heatmap),
+        charts: minijinja::Value::from_safe_string(charts),
+        matrix: minijinja::Value::from_safe_string(matrix_html),
+        tool_list: minijinja::Value::from_safe_string(tool_list),
     }
 }
 
@@ -408,7 +235,12 @@ pub async fn page(
     let layout = catalog::open_page(&app, &session, &user, "/resource", lang).await?;
     let filter = params::parse(&q, Accept::Page)?.filter;
     let snapshot = snapshot(&app).await?;
-    templates::render("resource.html", &layout, &view(&snapshot, &filter, lang))
+    let zone = app.config.pages.time_zone;
+    templates::render(
+        "resource.html",
+        &layout,
+        &view(&snapshot, &filter, lang, zone),
+    )
 }
 
 #[cfg(test)]
@@ -449,7 +281,12 @@ mod tests {
         let html = crate::templates::render_string(
             "resource.html",
             &layout,
-            &view(&snapshot, &StatusFilter::default(), Lang::En),
+            &view(
+                &snapshot,
+                &StatusFilter::default(),
+                Lang::En,
+                chrono_tz::Tz::Asia__Taipei,
+            ),
         )
         .unwrap();
         assert!(html.contains("<svg"), "the ring and the heatmap are markup");
@@ -459,6 +296,18 @@ mod tests {
             "data stays text"
         );
         assert!(html.contains("&lt;i&gt;T1&lt;&#x2f;i&gt;") || html.contains("&lt;i&gt;T1"));
+        // The matrix (written by hand): a row per tool, a group's count links as `href` would.
+        assert_eq!(html.matches("<tr data-tool=\"").count(), 2);
+        let link = href(
+            &StatusFilter::default(),
+            &[("workcenter_group", "<b>G</b>"), ("state", "UDT")],
+        );
+        let mut escaped = String::new();
+        markup::esc(&mut escaped, &link);
+        assert!(
+            html.contains(&format!("<a href=\"{escaped}\">1</a>")),
+            "{link}"
+        );
 
         // Filtered: a card per admitted tool, the filter kept in the form and the links.
         let filter = StatusFilter {
@@ -469,7 +318,7 @@ mod tests {
         let html = crate::templates::render_string(
             "resource.html",
             &layout,
-            &view(&snapshot, &filter, Lang::En),
+            &view(&snapshot, &filter, Lang::En, chrono_tz::Tz::Asia__Taipei),
         )
         .unwrap();
         assert_eq!(html.matches("data-card=\"").count(), 1, "T2 alone is UDT");
@@ -481,6 +330,20 @@ mod tests {
         assert!(
             html.contains("resource?family=F&amp;state=PRD\""),
             "a state link keeps the family"
+        );
+        let link = href(
+            &filter,
+            &[
+                ("workcenter_group", "<b>G</b>"),
+                ("family", "F"),
+                ("state", "UDT"),
+            ],
+        );
+        let mut escaped = String::new();
+        markup::esc(&mut escaped, &link);
+        assert!(
+            html.contains(&format!("<a href=\"{escaped}\">1</a>")),
+            "a family's count links with the filters kept: {link}"
         );
     }
 

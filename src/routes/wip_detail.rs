@@ -304,7 +304,7 @@ impl DetailLot<'_> {
 
 /// A JSON string: copied between quotes when nothing in it needs an escape (the common case
 /// for ids and codes), else written by serde_json.
-fn put_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
+pub(crate) fn put_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
     if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
@@ -315,7 +315,7 @@ fn put_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
     }
 }
 
-fn put_opt(out: &mut Vec<u8>, text: Option<&str>) -> serde_json::Result<()> {
+pub(crate) fn put_opt(out: &mut Vec<u8>, text: Option<&str>) -> serde_json::Result<()> {
     match text {
         Some(text) => put_str(out, text),
         None => {

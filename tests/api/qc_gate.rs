@@ -240,7 +240,7 @@ async fn qc_gate_lots_are_bucketed_by_waiting_time_as_computed_here(backend: Bac
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(reader.records().count() as u64, gt24_lots);
 
-    // The page: the chart, the segment, the table with every lot (the first page of them).
+    // The page: the chart, the segment, the table with the first page (50) of the lots.
     let page = app.get("/qc-gate?bucket=gt24h").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
@@ -250,8 +250,8 @@ async fn qc_gate_lots_are_bucketed_by_waiting_time_as_computed_here(backend: Bac
     );
     assert_eq!(
         html.matches("<tr data-lot=").count(),
-        gt24_lots as usize,
-        "{html}"
+        (gt24_lots as usize).min(50),
+        "the first page of rows: {html}"
     );
 
     // Bad input names its parameter.

@@ -1,5 +1,6 @@
 // The QC-GATE page: the bucket segment (and a click on a chart segment) filters the lot table
-// in place, the filter lives in the URL (?bucket=…&step=…, back button works), and a new WIP
+// in place, the filter lives in the URL (?bucket=…&step=…, back button works), "more" appends the
+// next page of lots from the API (the server renders only the first), and a new WIP
 // version (MES.live 'wip') refreshes the counts, the chart and the table. Every call goes
 // through MES.api; text is placed with textContent only. The chart's SVG is our server's own
 // markup (charts are drawn there), parsed as XML and imported — never assigned as HTML.
@@ -35,10 +36,17 @@
     return td;
   }
 
-  function renderLots(page) {
+  // Rows shown so far: the first page (server-rendered or fetched), then each "more" page.
+  var shown = document.querySelectorAll('#qc-lots tr[data-lot]').length;
+  var more = document.getElementById('qc-more');
+
+  function renderLots(page, append) {
     var body = document.getElementById('qc-lots');
-    while (body.firstChild) { body.removeChild(body.firstChild); }
-    if (!page.lots.length) {
+    if (!append) {
+      while (body.firstChild) { body.removeChild(body.firstChild); }
+      shown = 0;
+    }
+    if (!append && !page.lots.length) {
       var tr = document.createElement('tr');
       var td = cell(config.text.none, 'muted');
       td.colSpan = 10;
@@ -63,8 +71,10 @@
       row.appendChild(cell(lot.bucket ? labels[lot.bucket] : '—'));
       body.appendChild(row);
     });
+    shown += page.lots.length;
+    more.hidden = shown >= page.total;
     document.getElementById('qc-shown').textContent =
-      MES.fill(config.text.shown, { shown: page.lots.length, total: page.total });
+      MES.fill(config.text.shown, { shown: shown, total: page.total });
     document.getElementById('qc-lots').setAttribute('data-total', String(page.total));
   }
 
@@ -79,8 +89,15 @@
   }
 
   function loadLots() {
-    return MES.api.get('/api/qc-gate/lots' + query('limit=' + config.limit)).then(renderLots, function () {});
+    return MES.api.get('/api/qc-gate/lots' + query('limit=' + config.limit))
+      .then(function (page) { renderLots(page, false); }, function () {});
   }
+
+  // The next page of the list, appended (the page renders only the first).
+  more.addEventListener('click', function () {
+    MES.api.get('/api/qc-gate/lots' + query('limit=' + config.limit + '&offset=' + shown))
+      .then(function (page) { renderLots(page, true); }, function () {});
+  });
 
   function apply(next, push) {
     filter = next;

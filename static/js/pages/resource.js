@@ -2,7 +2,9 @@
 // current and makes the charts clickable.
 // - MES.live 'equipment': the changed tools' rows and cards are rewritten in place, then the
 //   summary and the matrix for the page's filters are fetched (MES.api) and the counters
-//   updated; "data as of" follows. 'resync' (fell behind) reloads the page.
+//   updated, and the charts block (OU rings, OU heatmap) is fetched as the server renders it
+//   (/api/resource/status/charts) and swapped in; "data as of" follows. 'resync' (fell
+//   behind) reloads the page.
 // - A ring or heatmap cell (data-filter-* attributes) opens the page with that filter added.
 // Values are placed with textContent only, never as markup. The page's data (its filter
 // query, the states) comes from the #mes-resource JSON block.
@@ -93,10 +95,25 @@
     });
   }
 
+  // The charts block: our server's markup (the charts module escapes every label), parsed
+  // as a document and its nodes adopted, never assigned as HTML. An older answer arriving
+  // after a newer one is dropped.
+  var charts = document.getElementById('res-charts');
+  var latestCharts = 0;
+  function renderCharts(data, mine) {
+    if (mine !== latestCharts || !charts) { return; }
+    var doc = new DOMParser().parseFromString('<!doctype html><body>' + data.html, 'text/html');
+    var nodes = Array.prototype.slice.call(doc.body.childNodes);
+    while (charts.firstChild) { charts.removeChild(charts.firstChild); }
+    nodes.forEach(function (node) { charts.appendChild(document.adoptNode(node)); });
+  }
+
   function refresh() {
     var q = config.query || '';
     MES.api.get('/api/resource/status/summary' + q).then(renderSummary, function () {});
     MES.api.get('/api/resource/status/matrix' + q).then(renderMatrix, function () {});
+    var mine = ++latestCharts;
+    MES.api.get('/api/resource/status/charts' + q).then(function (data) { renderCharts(data, mine); }, function () {});
   }
 
   if (MES.live) {

@@ -120,3 +120,148 @@ async fn a_state_count_filters_the_cards_the_matrix_expands_and_the_csv_matches(
     let rows = text.lines().filter(|l| !l.trim().is_empty()).count() as u64 - 1;
     assert_eq!(rows, count, "{text}");
 }
+
+/// The text of the ring of workcenter group `arguments[0]` (its table: label and value).
+const RING: &str = "var rings = document.querySelectorAll('#res-charts [data-ring]');\
+     for (var i = 0; i < rings.length; i++) {\
+       if (rings[i].getAttribute('data-ring') === arguments[0]) {\
+         var t = rings[i].querySelector('table'); return t ? t.textContent : null;\
+       }\
+     }\
+     return null;";
+
+/// The hover titles of the heatmap cells of the workcenters `arguments[0]` (a list).
+const HEAT: &str = "var ids = arguments[0], out = [];\
+     document.querySelectorAll('#res-charts rect.chart-cell').forEach(function (r) {\
+       if (ids.indexOf(r.getAttribute('data-filter-workcenter')) >= 0) {\
+         var t = r.querySelector('title'); out.push(t ? t.textContent : '');\
+       }\
+     });\
+     return out;";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ou_ring_and_heatmap_follow_a_state_change_without_a_reload() {
+    use mes_dashboard::config::Settings;
+    use mes_dashboard::db::Database;
+    use mes_dashboard::simulate;
+
+    use super::{BrowserOptions, wait_for};
+    use crate::helpers::{Backend, TestApp};
+
+    let builder = TestApp::builder(Backend::Sqlite).env("EQUIPMENT_STATUS_SYNC_INTERVAL", "1");
+    let Some(app) = BrowserApp::start(builder, BrowserOptions::default()).await else {
+        return;
+    };
+    app.login_through_form(USER, TEST_PASSWORD).await;
+    let factory = app.app.factory.as_ref().unwrap();
+    // The workcenter group with the fewest tools (that has any), its workcenters and tools.
+    let group_of = |wc: &str| {
+        factory
+            .workcenters
+            .iter()
+            .find(|w| w.id == wc)
+            .map(|w| w.group)
+            .unwrap()
+    };
+    let group = factory
+        .workcenters
+        .iter()
+        .map(|w| w.group)
+        .filter(|g| {
+            factory
+                .tools
+                .iter()
+                .any(|t| group_of(t.workcenter_id) == *g)
+        })
+        .min_by_key(|g| {
+            factory
+                .tools
+                .iter()
+                .filter(|t| group_of(t.workcenter_id) == *g)
+                .count()
+        })
+        .expect("a workcenter group with tools");
+    let tools: Vec<&str> = factory
+        .tools
+        .iter()
+        .filter(|t| group_of(t.workcenter_id) == group)
+        .map(|t| t.equipment_id.as_str())
+        .collect();
+    let workcenters: Vec<&str> = factory
+        .workcenters
+        .iter()
+        .filter(|w| w.group == group)
+        .map(|w| w.id)
+        .collect();
+
+    app.open("/resource").await;
+    let before = app.js(RING, vec![json!(group)]).await;
+    let before = before.as_str().expect("a ring for the group").to_string();
+    // Every tool of the group to one state: OU % is then 100.0% (all PRD) or 0.0% (all UDT),
+    // whichever differs from now; every heatmap cell of its workcenters says the same.
+    let (state, want) = if before.contains("100.0%") {
+        ("UDT", "0.0%")
+    } else {
+        ("PRD", "100.0%")
+    };
+    let heat_before = app.js(HEAT, vec![json!(workcenters)]).await;
+    assert!(
+        heat_before
+            .as_array()
+            .is_some_and(|cells| !cells.is_empty()),
+        "the heatmap has cells for {group}: {heat_before}"
+    );
+    app.js("window.__mesMark = 'not reloaded'; return true;", vec![])
+        .await;
+    wait_for("the page opened its event stream", DEADLINE, async || {
+        (app.app.state().equipment.listeners() >= 1).then_some(())
+    })
+    .await;
+
+    let db = Database::connect_lazy(&Settings::for_tests(&app.app.database_url(), &[]))
+        .expect("database settings");
+    for tool in &tools {
+        simulate::set_tool_state(&db.request, tool, state, None, chrono::Utc::now())
+            .await
+            .expect("set the tool's state");
+    }
+    db.close().await;
+
+    let ring = app
+        .wait_for_js(
+            "the group's ring shows its new OU %",
+            DEADLINE,
+            &format!(
+                "var text = (function () {{ {RING} }}).apply(null, arguments);\
+                 return text && text.indexOf(arguments[1]) >= 0 ? text : null;"
+            ),
+            vec![json!(group), json!(want)],
+        )
+        .await;
+    assert!(ring.as_str().unwrap().contains(want), "{ring}");
+    let heat = app
+        .wait_for_js(
+            "the group's heatmap cells show the new OU %",
+            DEADLINE,
+            &format!(
+                "var want = arguments[1];\
+                 var cells = (function () {{ {HEAT} }}).apply(null, arguments);\
+                 return cells.length && cells.every(function (c) {{ return c.endsWith(': ' + want); }}) ? cells : null;"
+            ),
+            vec![json!(workcenters), json!(want)],
+        )
+        .await;
+    assert_ne!(heat, heat_before, "the heatmap was redrawn");
+    let page = app
+        .js(
+            "return [window.__mesMark || null, performance.getEntriesByType('navigation').map(function (n) { return n.type; })];",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        page,
+        json!(["not reloaded", ["navigate"]]),
+        "redrawn in place, without a reload"
+    );
+    app.assert_no_page_problems().await;
+}
