@@ -7,6 +7,11 @@
 #   BIN=path/to/mes-dashboard bash bench/callgrind_summary.sh
 #   TARGET=detail bash bench/callgrind_summary.sh   # the filtered /api/wip/detail page instead
 #   TOP=25 bash bench/callgrind_summary.sh           # and the 25 costliest functions (inclusive)
+#   TARGET=live bash bench/callgrind_summary.sh     # /health/live: the shared request path alone
+#   TARGET=health bash bench/callgrind_summary.sh   # /health (the memoized probe)
+#   TARGET=csrf bash bench/callgrind_summary.sh     # CSRF-checked POST /api/wip/lots/lookup
+#   KEEP=cg.out bash bench/callgrind_summary.sh     # keep callgrind's output file
+#   LOTS=2000 bash bench/callgrind_summary.sh       # a smaller plant (quicker first load)
 #
 # TARGET=detail asks for the page wip_scale.sh measures: the busiest workcenter, its commonest
 # package, RUN+QUEUE, sorted by quantity (descending), 100 lots a page.
@@ -38,7 +43,7 @@ trap cleanup EXIT
 KEY=$("$BIN" gen-secret)
 DB="$WORK/bench.sqlite3"
 DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" migrate >/dev/null 2>&1
-DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" seed --lots 20000 --tools 500 --days 7 >/dev/null 2>&1
+DATABASE_URL="sqlite://$DB" MES_ENV=testing "$BIN" seed --lots "${LOTS:-20000}" --tools 500 --days 7 >/dev/null 2>&1
 PORT=$(free_port)
 WORKERS=0 MES_ENV=production SECRET_KEY=$KEY ALLOW_SQLITE_IN_PRODUCTION=true DATABASE_URL="sqlite://$DB" \
   LOG_FORMAT=json RUST_LOG=info BIND=127.0.0.1:$PORT \
@@ -50,8 +55,8 @@ wait_http "http://127.0.0.1:$PORT/health/live" 120
 COOKIE=$(mint_session_cookie "$KEY" "$DB")
 URL="http://127.0.0.1:$PORT/api/wip/overview/summary"
 # Under valgrind the first WIP load (20 000 lots) can outlast CACHE_FIRST_LOAD_WAIT_MS on a busy
-# machine: retry the logged-in request (503 until then) for up to two minutes.
-for ((i = 0; i < 240; i++)); do
+# machine: retry the logged-in request (503 until then) for up to four minutes.
+for ((i = 0; i < 480; i++)); do
   curl -fs -o /dev/null -H "Cookie: $COOKIE" "$URL" && break
   sleep 0.5
 done
@@ -67,14 +72,31 @@ print(row["workcenter"], max(row["cells"], key=lambda p: row["cells"][p]["lots"]
   curl -fs -H "Cookie: $COOKIE" "$URL" >/dev/null || { echo "the detail request failed" >&2; exit 1; }
   LABEL="filtered /api/wip/detail page ($WC × $PKG)"
 fi
-wrk -t1 -c4 -d5s -H "Cookie: $COOKIE" "$URL" >/dev/null
+WRK_ARGS=(-H "Cookie: $COOKIE")
+case "${TARGET:-summary}" in
+  live | health)
+    URL="http://127.0.0.1:$PORT/health"
+    [ "$TARGET" = live ] && URL="$URL/live"
+    curl -fs "$URL" >/dev/null || { echo "$URL failed" >&2; exit 1; }
+    LABEL="${URL#http://127.0.0.1:$PORT} (no cookie)"
+    WRK_ARGS=()
+    ;;
+  csrf)
+    URL="http://127.0.0.1:$PORT/api/wip/lots/lookup"
+    WRK_ARGS=(-s "$(csrf_lookup_setup "http://127.0.0.1:$PORT" "$COOKIE" "https://127.0.0.1:$PORT")")
+    LABEL="CSRF-checked POST /api/wip/lots/lookup"
+    ;;
+esac
+wrk -t1 -c4 -d5s "${WRK_ARGS[@]}" "$URL" >/dev/null
 callgrind_control -z "$vpid" >/dev/null 2>&1
-out=$(wrk -t1 -c4 -d"${DURATION}s" -H "Cookie: $COOKIE" "$URL")
+out=$(wrk -t1 -c4 -d"${DURATION}s" "${WRK_ARGS[@]}" "$URL")
 callgrind_control -d "$vpid" >/dev/null 2>&1
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
 total=$(callgrind_annotate "$WORK/cg.out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
 echo "# $LABEL under callgrind: $requests requests"
 echo "instructions per request: $((total / requests))"
+# KEEP=file keeps callgrind's output (for callgrind_annotate, e.g. without --inclusive).
+[ -n "${KEEP:-}" ] && cp "$WORK/cg.out.1" "$KEEP"
 if [ -n "${TOP:-}" ]; then
   callgrind_annotate --inclusive=yes "$WORK/cg.out.1" 2>/dev/null | grep -v '^--' | sed -n "1,$((TOP + 20))p"
 fi

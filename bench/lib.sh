@@ -143,3 +143,38 @@ start_production_dashboard() {
   DASH=$!; pids+=("$DASH")
   wait_http "http://127.0.0.1:$PORT/health/live"
 }
+
+# wrk_post_script FILE BODY [HEADER…]: writes a wrk Lua script to FILE that sends every request
+# as a POST with BODY and the given headers ("Name: value" each).
+wrk_post_script() {
+  local file=$1 body=$2 h
+  shift 2
+  {
+    echo 'wrk.method = "POST"'
+    printf 'wrk.body = [==[%s]==]\n' "$body"
+    for h in "$@"; do
+      printf 'wrk.headers[ [==[%s]==] ] = [==[%s]==]\n' "${h%%: *}" "${h#*: }"
+    done
+  } >"$file"
+}
+
+# csrf_lookup_setup BASE_URL COOKIE ORIGIN: for a CSRF-checked POST /api/wip/lots/lookup as a
+# browser page sends it (`Origin: ORIGIN`, `Sec-Fetch-Site: same-origin`, the session's masked
+# token in `X-CSRF-Token`): prints the wrk Lua script's path, written under $WORK, after
+# checking the POST answers 200. The body asks for three lots of $DB and one unknown id.
+# Production mode sets secure cookies, so the origin it is served under is https://host:port.
+csrf_lookup_setup() {
+  local base=$1 cookie=$2 origin=$3 token ids body
+  token=$(curl -fs -H "Cookie: $cookie" "$base/api/auth/csrf" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["csrf_token"])')
+  ids=$(python3 -c 'import json,sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(json.dumps([r[0] for r in c.execute("SELECT lot_id FROM lots ORDER BY lot_id LIMIT 3")] + ["NO-SUCH-LOT"]))' "$DB")
+  body="{\"lot_ids\":$ids}"
+  local headers=("Cookie: $cookie" "X-CSRF-Token: $token" "Content-Type: application/json"
+    "Origin: $origin" "Sec-Fetch-Site: same-origin")
+  local args=() h
+  for h in "${headers[@]}"; do args+=(-H "$h"); done
+  curl -fs "${args[@]}" -d "$body" "$base/api/wip/lots/lookup" >"$WORK/lookup.json" ||
+    { echo "the CSRF-checked lookup failed" >&2; return 1; }
+  wrk_post_script "$WORK/lookup.lua" "$body" "${headers[@]}"
+  echo "$WORK/lookup.lua"
+}

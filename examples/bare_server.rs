@@ -1,13 +1,15 @@
 //! The benchmark baseline: a bare hyper server that answers every request with the bytes of a
 //! file, and nothing else (no routing, no middleware, no logging). `bench/wip_summary.sh`
-//! compares the dashboard against it in the same run.
+//! compares the dashboard against it in the same run. A request's body is read to its end
+//! before the answer (as a handler reading JSON does), so a POST keeps its connection alive
+//! (`bench/csrf_post.sh`).
 //!
 //!     cargo run --release --example bare_server -- 127.0.0.1:9000 body.json
 
 use std::convert::Infallible;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -24,9 +26,10 @@ async fn main() -> std::io::Result<()> {
         let _ = stream.set_nodelay(true);
         let body = body.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let body = body.clone();
                 async move {
+                    let _ = req.into_body().collect().await;
                     Ok::<_, Infallible>(
                         Response::builder()
                             .header("content-type", "application/json")

@@ -6,6 +6,7 @@
 //! what the `Host` header names.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::ConnectInfo;
 use axum::http::{Extensions, HeaderMap, header};
@@ -65,7 +66,7 @@ pub fn served_origin(
     headers: &HeaderMap,
     extensions: &Extensions,
     uri_authority: Option<&str>,
-) -> Option<String> {
+) -> Option<Arc<str>> {
     let trusted = trusted_peer(settings, extensions).is_some();
     let forwarded = |name| trusted.then(|| single(headers, name)).flatten();
     let scheme = match forwarded("x-forwarded-proto").map(str::trim) {
@@ -78,7 +79,25 @@ pub fn served_origin(
         .or_else(|| single(headers, header::HOST.as_str()))
         .or(uri_authority)?
         .trim();
-    crate::config::auth::normalize_origin(&format!("{scheme}://{host}"))
+    let mut origin = String::with_capacity(scheme.len() + 3 + host.len());
+    origin.push_str(scheme);
+    origin.push_str("://");
+    origin.push_str(host);
+    normalized_origin(&origin)
+}
+
+/// [`crate::config::auth::normalize_origin`], remembered for the last few hundred values: a
+/// URL parse per origin costs more than the rest of a CSRF check, and a site sees few origins
+/// (its own, the trusted ones). The memo is bounded, so made-up origins only evict each other.
+pub fn normalized_origin(origin: &str) -> Option<Arc<str>> {
+    static SEEN: LazyLock<quick_cache::sync::Cache<Box<str>, Option<Arc<str>>>> =
+        LazyLock::new(|| quick_cache::sync::Cache::new(512));
+    if let Some(hit) = SEEN.get(origin) {
+        return hit;
+    }
+    let normalized: Option<Arc<str>> = crate::config::auth::normalize_origin(origin).map(Arc::from);
+    SEEN.insert(origin.into(), normalized.clone());
+    normalized
 }
 
 /// The client's address as an extractor (see [`client_ip`]).

@@ -12,9 +12,10 @@
 //!    close, in-flight requests finish);
 //! 3. at the deadline, drop whatever still runs.
 //!
-//! Connections are bounded per worker ([`ConnectionLimits`]): hyper's header read timeout
-//! (`HEADER_READ_TIMEOUT`) closes silent and slow-header clients, a watchdog here closes idle
-//! keep-alive connections (`KEEP_ALIVE_TIMEOUT`; hyper has no separate setting), and at
+//! Connections are bounded per worker ([`ConnectionLimits`]): a watchdog here closes silent
+//! and slow-header clients (`HEADER_READ_TIMEOUT` after the connection opened, when no request
+//! head has come) and idle keep-alive connections (`KEEP_ALIVE_TIMEOUT`, at most
+//! `HEADER_READ_TIMEOUT`: a second head that stalls is closed with the idle connection), and at
 //! `MAX_CONNECTIONS` a new connection first takes the place of the oldest one that has not
 //! sent a request yet; when there is none it is served for health probes only (the
 //! [`PROBE_RESERVE`]), and beyond that it is closed at once — never queued.
@@ -313,15 +314,20 @@ async fn connection(
             }
         })
     };
+    // No hyper header read timeout: hyper arms it (a boxed timer, registered with the runtime's
+    // timer wheel and removed again) for every request head of a keep-alive connection, which
+    // cost more than the rest of a cached answer's edge. The watchdog below gives the same
+    // bounds with one timer per connection.
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
+        .header_read_timeout(None)
         .max_header_size(MAX_HEADER_BYTES)
         .keep_alive(!peer.over_limit)
         .serve_connection(TokioIo::new(SecuredIo::new(stream, limits.hsts)), service);
     let mut conn = std::pin::pin!(conn);
     let keep_alive = limits.keep_alive_timeout;
-    let idle_check = tokio::time::sleep(keep_alive);
+    let header_read = limits.header_read_timeout;
+    let idle_check = tokio::time::sleep(keep_alive.min(header_read));
     let mut idle_check = std::pin::pin!(idle_check);
     loop {
         tokio::select! {
@@ -330,8 +336,18 @@ async fn connection(
             () = signals.force.cancelled() => return,
             () = signals.close_idle.cancelled() => break,
             () = idle_check.as_mut() => {
-                // Before the first request hyper's header read timeout applies.
                 let served = activity.served.load(Ordering::Relaxed) > 0;
+                if !served {
+                    // Silent, or its first head still incomplete: closed (no answer, as
+                    // hyper's own header timeout did) once `HEADER_READ_TIMEOUT` has passed.
+                    let open_for = accepted.elapsed();
+                    if open_for >= header_read {
+                        return;
+                    }
+                    let wait = (header_read - open_for).min(keep_alive);
+                    idle_check.as_mut().reset(tokio::time::Instant::now() + wait);
+                    continue;
+                }
                 let busy = activity.in_flight.load(Ordering::Relaxed) > 0;
                 let last = Duration::from_millis(activity.last_ms.load(Ordering::Relaxed));
                 let idle = accepted.elapsed().saturating_sub(last);

@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use crate::app::AppState;
-use crate::config::auth::{CsrfMode, normalize_origin};
+use crate::config::auth::CsrfMode;
 use crate::http::error::ErrorCode;
 use crate::http::{AppError, client};
 use crate::session::{SessionHandle, csrf};
@@ -224,8 +224,10 @@ fn check_origin(app: &AppState, req: &Request) -> Result<(), Failure> {
             ));
         }
     };
-    let trusted =
-        |o: &str| normalize_origin(o).is_some_and(|o| settings.trusted_origins.contains(&o));
+    let trusted = |o: &str| {
+        client::normalized_origin(o)
+            .is_some_and(|o| settings.trusted_origins.iter().any(|t| **t == *o))
+    };
     match headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
@@ -258,7 +260,7 @@ fn check_origin(app: &AppState, req: &Request) -> Result<(), Failure> {
         req.extensions(),
         req.uri().authority().map(|a| a.as_str()),
     );
-    let normalized = normalize_origin(origin);
+    let normalized = client::normalized_origin(origin);
     if normalized.is_some() && (normalized == served || trusted(origin)) {
         Ok(())
     } else {

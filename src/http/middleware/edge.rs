@@ -87,7 +87,7 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
         refused
     } else {
         if has_body {
-            let (watched, done) = request_body::watch(req, edge.body_read_timeout);
+            let (watched, done) = request_body::watch(req, info.started, edge.body_read_timeout);
             req = watched;
             body_read = Some(done);
         }

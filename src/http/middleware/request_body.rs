@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use axum::extract::Request;
@@ -41,15 +41,16 @@ pub fn declares_body(headers: &HeaderMap) -> bool {
             .is_some_and(|v| v.as_bytes() != b"0")
 }
 
-/// Wraps the body of `req` (one that declares a body); the flag turns true once it has been
-/// read to its end.
-pub fn watch(req: Request, limit: Duration) -> (Request, Arc<AtomicBool>) {
+/// Wraps the body of `req` (one that declares a body, its head read at `started`); the flag
+/// turns true once it has been read to its end.
+pub fn watch(req: Request, started: Instant, limit: Duration) -> (Request, Arc<AtomicBool>) {
     let done = Arc::new(AtomicBool::new(false));
     let flag = done.clone();
     let req = req.map(|inner| {
         Body::new(Watched {
             inner,
-            deadline: Box::pin(tokio::time::sleep(limit)),
+            deadline: None,
+            until: tokio::time::Instant::from_std(started) + limit,
             seconds: limit.as_secs(),
             done: flag,
         })
@@ -59,7 +60,10 @@ pub fn watch(req: Request, limit: Duration) -> (Request, Arc<AtomicBool>) {
 
 struct Watched {
     inner: Body,
-    deadline: Pin<Box<Sleep>>,
+    /// Made on the first wait for the body: a body that came with its head (the common small
+    /// JSON body) is read without a timer.
+    deadline: Option<Pin<Box<Sleep>>>,
+    until: tokio::time::Instant,
     seconds: u64,
     done: Arc<AtomicBool>,
 }
@@ -84,7 +88,12 @@ impl HttpBody for Watched {
                 }
                 Poll::Ready(Some(frame))
             }
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .deadline
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(this.until)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => Poll::Ready(Some(Err(axum::Error::new(BodyReadTimeout {
                     seconds: this.seconds,
                 })))),
