@@ -9,8 +9,9 @@
 #
 #   bash bench/resource_history.sh [queries for the p50, default 11] [jobs, default 3]
 #
-# MES_BENCH_PROFILE=debug uses the debug build instead of building the release one (the
-# summing is this process's work: debug figures are far slower).
+# MES_BENCH_PROFILE=debug uses the debug build instead of building the release one; BIN=path
+# runs that binary as it is (no build). The sums are PostgreSQL's work (two statements per
+# query), so the baseline below is the yardstick on a busy machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -20,7 +21,9 @@ JOBS=${2:-3}
 BASE_URL=${MES_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
 command -v psql >/dev/null || { echo "psql is required" >&2; exit 1; }
 
-if [[ ${MES_BENCH_PROFILE:-release} == debug ]]; then
+if [[ -n ${BIN:-} ]]; then
+  : # a binary given (BIN=…): e.g. the previous version, for a comparison in the same session
+elif [[ ${MES_BENCH_PROFILE:-release} == debug ]]; then
   # The build the tests use (a plain `cargo build` unifies features differently and
   # rebuilds dependencies).
   cargo build --tests --quiet
@@ -30,7 +33,8 @@ else
   BIN=target/release/mes-dashboard
 fi
 echo "# $(basename "$(dirname "$BIN")") build; load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
-SCHEMA="bench_$$"
+# MES_BENCH_SCHEMA=name: a schema seeded by an earlier run (kept, not seeded again).
+SCHEMA=${MES_BENCH_SCHEMA:-bench_$$}
 SEP='?'; [[ $BASE_URL == *\?* ]] && SEP='&'
 DB_URL="${BASE_URL}${SEP}options=-c%20search_path%3D${SCHEMA}"
 PORT=$(free_port)
@@ -41,17 +45,24 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  psql -q "$BASE_URL" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
+  [[ -n ${MES_BENCH_SCHEMA:-} ]] ||
+    psql -q "$BASE_URL" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
   rm -f "$LOG" "$JAR"
 }
 trap cleanup EXIT
 
-psql -q "$BASE_URL" -c "CREATE SCHEMA $SCHEMA" >/dev/null
 started=$(date +%s.%N)
-DATABASE_URL=$DB_URL MES_ENV=testing "$BIN" seed --tools 2000 --days 366 >/dev/null
+if [[ -z ${MES_BENCH_SCHEMA:-} ]]; then
+  psql -q "$BASE_URL" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+  DATABASE_URL=$DB_URL MES_ENV=testing "$BIN" seed --tools 2000 --days 366 >/dev/null
+fi
 spans=$(psql -qtA "$DB_URL" -c "SELECT count(*) FROM equipment_state_history")
 psql -q "$DB_URL" -c "ANALYZE" >/dev/null
-printf '# seeded 2000 tools, %s state spans in %.0f s\n' "$spans" "$(echo "$(date +%s.%N) - $started" | bc)"
+if [[ -z ${MES_BENCH_SCHEMA:-} ]]; then
+  printf '# seeded 2000 tools, %s state spans in %.0f s\n' "$spans" "$(echo "$(date +%s.%N) - $started" | bc)"
+else
+  echo "# schema $SCHEMA as seeded before: $spans state spans"
+fi
 
 # Baseline of this machine right now: PostgreSQL alone reading every span once.
 base_ms=$(for _ in 1 2 3 4 5; do

@@ -99,6 +99,163 @@ pub async fn each_span(
     })
 }
 
+/// Microseconds one tool spent in one state within a range (PostgreSQL's sum).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ToolStateMicros {
+    pub equipment_id: String,
+    pub e10_state: String,
+    pub micros: i64,
+}
+
+/// The spans of one workcenter group and state that begin in period `first` and end in
+/// period `last` (1-based; `last` is one past the final period when a span reaches the range's
+/// end): how many, the microseconds from each start to its period's end (`head`) and from each
+/// end to its period's end (`tail`). A period's time in the state is then the heads of the
+/// spans starting in it, minus the tails of those ending in it, plus its length for every span
+/// begun before it and not yet ended — summed on the server ([`split_group_sums`]).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupSpanSums {
+    pub grp: i32,
+    pub e10_state: String,
+    pub first: i32,
+    pub last: i32,
+    pub spans: i64,
+    pub head: i64,
+    pub tail: i64,
+}
+
+/// Per tool and state: the microseconds of the spans overlapping `[bounds[0], bounds[n])`,
+/// clipped to it. Spans still open end at `$3` (now).
+const TOOL_SUMS: &str = "SELECT h.equipment_id, h.e10_state, CAST(SUM(CAST(ROUND(date_part('epoch', \
+     LEAST(COALESCE(h.ended_at, $3), $2) - GREATEST(h.started_at, $1)) * 1000000) AS BIGINT)) \
+     AS BIGINT) AS micros \
+     FROM equipment_state_history h \
+     WHERE h.started_at < $2 AND COALESCE(h.ended_at, $3) > GREATEST(h.started_at, $1) \
+     /*listed*/ GROUP BY h.equipment_id, h.e10_state";
+
+/// Per workcenter group (`$3`: tool id → group number as JSON, tools outside it skipped),
+/// state and the periods (`$1`: their bounds) a span starts and ends in: the sums of
+/// [`GroupSpanSums`]. `width_bucket` finds a period by binary search over the bounds.
+const GROUP_SUMS: &str = "SELECT k.grp, k.e10_state, k.first, k.last, COUNT(*) AS spans, \
+     CAST(SUM(CAST(ROUND(date_part('epoch', $1[k.first + 1] - k.s0) * 1000000) AS BIGINT)) AS BIGINT) AS head, \
+     CAST(SUM(CAST(ROUND(date_part('epoch', COALESCE($1[k.last + 1], k.s1) - k.s1) * 1000000) \
+     AS BIGINT)) AS BIGINT) AS tail \
+     FROM (SELECT CAST(CAST($3 AS JSONB) ->> h.equipment_id AS INTEGER) AS grp, h.e10_state, c.s0, c.s1, \
+     width_bucket(c.s0, $1) AS first, width_bucket(c.s1, $1) AS last \
+     FROM equipment_state_history h \
+     CROSS JOIN LATERAL (SELECT GREATEST(h.started_at, $1[1]) AS s0, \
+     LEAST(COALESCE(h.ended_at, $2), $1[cardinality($1)]) AS s1) c \
+     WHERE h.started_at < $1[cardinality($1)] \
+     AND COALESCE(h.ended_at, $2) > GREATEST(h.started_at, $1[1]) /*listed*/) k \
+     WHERE k.grp IS NOT NULL \
+     GROUP BY k.grp, k.e10_state, k.first, k.last";
+
+/// The planner settings of the two statements: no JIT (compiling costs more than it saves
+/// on one pass), room to hash every group, and the scan shared by parallel workers.
+const GROUP_SETTINGS: [&str; 4] = [
+    "SET LOCAL jit = off",
+    "SET LOCAL work_mem = '64MB'",
+    "SET LOCAL parallel_setup_cost = 0",
+    "SET LOCAL parallel_tuple_cost = 0",
+];
+
+/// The sums of the equipment history report, computed in PostgreSQL (one transaction, two
+/// statements reading each span once): per tool and state over the whole range, and per
+/// group and state as [`GroupSpanSums`] over the periods `bounds` delimit (consecutive
+/// instants, at least two). `groups` maps every tool counted to its group's number (JSON
+/// object); `listed`, when not empty, restricts both statements to those tools (by the tool
+/// index). `None` on SQLite (the caller sums the spans itself).
+pub async fn period_sums(
+    pool: &DbPool,
+    bounds: &[DateTime<Utc>],
+    now: DateTime<Utc>,
+    groups: &str,
+    listed: &[String],
+) -> Result<Option<(Vec<ToolStateMicros>, Vec<GroupSpanSums>)>, DbError> {
+    let (Some(&start), Some(&end)) = (bounds.first(), bounds.last()) else {
+        return Ok(Some((Vec::new(), Vec::new())));
+    };
+    let super::PoolKind::Postgres(pg) = &pool.kind else {
+        return Ok(None);
+    };
+    let filter = if listed.is_empty() {
+        String::new()
+    } else {
+        String::from("AND h.equipment_id = ANY($4)")
+    };
+    let tool_sql = TOOL_SUMS.replace("/*listed*/", &filter);
+    let group_sql = GROUP_SUMS.replace("/*listed*/", &filter);
+    pool.guard(async {
+        let mut held = pool.acquire(pg).await?;
+        let result = {
+            let conn: &mut sqlx::PgConnection = held.calling();
+            pool.bounded(async {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                for setting in GROUP_SETTINGS {
+                    sqlx::query(setting).execute(&mut *tx).await?;
+                }
+                // Unnamed statements: planned with the values, so the JSON is parsed once.
+                let mut tools = sqlx::query_as::<_, ToolStateMicros>(sqlx::AssertSqlSafe(tool_sql))
+                    .persistent(false)
+                    .bind(start)
+                    .bind(end)
+                    .bind(now);
+                let mut sums = sqlx::query_as::<_, GroupSpanSums>(sqlx::AssertSqlSafe(group_sql))
+                    .persistent(false)
+                    .bind(bounds)
+                    .bind(now)
+                    .bind(groups);
+                if !listed.is_empty() {
+                    tools = tools.bind(listed);
+                    sums = sums.bind(listed);
+                }
+                let tools = tools.fetch_all(&mut *tx).await?;
+                let sums = sums.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok::<_, sqlx::Error>((tools, sums))
+            })
+            .await
+        };
+        held.finished(&result);
+        result
+    })
+    .await
+    .map(Some)
+}
+
+/// Microseconds per period (`bounds.len() - 1` of them) of one group and state from its
+/// [`GroupSpanSums`] rows.
+pub fn split_group_sums<'a>(
+    bounds: &[DateTime<Utc>],
+    rows: impl Iterator<Item = &'a GroupSpanSums>,
+) -> Vec<i64> {
+    let periods = bounds.len().saturating_sub(1);
+    // Per period (0-based): spans starting, spans ending, heads minus tails.
+    let mut starting = vec![0i64; periods + 1];
+    let mut ending = vec![0i64; periods + 1];
+    let mut partial = vec![0i64; periods];
+    for r in rows {
+        let (first, last) = (r.first as usize, r.last as usize);
+        if first == 0 || first > periods || last == 0 {
+            continue;
+        }
+        starting[first - 1] += r.spans;
+        partial[first - 1] += r.head;
+        if last <= periods {
+            ending[last - 1] += r.spans;
+            partial[last - 1] -= r.tail;
+        }
+    }
+    let mut open = 0i64;
+    let mut out = Vec::with_capacity(periods);
+    for p in 0..periods {
+        let length = (bounds[p + 1] - bounds[p]).num_microseconds().unwrap_or(0);
+        out.push(partial[p] + open * length);
+        open += starting[p] - ending[p];
+    }
+    out
+}
+
 /// Hours per E10 state and the E10 ratios of one tool or group.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct E10Hours {

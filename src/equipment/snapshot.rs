@@ -81,7 +81,8 @@ impl Change {
 pub struct EquipmentSnapshot {
     /// Every tool, in route order of its workcenter, then by id.
     pub tools: Vec<ToolStatus>,
-    /// Each tool serialized, parallel to `tools`: filtered answers are concatenations.
+    /// Each tool serialized, parallel to `tools`: filtered answers are concatenations. Slices
+    /// of `status` (one copy of the bytes, not two).
     tool_json: Vec<Bytes>,
     /// The tools of each attribute value, workcenter and state (and by id).
     indexes: Indexes,
@@ -134,13 +135,9 @@ impl EquipmentSnapshot {
                 ))
         });
         tools.dedup_by(|a, b| a.equipment_id == b.equipment_id);
-        let tool_json = tools
-            .iter()
-            .map(|t| serde_json::to_vec(t).map(Bytes::from))
-            .collect::<serde_json::Result<Vec<_>>>()?;
+        let (status, tool_json) = status_answer(&tools)?;
         let indexes = Indexes::build(&tools);
         let layout = Layout::build(&tools, &workcenters);
-        let status = list(tool_json.iter());
         jobs::sort(&mut open_jobs);
         let job_json = open_jobs
             .iter()
@@ -304,6 +301,29 @@ impl EquipmentSnapshot {
         tools.extend(change.changed.iter().cloned());
         Self::build(tools, self.workcenters.clone(), self.open_jobs.clone())
     }
+}
+
+/// The unfiltered status answer, `{"count":N,"tools":[…]}`, written once, and each tool's
+/// bytes within it.
+fn status_answer(tools: &[ToolStatus]) -> serde_json::Result<(RawJson, Vec<Bytes>)> {
+    let mut out = Vec::with_capacity(64 + 400 * tools.len());
+    out.extend_from_slice(b"{\"count\":");
+    out.extend_from_slice(itoa::Buffer::new().format(tools.len()).as_bytes());
+    out.extend_from_slice(b",\"tools\":[");
+    let mut spans = Vec::with_capacity(tools.len());
+    for (n, t) in tools.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let start = out.len();
+        serde_json::to_writer(&mut out, t)?;
+        spans.push(start..out.len());
+    }
+    out.extend_from_slice(b"]}");
+    out.shrink_to_fit();
+    let all = Bytes::from(out);
+    let tool_json = spans.into_iter().map(|r| all.slice(r)).collect();
+    Ok((RawJson(all), tool_json))
 }
 
 /// `{"count":N,"tools":[…]}` from serialized tools.

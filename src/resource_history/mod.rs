@@ -16,7 +16,7 @@ use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use filter::{RawFilter, ToolFilter};
-pub use report::{E10, compute};
+pub use report::{E10, Summing, compute, compute_with};
 
 use crate::hold_history::{FieldError, PlantClock};
 
