@@ -110,6 +110,7 @@ hold-hi-cancel = Cancel
 hold-hi-cancelled = The query was cancelled.
 hold-hi-failed = The query failed: { $message }
 hold-hi-expired = The result expired; running the query again.
+hold-hi-reran = The result had expired; the query ran again.
 hold-hi-col-event = Event
 hold-hi-col-released-at = Released at
 hold-hi-col-released-by = Released by

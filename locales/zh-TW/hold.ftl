@@ -110,6 +110,7 @@ hold-hi-cancel = 取消
 hold-hi-cancelled = 查詢已取消。
 hold-hi-failed = 查詢失敗：{ $message }
 hold-hi-expired = 結果已過期，重新查詢中。
+hold-hi-reran = 結果已過期，已重新查詢。
 hold-hi-col-event = 事件
 hold-hi-col-released-at = 解除時間
 hold-hi-col-released-by = 解除人員

@@ -211,6 +211,7 @@ fn texts(lang: Lang) -> Value {
         ("cancelled", "hold-hi-cancelled"),
         ("failed", "hold-hi-failed"),
         ("expired", "hold-hi-expired"),
+        ("reran", "hold-hi-reran"),
         ("count", "hold-lots-count"),
         ("page_of", "hold-page-of"),
         ("empty", "hold-empty"),

@@ -466,18 +466,6 @@ pub fn chart(summary: &Summary<'_>, lang: Lang) -> (String, String) {
     (chart.svg(), chart.table())
 }
 
-/// A wait for people: `3 d 4 h`, `5 h 12 m`, `40 m` (the page script writes the same).
-pub fn waiting_text(minutes: i64) -> String {
-    let (days, hours, mins) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
-    if days > 0 {
-        format!("{days} d {hours} h")
-    } else if hours > 0 {
-        format!("{hours} h {mins} m")
-    } else {
-        format!("{mins} m")
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct PageQuery {
     step: Option<String>,
@@ -517,7 +505,7 @@ async fn page(
             let row = LotRow::new(lots, p, now.timestamp_micros());
             PageRow {
                 move_in: row.move_in_at.get().map(|t| plant_time_of(t, zone)),
-                waiting: row.waiting_minutes.map(waiting_text),
+                waiting: row.waiting_minutes.map(|m| i18n::duration(lang, m * 60)),
                 bucket_label: row.bucket.map(|b| &*bucket_labels[b as usize]),
                 row,
             }
@@ -547,6 +535,7 @@ async fn page(
             "lots": rows,
             "total": selection.len(),
             "limit": PAGE_ROWS,
+            "max_limit": MAX_LIMIT,
             "filter": {"step": filters.step, "bucket": filters.bucket.map(Bucket::as_str)},
             "version": &served.snapshot.version,
             "updated_at": &served.snapshot.updated_at,
@@ -603,15 +592,6 @@ mod tests {
             }
         }
         q
-    }
-
-    #[test]
-    fn waits_read_in_days_hours_and_minutes() {
-        assert_eq!(waiting_text(0), "0 m");
-        assert_eq!(waiting_text(59), "59 m");
-        assert_eq!(waiting_text(60), "1 h 0 m");
-        assert_eq!(waiting_text(1439), "23 h 59 m");
-        assert_eq!(waiting_text(1440 * 3 + 4 * 60 + 5), "3 d 4 h");
     }
 
     #[test]

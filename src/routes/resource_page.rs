@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use axum::extract::State;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -18,7 +18,7 @@ use crate::equipment::aggregate::summarize;
 use crate::equipment::{E10_STATES, EquipmentSnapshot, Field, StatusFilter};
 use crate::http::AppError;
 use crate::http::extract::ApiQuery;
-use crate::i18n::Lang;
+use crate::i18n::{self, Lang};
 use crate::routes::catalog;
 use crate::routes::resource::{options, snapshot};
 use crate::routes::resource_markup as markup;
@@ -84,21 +84,8 @@ struct JobView<'a> {
     symptom: Option<&'a str>,
     technician: Option<&'a str>,
     created_at: String,
-    /// "3 d 4 h".
+    /// "3 d 4 h" / "3 天 4 小時" (`i18n::duration`).
     open_for: String,
-}
-
-/// "3 d 4 h", "5 h 12 m", "7 m".
-fn duration(from: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let minutes = (now - from).num_minutes().max(0);
-    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
-    if d > 0 {
-        format!("{d} d {h} h")
-    } else if h > 0 {
-        format!("{h} h {m} m")
-    } else {
-        format!("{m} m")
-    }
 }
 
 /// What the template gets: the data, and the blocks written as markup by
@@ -159,7 +146,7 @@ fn view(
                 symptom: job.symptom_code.as_deref(),
                 technician: job.technician.as_deref(),
                 created_at: iso8601(job.created_at),
-                open_for: duration(job.created_at, now),
+                open_for: i18n::duration(lang, (now - job.created_at).num_seconds()),
             }
         })
         .collect();
@@ -345,21 +332,6 @@ mod tests {
             html.contains(&format!("<a href=\"{escaped}\">1</a>")),
             "a family's count links with the filters kept: {link}"
         );
-    }
-
-    #[test]
-    fn durations_read_as_days_hours_minutes() {
-        let now = Utc::now();
-        assert_eq!(duration(now - chrono::Duration::minutes(7), now), "7 m");
-        assert_eq!(
-            duration(now - chrono::Duration::minutes(312), now),
-            "5 h 12 m"
-        );
-        assert_eq!(
-            duration(now - chrono::Duration::minutes(4560), now),
-            "3 d 4 h"
-        );
-        assert_eq!(duration(now + chrono::Duration::minutes(5), now), "0 m");
     }
 
     #[test]

@@ -109,9 +109,14 @@
     exportLink.hidden = false;
   }
 
-  // Runs the URL's query; `note` is said meanwhile (why it runs again).
-  function query(note) {
+  // Said once the figures of the running query show (replacing what `query` said meanwhile).
+  var noteWhenShown = null;
+
+  // Runs the URL's query; `note` is said meanwhile (why it runs again), `whenShown` once its
+  // figures show.
+  function query(note, whenShown) {
     stopPolling();
+    noteWhenShown = typeof whenShown === 'string' ? whenShown : null;
     var mine = ++run;
     var p = new URLSearchParams(window.location.search);
     asked = queryKey(p);
@@ -168,6 +173,7 @@
         var old = document.getElementById('figures');
         if (fresh && old) { old.parentNode.replaceChild(document.importNode(fresh, true), old); }
         document.getElementById('figures').setAttribute('data-job', id);
+        if (noteWhenShown !== null) { say(noteWhenShown); noteWhenShown = null; }
       })
       .catch(function (e) { say(String(e)); });
     detail.page = 1;
@@ -189,7 +195,7 @@
     }, function (error) {
       if (mine !== reads) { return; }
       if (error.status === 410 || error.code === 'JOB_EXPIRED') {
-        query(page.text.expired);
+        query(page.text.expired, page.text.reran);
       } else {
         say(error.message);
       }

@@ -13,12 +13,10 @@
   var labels = {};
   config.buckets.forEach(function (b) { labels[b.key] = b.label; });
 
+  // The one duration rule of every page ("3 d 4 h" / "3 天 4 小時"), as the server wrote it.
   function waitingText(minutes) {
     if (minutes === null || minutes === undefined) { return '—'; }
-    var d = Math.floor(minutes / 1440), h = Math.floor(minutes % 1440 / 60), m = minutes % 60;
-    if (d > 0) { return d + ' d ' + h + ' h'; }
-    if (h > 0) { return h + ' h ' + m + ' m'; }
-    return m + ' m';
+    return MES.fmt.duration(minutes * 60);
   }
 
   function query(extra) {
@@ -88,8 +86,11 @@
     document.getElementById('qc-export').setAttribute('href', '/api/qc-gate/lots' + query('format=csv'));
   }
 
-  function loadLots() {
-    return MES.api.get('/api/qc-gate/lots' + query('limit=' + config.limit))
+  // The list from its first row: one page after a filter change; after a new WIP version
+  // (`keep`) as many rows as were shown, so a supervisor who opened "more" keeps them.
+  function loadLots(keep) {
+    var limit = keep ? Math.min(Math.max(config.limit, shown), config.max_limit) : config.limit;
+    return MES.api.get('/api/qc-gate/lots' + query('limit=' + limit))
       .then(function (page) { renderLots(page, false); }, function () {});
   }
 
@@ -129,7 +130,7 @@
         if (table) { importMarkup(table, summary.chart.table, 'text/html'); }
       }
     }, function () {});
-    loadLots();
+    loadLots(true);
   }
 
   document.getElementById('qc-segment').addEventListener('click', function (e) {

@@ -2,6 +2,10 @@
 
 use std::ops::Deref;
 
+use mes_dashboard::config::Settings;
+use mes_dashboard::db::Database;
+use mes_dashboard::with_conn;
+
 use super::session::{Browser, BrowserOptions};
 use crate::helpers::{Backend, TestApp, TestAppBuilder};
 
@@ -63,6 +67,24 @@ impl BrowserApp {
         self.wait_for_path("/").await;
         // The header's logout form shows only to a logged-in user.
         self.find("form[action='/admin/logout']").await;
+    }
+
+    /// Deletes lot `lot_id` from the database behind the app (it leaves the process: the next
+    /// WIP snapshot has one lot fewer and pages update live).
+    pub async fn remove_lot(&self, lot_id: &str) {
+        let db = Database::connect_lazy(&Settings::for_tests(&self.app.database_url(), &[]))
+            .expect("database settings");
+        let pool = &db.request;
+        let removed = with_conn!(pool, |c| async {
+            sqlx::query("DELETE FROM lots WHERE lot_id = $1")
+                .bind(lot_id)
+                .execute(&mut *c)
+                .await
+                .map(|done| done.rows_affected())
+        })
+        .expect("remove the lot");
+        assert_eq!(removed, 1, "lot {lot_id} was in the database");
+        db.close().await;
     }
 
     /// `GET path` of the app with the browser's session (see [`Browser::fetch`]).

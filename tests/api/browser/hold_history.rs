@@ -270,9 +270,10 @@ async fn an_expired_result_runs_the_query_again() {
         .await;
     let again = again.as_str().unwrap().to_string();
     assert_eq!(detail_total(&app).await, total, "the same query");
+    // Once the figures show again, the page says the query ran again (not "running again").
     let said = app.text_of("#history-message").await;
     let expected =
-        mes_dashboard::i18n::t(mes_dashboard::i18n::Lang::ZhTw, "hold-hi-expired").into_owned();
+        mes_dashboard::i18n::t(mes_dashboard::i18n::Lang::ZhTw, "hold-hi-reran").into_owned();
     assert_eq!(said, expected);
     assert_eq!(
         api(&app, &format!("/api/jobs/{again}")).await["state"],

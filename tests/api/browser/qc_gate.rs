@@ -109,5 +109,56 @@ async fn a_bucket_of_the_segment_filters_the_table_and_the_export_has_the_api_to
     assert_eq!(rows.len(), gt24, "{rows:?}");
     assert_eq!(clicks, gt24.div_ceil(50).saturating_sub(1), "pages of 50");
     assert!(rows.iter().all(|b| b == "gt24h"), "{rows:?}");
+
+    // Every lot: "more" once, then a new WIP version refreshes the table in place and keeps
+    // the rows "more" had opened (the rows are rewritten: the mark set on them goes).
+    assert!(
+        want.len() > 50,
+        "more than one page of lots at QC-GATE steps"
+    );
+    let opened = want.len().min(100);
+    app.open("/qc-gate").await;
+    app.click("#qc-more").await;
+    app.wait_for_js(
+        "the second page appended",
+        DEADLINE,
+        &format!("var r = (function () {{ {ROWS} }})(); return r.length === {opened} ? r : null;"),
+        vec![],
+    )
+    .await;
+    app.js(
+        "document.querySelectorAll('#qc-lots tr[data-lot]').forEach(function (r) { r.setAttribute('data-old', '1'); }); return null;",
+        vec![],
+    )
+    .await;
+    let other = app
+        .app
+        .factory
+        .as_ref()
+        .unwrap()
+        .lots
+        .iter()
+        .rev()
+        .find(|l| !want.iter().any(|w| w.0 == l.lot_id))
+        .unwrap()
+        .lot_id
+        .clone();
+    app.remove_lot(&other).await;
+    let rows = app
+        .wait_for_js(
+            "the table refreshed by the new WIP version",
+            DEADLINE,
+            "var rows = document.querySelectorAll('#qc-lots tr[data-lot]');\
+             if (!rows.length || document.querySelector('#qc-lots tr[data-old]')) { return null; }\
+             return rows.length;",
+            vec![],
+        )
+        .await;
+    assert_eq!(rows, json!(opened), "every row shown before the refresh");
+    assert_eq!(
+        app.js("return document.getElementById('qc-more').hidden;", vec![])
+            .await,
+        json!(opened == want.len())
+    );
     app.assert_no_page_problems().await;
 }

@@ -2,9 +2,6 @@
 //! reads, a matrix cell opening the workcenter's detail with the filters, a filter typed in
 //! the panel (with suggestions) landing in the URL, and a live update without a reload.
 
-use mes_dashboard::config::Settings;
-use mes_dashboard::db::Database;
-use mes_dashboard::with_conn;
 use serde_json::{Value, json};
 
 use super::{BrowserApp, BrowserOptions, DEADLINE};
@@ -202,19 +199,7 @@ async fn the_wip_overview_updates_in_place_when_the_wip_data_changes() {
 
     // One lot leaves the process: the next snapshot has one lot fewer.
     let lot = app.app.factory.as_ref().unwrap().lots[0].lot_id.clone();
-    let db = Database::connect_lazy(&Settings::for_tests(&app.app.database_url(), &[]))
-        .expect("database settings");
-    let pool = &db.request;
-    let removed = with_conn!(pool, |c| async {
-        sqlx::query("DELETE FROM lots WHERE lot_id = $1")
-            .bind(&lot)
-            .execute(&mut *c)
-            .await
-            .map(|done| done.rows_affected())
-    })
-    .expect("remove the lot");
-    assert_eq!(removed, 1);
-    db.close().await;
+    app.remove_lot(&lot).await;
 
     app.wait_for_js(
         "the page shows one lot fewer",
@@ -270,19 +255,7 @@ async fn the_home_cards_follow_the_wip_data_without_a_reload() {
         .await;
 
     let lot = app.app.factory.as_ref().unwrap().lots[0].lot_id.clone();
-    let db = Database::connect_lazy(&Settings::for_tests(&app.app.database_url(), &[]))
-        .expect("database settings");
-    let pool = &db.request;
-    let removed = with_conn!(pool, |c| async {
-        sqlx::query("DELETE FROM lots WHERE lot_id = $1")
-            .bind(&lot)
-            .execute(&mut *c)
-            .await
-            .map(|done| done.rows_affected())
-    })
-    .expect("remove the lot");
-    assert_eq!(removed, 1);
-    db.close().await;
+    app.remove_lot(&lot).await;
 
     app.wait_for_js(
         "the home card shows one lot fewer",
