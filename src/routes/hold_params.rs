@@ -19,7 +19,7 @@ use crate::cache::wip::Served;
 use crate::http::csv::{Cell, Export};
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::Lang;
-use crate::json::RawJson;
+use crate::json::{RawJson, object_with_array};
 use crate::routes::wip::validate_id;
 use crate::routes::wip_detail::{put_opt, put_str};
 use crate::routes::wip_params::{FILTERS, Params};
@@ -231,20 +231,8 @@ const ROW_JSON_BYTES: usize = 420;
 impl LotsPage {
     /// The page as JSON: its fields as serde writes them, then `"lots"` row by row.
     fn to_json<'r>(&self, rows: impl Iterator<Item = HeldRow<'r>>) -> serde_json::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(256 + self.page_size.min(self.total) * ROW_JSON_BYTES);
-        serde_json::to_writer(&mut out, self)?;
-        // A struct is written as an object: its last byte is the closing brace.
-        debug_assert_eq!(out.last(), Some(&b'}'));
-        out.pop();
-        out.extend_from_slice(b",\"lots\":[");
-        for (i, row) in rows.enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            row.write_json(&mut out)?;
-        }
-        out.extend_from_slice(b"]}");
-        Ok(out)
+        let capacity = 256 + self.page_size.min(self.total) * ROW_JSON_BYTES;
+        object_with_array(self, "lots", capacity, rows, |row, out| row.write_json(out))
     }
 }
 
