@@ -28,7 +28,6 @@ hold-kpi-pcs = Quantity (pcs)
 hold-kpi-avg-age = Average days at station
 hold-kpi-max-age = Longest days at station
 hold-kpi-groups = Workcenter groups affected
-hold-days = { $days } d
 hold-pcs = { $pcs } pcs
 hold-age-title = Days at station
 hold-age-0-1 = 0–1 days

@@ -28,7 +28,6 @@ hold-kpi-pcs = 暫停數量 (pcs)
 hold-kpi-avg-age = 平均站內天數
 hold-kpi-max-age = 最長站內天數
 hold-kpi-groups = 受影響站群
-hold-days = { $days } 天
 hold-pcs = { $pcs } pcs
 hold-age-title = 站內天數
 hold-age-0-1 = 0–1 天

@@ -7,12 +7,13 @@
 //! gives back as `as_of`, so a reader can check every bucket against it.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
 use super::aggregate::{NO_REASON, Tally};
 use super::filter::{Matcher, WipFilter};
-use super::lots::{Field, LotTable, Micros, NONE, Status};
+use super::lots::{Field, Lot, LotTable, Micros, NONE, Status};
 use super::wip::WipSnapshot;
 use crate::config::HoldType;
 
@@ -151,6 +152,184 @@ impl WipSnapshot {
         HoldSelection {
             any_type,
             positions,
+        }
+    }
+}
+
+/// What a held-lot list admits, tested lot by lot while its order is walked: the hold type,
+/// the reason and the days-at-station range, and — under WIP filters or a workcenter — the
+/// lots those select (a bit per position).
+struct HeldTest<'s> {
+    lots: &'s [Lot],
+    now: Micros,
+    non_quality: Option<bool>,
+    reason: Option<u32>,
+    age: Option<AgeRange>,
+    among: Option<Vec<u64>>,
+}
+
+impl HeldTest<'_> {
+    /// Whether every held lot passes (the order's length is then the count).
+    fn admits_all(&self) -> bool {
+        self.non_quality.is_none()
+            && self.reason.is_none()
+            && self.age.is_none()
+            && self.among.is_none()
+    }
+
+    fn admits(&self, p: u32) -> bool {
+        let lot = &self.lots[p as usize];
+        self.non_quality.is_none_or(|nq| lot.non_quality == nq)
+            && self
+                .reason
+                .is_none_or(|code| lot.code(Field::HoldReason) == code)
+            && self.age.is_none_or(|range| {
+                age_of(lot.move_in_at, self.now).map(AgeRange::of) == Some(range)
+            })
+            && self
+                .among
+                .as_ref()
+                .is_none_or(|bits| bits[p as usize / 64] & (1 << (p % 64)) != 0)
+    }
+}
+
+/// One page of a held-lot list: how many lots the filter admits over every page, and the
+/// page's positions in list order.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HeldPage {
+    pub total: usize,
+    pub positions: Vec<u32>,
+}
+
+/// Every held lot in each list order (13 keys × 2 directions), each built on its first
+/// request and kept with the snapshot: the data changes rarely, the lists are read many times,
+/// and sorting every held lot was most of a list's cost (a page needs only its own rows in
+/// order; walking a ready order reaches them without a sort).
+#[derive(Debug, Default)]
+pub struct HoldOrders([OnceLock<Box<[u32]>>; 2 * HoldSortKey::ALL.len()]);
+
+impl HoldOrders {
+    /// Bytes held by the orders built so far.
+    pub fn heap_bytes(&self) -> usize {
+        self.0
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|order| order.len() * 4)
+            .sum()
+    }
+}
+
+impl WipSnapshot {
+    /// Every held lot in the order of `key` (see [`sort`]), built once per snapshot.
+    pub fn hold_order(&self, key: HoldSortKey, descending: bool) -> &[u32] {
+        let slot = key as usize * 2 + usize::from(descending);
+        self.index.hold_orders.0[slot].get_or_init(|| {
+            let mut all = self.index.by_status[Status::Hold as usize].clone();
+            sort(
+                &self.table,
+                &self.index.step_rank,
+                &mut all,
+                key,
+                descending,
+            );
+            all.into_boxed_slice()
+        })
+    }
+
+    /// The test of the held lots `filter` admits at `now`; `None` when it admits none (an
+    /// unknown workcenter or reason).
+    fn held_test(&self, filter: &HoldFilter, now: Micros) -> Option<HeldTest<'_>> {
+        let table = &self.table;
+        let scope = match &filter.workcenter {
+            None => None,
+            Some(id) => Some(self.workcenter(id)?),
+        };
+        let reason = match &filter.reason {
+            None => None,
+            Some(ReasonFilter::None) => Some(NONE),
+            Some(ReasonFilter::Named(r)) => Some(table.dict(Field::HoldReason).find(r)?),
+        };
+        let among = if filter.wip.is_empty() && scope.is_none() {
+            None
+        } else {
+            let wip = WipFilter {
+                statuses: vec![Status::Hold],
+                hold_type: None,
+                ..filter.wip.clone()
+            };
+            let mut bits = vec![0u64; table.len().div_ceil(64)];
+            for p in Matcher::new(table, &self.index, &wip, scope).positions() {
+                bits[p as usize / 64] |= 1 << (p % 64);
+            }
+            Some(bits)
+        };
+        Some(HeldTest {
+            lots: &table.lots,
+            now,
+            non_quality: filter.hold_type.map(|t| t == HoldType::NonQuality),
+            reason,
+            age: filter.age,
+            among,
+        })
+    }
+
+    /// A page of the held lots `filter` admits at `now`, in the order of `key`: the `take`
+    /// lots after the first `skip`, and how many it admits in all. The same lots in the same
+    /// order as [`WipSnapshot::held`]'s positions sorted by [`sort`], without a sort: one walk
+    /// of the ready order (none at all when every held lot is admitted).
+    pub fn held_page(
+        &self,
+        filter: &HoldFilter,
+        now: Micros,
+        key: HoldSortKey,
+        descending: bool,
+        skip: usize,
+        take: usize,
+    ) -> HeldPage {
+        let Some(test) = self.held_test(filter, now) else {
+            return HeldPage {
+                total: 0,
+                positions: Vec::new(),
+            };
+        };
+        let order = self.hold_order(key, descending);
+        if test.admits_all() {
+            let start = skip.min(order.len());
+            let end = start.saturating_add(take).min(order.len());
+            return HeldPage {
+                total: order.len(),
+                positions: order[start..end].to_vec(),
+            };
+        }
+        let mut positions = Vec::with_capacity(take.min(order.len()));
+        let mut total = 0;
+        for &p in order {
+            if test.admits(p) {
+                if total >= skip && positions.len() < take {
+                    positions.push(p);
+                }
+                total += 1;
+            }
+        }
+        HeldPage { total, positions }
+    }
+
+    /// Every held lot `filter` admits at `now`, in the order of `key` (for a CSV file).
+    pub fn held_in_order(
+        &self,
+        filter: &HoldFilter,
+        now: Micros,
+        key: HoldSortKey,
+        descending: bool,
+    ) -> Vec<u32> {
+        match self.held_test(filter, now) {
+            None => Vec::new(),
+            Some(test) => self
+                .hold_order(key, descending)
+                .iter()
+                .copied()
+                .filter(|&p| test.admits(p))
+                .collect(),
         }
     }
 }
@@ -387,19 +566,15 @@ impl HoldSortKey {
 }
 
 /// Sorts positions (ascending, lot-id order on entry) by `key`; ties keep lot-id order in
-/// either direction; a missing value (no time, no text) sorts last in either direction.
-///
-/// Only the first `ordered` positions are guaranteed in order (and are exactly those a full
-/// sort puts first: the order is total, the position breaking ties); the rest follow in no
-/// particular order. A page needs `page × page_size` of them: selecting those (linear) and
-/// sorting only them is several times cheaper than sorting every held lot.
+/// either direction; a missing value (no time, no text) sorts last in either direction. The
+/// order is total (the position breaks ties), so the order of any subset of held lots is the
+/// one this gives every held lot, with the others left out ([`WipSnapshot::held_page`]).
 pub fn sort(
     table: &LotTable,
     step_rank: &[u32],
     positions: &mut [u32],
     key: HoldSortKey,
     descending: bool,
-    ordered: usize,
 ) {
     if key == HoldSortKey::LotId {
         if descending {
@@ -452,14 +627,7 @@ pub fn sort(
             )
         })
         .collect();
-    if ordered < keyed.len() {
-        if ordered > 0 {
-            keyed.select_nth_unstable(ordered - 1);
-            keyed[..ordered].sort_unstable();
-        }
-    } else {
-        keyed.sort_unstable();
-    }
+    keyed.sort_unstable();
     for (slot, (_, p)) in positions.iter_mut().zip(keyed) {
         *slot = p;
     }

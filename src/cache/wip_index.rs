@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::aggregate::{STATUSES, Tally};
+use super::hold_query::HoldOrders;
 use super::lots::{Field, LotTable, NONE, Status};
 
 /// The fields filtered by exact value that get a posting list each (the workcenter and the
@@ -111,6 +112,8 @@ pub struct WipIndex {
     pub ids_lower: Vec<u8>,
     /// One lower-cased copy per field of [`SEARCHED`], in that order.
     lower: Vec<Vec<u8>>,
+    /// The held lots in each order of the hold lists, each built when first asked for.
+    pub hold_orders: HoldOrders,
 }
 
 impl WipIndex {
@@ -156,6 +159,7 @@ impl WipIndex {
                 .iter()
                 .map(|&f| table.dict(f).text().as_bytes().to_ascii_lowercase())
                 .collect(),
+            hold_orders: HoldOrders::default(),
         }
     }
 
@@ -190,7 +194,10 @@ impl WipIndex {
                 .map(|p| p.offsets.capacity() + p.positions.capacity())
                 .sum::<usize>()
             + self.step_rank.capacity();
-        lists * 4 + self.ids_lower.capacity() + self.lower.iter().map(Vec::capacity).sum::<usize>()
+        lists * 4
+            + self.ids_lower.capacity()
+            + self.lower.iter().map(Vec::capacity).sum::<usize>()
+            + self.hold_orders.heap_bytes()
     }
 }
 

@@ -110,13 +110,15 @@ fn age_key(range: &str) -> String {
     format!("hold-age-{}", range.trim_end_matches('+'))
 }
 
-/// KPIs as the template shows them.
+/// KPIs as the template shows them: the days at station in seconds, which the template's
+/// `|duration` writes as the tables do ("3 d 4 h", PRODUCT §1).
 fn kpis(figures: &HoldFigures<'_>) -> Value {
+    let seconds = |days: f64| (days * 86_400.0).round() as i64;
     json!({
         "lots": figures.total.lots,
         "quantity": figures.total.quantity,
-        "average_age_days": figures.average_age_days.map(|d| format!("{d:.1}")),
-        "longest_age_days": figures.longest_age_days.map(|d| format!("{d:.1}")),
+        "average_age_seconds": figures.average_age_days.map(seconds),
+        "longest_age_seconds": figures.longest_age_days.map(seconds),
         "workcenter_groups": figures.workcenter_groups,
     })
 }

@@ -12,14 +12,14 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::cache::aggregate::NO_REASON;
 use crate::cache::hold_query::{
-    self, AgeRange, HoldFilter, HoldSortKey, ReasonFilter, age_of, days, type_name,
+    AgeRange, HoldFilter, HoldSortKey, ReasonFilter, age_of, days, type_name,
 };
 use crate::cache::lots::{Field, LotTable, Micros};
 use crate::cache::wip::Served;
 use crate::http::csv::{Cell, Export};
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::Lang;
-use crate::json::RawJson;
+use crate::json::{RawJson, object_with_array};
 use crate::routes::wip::validate_id;
 use crate::routes::wip_detail::{put_opt, put_str};
 use crate::routes::wip_params::{FILTERS, Params};
@@ -231,20 +231,8 @@ const ROW_JSON_BYTES: usize = 420;
 impl LotsPage {
     /// The page as JSON: its fields as serde writes them, then `"lots"` row by row.
     fn to_json<'r>(&self, rows: impl Iterator<Item = HeldRow<'r>>) -> serde_json::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(256 + self.page_size.min(self.total) * ROW_JSON_BYTES);
-        serde_json::to_writer(&mut out, self)?;
-        // A struct is written as an object: its last byte is the closing brace.
-        debug_assert_eq!(out.last(), Some(&b'}'));
-        out.pop();
-        out.extend_from_slice(b",\"lots\":[");
-        for (i, row) in rows.enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            row.write_json(&mut out)?;
-        }
-        out.extend_from_slice(b"]}");
-        Ok(out)
+        let capacity = 256 + self.page_size.min(self.total) * ROW_JSON_BYTES;
+        object_with_array(self, "lots", capacity, rows, |row, out| row.write_json(out))
     }
 }
 
@@ -280,32 +268,23 @@ pub async fn lots(
     let (now, as_of) = now();
     let snapshot = &served.snapshot;
     let table = &snapshot.table;
-    let mut positions = snapshot.held(filter, now).positions;
-    // A page needs its own rows and those before it in order; a CSV file every row.
-    let ordered = if export == Export::Csv {
-        usize::MAX
-    } else {
-        page.saturating_mul(page_size)
-    };
-    hold_query::sort(
-        table,
-        &snapshot.index.step_rank,
-        &mut positions,
-        key,
-        descending,
-        ordered,
-    );
     if export == Export::Csv {
+        let positions = snapshot.held_in_order(filter, now, key, descending);
         return Ok(super::exports::held_lots(
             app, lang, served, report, positions, now,
         ));
     }
-    let total = positions.len();
-    let rows = positions
-        .iter()
-        .skip((page - 1).saturating_mul(page_size))
-        .take(page_size)
-        .map(|&p| HeldRow::new(table, p, now));
+    // The page's rows straight from the snapshot's ready order (see `WipSnapshot::held_page`).
+    let found = snapshot.held_page(
+        filter,
+        now,
+        key,
+        descending,
+        (page - 1).saturating_mul(page_size),
+        page_size,
+    );
+    let total = found.total;
+    let rows = found.positions.iter().map(|&p| HeldRow::new(table, p, now));
     let json = LotsPage {
         as_of,
         hold_type: hold_type_echo(filter),
@@ -499,22 +478,45 @@ mod tests {
     }
 
     #[test]
-    fn a_partial_sort_puts_first_what_a_full_sort_puts_first() {
-        let table = held_table();
-        let all: Vec<u32> = (0..table.len() as u32).collect();
-        let rank: Vec<u32> = (0..table.dict(Field::Step).len() as u32).rev().collect();
-        for key in HoldSortKey::ALL {
-            for descending in [false, true] {
-                let mut full = all.clone();
-                hold_query::sort(&table, &rank, &mut full, key, descending, usize::MAX);
-                for ordered in [0, 1, 7, 59, 60, 61] {
-                    let mut part = all.clone();
-                    hold_query::sort(&table, &rank, &mut part, key, descending, ordered);
-                    let n = ordered.min(all.len());
-                    assert_eq!(part[..n], full[..n], "{key:?} {descending} {ordered}");
-                    let mut sorted = part.clone();
-                    sorted.sort_unstable();
-                    assert_eq!(sorted, all, "every position once: {key:?} {ordered}");
+    fn a_page_from_the_ready_order_is_the_page_of_the_sorted_selection() {
+        use crate::cache::hold_query;
+        use crate::cache::wip::WipSnapshot;
+        use crate::config::NonQualityReasons;
+        use crate::db::wip::Freshness;
+        let stamp = Freshness {
+            latest: None,
+            lots: 60,
+        };
+        let snapshot =
+            WipSnapshot::build(held_table(), &NonQualityReasons::new(["QC"]), stamp).unwrap();
+        let (table, rank) = (&snapshot.table, &snapshot.index.step_rank);
+        let now = Micros(1_765_100_000_000_000);
+        let filters = [
+            "",
+            "hold_type=quality",
+            "hold_type=non-quality",
+            "workcenter=WB&age_range=7%2B",
+            "package=PKG1",
+            "reason=QC&age_range=1-3",
+            "reason=(no%20reason)",
+            "workcenter=NOPE",
+        ];
+        for raw in filters {
+            let filter = read(raw).unwrap();
+            let selected = snapshot.held(&filter, now).positions;
+            assert!(!selected.is_empty() || raw.contains("NOPE"), "{raw}");
+            for key in HoldSortKey::ALL {
+                for descending in [false, true] {
+                    let mut sorted = selected.clone();
+                    hold_query::sort(table, rank, &mut sorted, key, descending);
+                    let all = snapshot.held_in_order(&filter, now, key, descending);
+                    assert_eq!(all, sorted, "{raw} {key:?} {descending}");
+                    for (skip, take) in [(0, 100), (0, 7), (7, 7), (56, 7), (60, 5), (100, 1)] {
+                        let page = snapshot.held_page(&filter, now, key, descending, skip, take);
+                        let want: Vec<u32> = sorted.iter().skip(skip).take(take).copied().collect();
+                        assert_eq!(page.total, sorted.len(), "{raw} {key:?}");
+                        assert_eq!(page.positions, want, "{raw} {key:?} {skip} {take}");
+                    }
                 }
             }
         }

@@ -24,7 +24,7 @@ use crate::http::csv::{self, Cell, CsvFile, Export};
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::{self, Lang};
-use crate::json::RawJson;
+use crate::json::{RawJson, object_with_array};
 use crate::routes::catalog;
 use crate::routes::wip::served;
 use crate::routes::wip_detail::{put_opt, put_str};
@@ -234,20 +234,8 @@ impl LotsPage<'_> {
     /// The page as JSON: its fields as serde writes them, then `"lots"` row by row.
     fn to_json<'r>(&self, rows: impl Iterator<Item = LotRow<'r>>) -> serde_json::Result<Vec<u8>> {
         let shown = self.limit.min(self.total.saturating_sub(self.offset));
-        let mut out = Vec::with_capacity(256 + shown * ROW_JSON_BYTES);
-        serde_json::to_writer(&mut out, self)?;
-        // A struct is written as an object: its last byte is the closing brace.
-        debug_assert_eq!(out.last(), Some(&b'}'));
-        out.pop();
-        out.extend_from_slice(b",\"lots\":[");
-        for (i, row) in rows.enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            row.write_json(&mut out)?;
-        }
-        out.extend_from_slice(b"]}");
-        Ok(out)
+        let capacity = 256 + shown * ROW_JSON_BYTES;
+        object_with_array(self, "lots", capacity, rows, |row, out| row.write_json(out))
     }
 }
 

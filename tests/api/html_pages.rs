@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use mes_dashboard::config::Settings;
 use mes_dashboard::db::Database;
+use mes_dashboard::seed::LotRow;
 use mes_dashboard::with_conn;
 use serde_json::{Value, json};
 
@@ -83,11 +84,14 @@ async fn the_wip_and_hold_pages_render_the_snapshot_for_a_logged_in_user(backend
 
     // The hold overview: its KPIs, matrix cells and Pareto bars from the snapshot; the table
     // is filled by the page script from the lot API.
+    let before = chrono::Utc::now().timestamp();
     let (status, html) = page(&app, "/hold-overview").await;
+    let after = chrono::Utc::now().timestamp();
     assert_eq!(status, 200);
     let held: Vec<_> = factory.lots.iter().filter(|l| l.status == "HOLD").collect();
     assert!(!held.is_empty(), "the small factory has held lots");
     assert!(html.contains(&format!("<strong id=\"kpi-lots\">{}</strong>", held.len())));
+    assert_age_cards(&html, &held, before..=after, false);
     let reason = held[0].hold_reason.expect("a held lot has a reason");
     assert!(
         html.contains(&format!("data-filter-reason=\"{reason}\"")),
@@ -106,15 +110,22 @@ async fn the_wip_and_hold_pages_render_the_snapshot_for_a_logged_in_user(backend
 
     // A reason's detail: its badge, cards and the charts whose bars filter the table.
     let encoded: String = form_urlencoded::byte_serialize(reason.as_bytes()).collect();
+    let before = chrono::Utc::now().timestamp();
     let (status, html) = page(&app, &format!("/hold-detail?reason={encoded}")).await;
+    let after = chrono::Utc::now().timestamp();
     assert_eq!(status, 200);
     assert!(html.contains(&format!("<strong id=\"reason\">{reason}</strong>")));
     assert!(html.contains("id=\"reason-type\""));
-    let of_reason = held
+    let of_reason: Vec<&LotRow> = held
         .iter()
+        .copied()
         .filter(|l| l.hold_reason == Some(reason))
-        .count();
-    assert!(html.contains(&format!("<strong id=\"kpi-lots\">{of_reason}</strong>")));
+        .collect();
+    assert!(html.contains(&format!(
+        "<strong id=\"kpi-lots\">{}</strong>",
+        of_reason.len()
+    )));
+    assert_age_cards(&html, &of_reason, before..=after, false);
     for range in ["0-1", "1-3", "3-7", "7+"] {
         assert!(
             html.contains(&format!("data-filter-age_range=\"{range}\"")),
@@ -125,6 +136,69 @@ async fn the_wip_and_hold_pages_render_the_snapshot_for_a_logged_in_user(backend
     let (status, html) = page(&app, "/hold-detail").await;
     assert_eq!(status, 200);
     assert!(html.contains("id=\"no-reason\""));
+    // The same cards in English (the switch is kept by a cookie from here on).
+    let before = chrono::Utc::now().timestamp();
+    let (status, html) = page(&app, &format!("/hold-detail?reason={encoded}&lang=en")).await;
+    let after = chrono::Utc::now().timestamp();
+    assert_eq!(status, 200);
+    assert_age_cards(&html, &of_reason, before..=after, true);
+    let before = chrono::Utc::now().timestamp();
+    let (status, html) = page(&app, "/hold-overview").await;
+    let after = chrono::Utc::now().timestamp();
+    assert_eq!(status, 200);
+    assert_age_cards(&html, &held, before..=after, true);
+}
+
+/// A duration as the tables and cards write it ("3 d 4 h", "3 天 4 小時"; whole units rounded
+/// down), spelled out here rather than taken from the code under test.
+fn duration_text(seconds: i64, english: bool) -> String {
+    let minutes = seconds.max(0) / 60;
+    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (d > 0, h > 0, english) {
+        (true, _, true) => format!("{d} d {h} h"),
+        (true, _, false) => format!("{d} 天 {h} 小時"),
+        (false, true, true) => format!("{h} h {m} m"),
+        (false, true, false) => format!("{h} 小時 {m} 分"),
+        (false, false, true) => format!("{m} m"),
+        (false, false, false) => format!("{m} 分"),
+    }
+}
+
+/// The average and longest days-at-station cards show the durations of `held`'s ages (now −
+/// move-in), measured at one of the whole seconds `at` (the request's instant lies within).
+fn assert_age_cards(
+    html: &str,
+    held: &[&LotRow],
+    at: std::ops::RangeInclusive<i64>,
+    english: bool,
+) {
+    assert!(!held.is_empty());
+    let round = |micros: i128| ((micros + 500_000).div_euclid(1_000_000)) as i64;
+    let cards = |now: i64| {
+        let ages: Vec<i128> = held
+            .iter()
+            .map(|l| i128::from((now * 1_000_000 - l.move_in_at.timestamp_micros()).max(0)))
+            .collect();
+        let average = round(ages.iter().sum::<i128>() / ages.len() as i128);
+        let longest = round(*ages.iter().max().unwrap());
+        (
+            format!(
+                "<strong id=\"kpi-avg-age\">{}</strong>",
+                duration_text(average, english)
+            ),
+            format!(
+                "<strong id=\"kpi-max-age\">{}</strong>",
+                duration_text(longest, english)
+            ),
+        )
+    };
+    let candidates: Vec<(String, String)> = at.map(cards).collect();
+    assert!(
+        candidates
+            .iter()
+            .any(|(average, longest)| html.contains(average) && html.contains(longest)),
+        "the cards are one of {candidates:?}"
+    );
 }
 
 async fn a_held_lot_with_markup_in_its_fields_is_escaped_on_both_overview_pages(backend: Backend) {
