@@ -4,7 +4,6 @@
 //! and tests share it. Start at [`cli::run`] for the roles, [`serve`] for serving, and
 //! [`http::router::build`] for the request path.
 
-pub mod allocator;
 pub mod app;
 pub mod assets;
 pub mod auth;

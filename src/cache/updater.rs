@@ -26,7 +26,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::l2::{self, Keys};
 use super::wip::{LoadError, WipCache, WipSnapshot};
-use crate::allocator::release_free_memory;
 use crate::config::NonQualityReasons;
 use crate::db::wip::{self as q, Freshness};
 use crate::db::{Database, DbPool};
@@ -110,7 +109,7 @@ impl WipUpdater {
         let l1_current = current.as_ref().is_some_and(|s| s.stamp == stamp);
         if !self.redis.enabled() {
             if !l1_current {
-                self.load_local(stop).await?;
+                self.load_local().await?;
             }
             return Ok(());
         }
@@ -120,7 +119,7 @@ impl WipUpdater {
                 tracing::debug!(%error, "WIP check: Redis unavailable");
                 self.wip.set_l2_ok(false);
                 if !l1_current {
-                    self.load_local(stop).await?;
+                    self.load_local().await?;
                 }
                 return Ok(());
             }
@@ -148,40 +147,11 @@ impl WipUpdater {
         self.refresh_shared(keys, stamp, ttl, stop).await
     }
 
-    /// Loads from the database into this process's L1 only; `None` when `stop` came first.
-    ///
-    /// The load runs on a blocking thread of its own (driven there by the runtime's handle)
-    /// rather than as a task that may move between the runtime's workers: every transient
-    /// allocation of the load is then that thread's, and one call at its end hands all of it
-    /// back to the OS ([`release_free_memory`]); afterwards, once the previous snapshot is
-    /// dropped, the freed ranges are returned too.
-    async fn load_local(
-        &self,
-        stop: &CancellationToken,
-    ) -> Result<Option<Arc<WipSnapshot>>, LoadError> {
+    /// Loads from the database into this process's L1 only.
+    async fn load_local(&self) -> Result<Arc<WipSnapshot>, LoadError> {
         let started = std::time::Instant::now();
-        let (db, reasons, stop) = (self.db.clone(), self.reasons.clone(), stop.clone());
-        let runtime = tokio::runtime::Handle::current();
-        let loaded = tokio::task::spawn_blocking(move || {
-            let loaded = runtime.block_on(async {
-                tokio::select! {
-                    () = stop.cancelled() => None,
-                    loaded = WipSnapshot::load(&db.request, &reasons) => Some(loaded),
-                }
-            });
-            release_free_memory();
-            loaded
-        })
-        .await;
-        let snapshot = match loaded {
-            Ok(Some(loaded)) => Arc::new(loaded?),
-            Ok(None) => return Ok(None),
-            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-            Err(_) => return Ok(None), // the runtime is shutting down
-        };
+        let snapshot = Arc::new(Box::pin(WipSnapshot::load(self.pool(), &self.reasons)).await?);
         self.wip.install(snapshot.clone());
-        // The previous snapshot (unless a request still holds it) was dropped by the install.
-        release_free_memory();
         tracing::info!(
             version = %snapshot.version,
             lots = snapshot.lot_count(),
@@ -189,7 +159,7 @@ impl WipUpdater {
             load_ms = started.elapsed().as_millis() as u64,
             "WIP data loaded from the database"
         );
-        Ok(Some(snapshot))
+        Ok(snapshot)
     }
 
     /// Installs the published snapshot; false when Redis failed or holds nothing readable.
@@ -198,8 +168,6 @@ impl WipUpdater {
             Ok(Some(snapshot)) => {
                 let (version, lots) = (snapshot.version.clone(), snapshot.lot_count());
                 if self.wip.install(Arc::new(snapshot)) {
-                    // The wire form read and the previous snapshot are freed by now.
-                    release_free_memory();
                     tracing::info!(%version, lots, "WIP data loaded from Redis");
                 }
                 true
@@ -226,7 +194,7 @@ impl WipUpdater {
         loop {
             match l2::try_lock(&self.redis, keys, &token, LOCK_TTL).await {
                 Ok(true) => {
-                    let result = self.load_and_publish(keys, stamp, ttl, stop).await;
+                    let result = self.load_and_publish(keys, stamp, ttl).await;
                     if let Err(error) = l2::unlock(&self.redis, keys, &token).await {
                         tracing::debug!(%error, "cannot release the WIP refresh lock; it expires");
                     }
@@ -236,7 +204,7 @@ impl WipUpdater {
                 Err(error) => {
                     tracing::debug!(%error, "WIP refresh lock: Redis unavailable");
                     self.wip.set_l2_ok(false);
-                    return self.load_local(stop).await.map(|_| ());
+                    return self.load_local().await.map(|_| ());
                 }
             }
             // Another process is loading: wait for its publication.
@@ -252,7 +220,7 @@ impl WipUpdater {
             }
             if tokio::time::Instant::now() >= deadline {
                 tracing::warn!("no WIP publication within the lock's lifetime; loading locally");
-                return self.load_local(stop).await.map(|_| ());
+                return self.load_local().await.map(|_| ());
             }
         }
     }
@@ -270,14 +238,11 @@ impl WipUpdater {
         keys: &Keys,
         stamp: Freshness,
         ttl: Duration,
-        stop: &CancellationToken,
     ) -> Result<(), LoadError> {
         if self.install_if_published(keys, stamp).await {
             return Ok(());
         }
-        let Some(snapshot) = self.load_local(stop).await? else {
-            return Ok(());
-        };
+        let snapshot = self.load_local().await?;
         match l2::publish(&self.redis, keys, &snapshot, ttl).await {
             Ok(()) => {
                 self.wip.published();
