@@ -22,7 +22,7 @@ use super::lots::{Field, LotTable, LotTableBuilder, NONE};
 use super::wip_index::WipIndex;
 use super::{CacheFreshness, CacheState};
 use crate::config::{CacheSettings, HoldType, NonQualityReasons};
-use crate::db::lots::for_each_lot_record;
+use crate::db::lots::for_each_lot_row;
 use crate::db::reference;
 use crate::db::wip::{self as q, Freshness};
 use crate::db::{DbError, DbPool};
@@ -137,7 +137,7 @@ impl WipSnapshot {
         let packages = reference::package_infos(pool).await?;
         let mut builder = LotTableBuilder::new(&route, &steps, packages);
         builder.reserve(usize::try_from(stamp.lots).unwrap_or(0));
-        for_each_lot_record(pool, |row| builder.push(row)).await?;
+        for_each_lot_row(pool, |row| builder.push_row(row)).await?;
         Self::build(builder.finish(), reasons, stamp).map_err(LoadError::Serialize)
     }
 

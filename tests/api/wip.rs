@@ -1,5 +1,7 @@
 //! The WIP read APIs on the seeded factory, on both backends.
 
+use mes_dashboard::cache::lots::{Field, Micros};
+use mes_dashboard::db::lots::load_lot_records;
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, assert_error, json};
@@ -10,6 +12,7 @@ on_both_backends!(
     matrix_rows_follow_route_order_and_add_up,
     a_lot_is_found_by_id_and_unknown_or_malformed_ids_are_refused,
     a_lookup_returns_found_lots_and_names_the_missing_ones,
+    the_snapshot_holds_every_column_of_every_lot_as_the_database_rows_say,
 );
 
 async fn summary_counts_every_lot_by_status(backend: Backend) {
@@ -143,6 +146,74 @@ async fn a_lookup_returns_found_lots_and_names_the_missing_ones(backend: Backend
             .unwrap()
             .contains("lot_ids[1]")
     );
+}
+
+/// The snapshot's load decodes rows by column position with borrowed texts; the rows here are
+/// read by column name into owned records (`load_lot_records`), so a column read from the
+/// wrong position, or a text interned under the wrong field, shows as a difference.
+async fn the_snapshot_holds_every_column_of_every_lot_as_the_database_rows_say(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let records = load_lot_records(&app.state().db.request)
+        .await
+        .expect("the lots");
+    let snapshot = app.state().wip.get().await.expect("loaded").snapshot;
+    let table = &snapshot.table;
+    assert!(records.len() > 100, "the test factory has lots");
+    assert_eq!(table.len(), records.len());
+
+    for r in &records {
+        let pos = table
+            .position(&r.lot_id)
+            .expect("every lot is in the snapshot");
+        let lot = &table.lots[pos as usize];
+        let text = |field| table.text(pos, field);
+        let id = &r.lot_id;
+        assert_eq!(
+            table.workcenter_of(pos).workcenter_id,
+            r.workcenter_id,
+            "{id}"
+        );
+        assert_eq!(lot.status.as_str(), r.status, "{id}");
+        assert_eq!(
+            (lot.quantity, i64::from(lot.priority)),
+            (r.quantity, r.priority),
+            "{id}"
+        );
+        let texts = [
+            (Field::Product, Some(r.product.as_str())),
+            (Field::Package, Some(r.package_id.as_str())),
+            (Field::Step, Some(r.step.as_str())),
+            (Field::Equipment, r.equipment_id.as_deref()),
+            (Field::HoldReason, r.hold_reason.as_deref()),
+            (Field::HoldBy, r.hold_by.as_deref()),
+            (Field::HoldDepartment, r.hold_department.as_deref()),
+            (Field::HoldComment, r.hold_comment.as_deref()),
+            (Field::FutureHoldComment, r.future_hold_comment.as_deref()),
+            (Field::WorkOrder, r.work_order.as_deref()),
+            (Field::LotType, r.lot_type.as_deref()),
+            (Field::Bop, r.bop.as_deref()),
+            (Field::Workflow, r.workflow.as_deref()),
+            (Field::Function, r.function.as_deref()),
+            (Field::WaferLot, r.wafer_lot.as_deref()),
+        ];
+        for (field, want) in texts {
+            assert_eq!(text(field), want, "{id} {field:?}");
+        }
+        let times = [
+            (lot.track_in_at, r.track_in_at),
+            (lot.hold_at, r.hold_at),
+            (lot.move_in_at, r.move_in_at),
+            (lot.started_at, Some(r.started_at)),
+            (lot.updated_at, Some(r.updated_at)),
+        ];
+        for (i, (held, want)) in times.into_iter().enumerate() {
+            assert_eq!(held, Micros::from_time(want), "{id} time #{i}");
+        }
+    }
+    // The seeded factory fills optional columns somewhere, so they were compared non-null.
+    assert!(records.iter().any(|r| r.hold_comment.is_some()));
+    assert!(records.iter().any(|r| r.equipment_id.is_some()));
+    assert!(records.iter().any(|r| r.track_in_at.is_some()));
 }
 
 #[tokio::test]
