@@ -10,8 +10,9 @@
 #   bash bench/resource_history.sh [queries for the p50, default 11] [jobs, default 3]
 #
 # MES_BENCH_PROFILE=debug uses the debug build instead of building the release one; BIN=path
-# runs that binary as it is (no build). The sums are PostgreSQL's work (two statements per
-# query), so the baseline below is the yardstick on a busy machine.
+# runs that binary as it is (no build). The sums are PostgreSQL's work (the closed days from
+# the per-day rollup the seed writes, today from the spans), so the baseline below is the
+# yardstick on a busy machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -63,6 +64,10 @@ if [[ -z ${MES_BENCH_SCHEMA:-} ]]; then
 else
   echo "# schema $SCHEMA as seeded before: $spans state spans"
 fi
+
+# The per-day rollup the seed wrote (absent for a schema seeded before it: the spans alone).
+rolled=$(psql -qtA "$DB_URL" -c "SELECT rolled_before FROM equipment_state_rollup" 2>/dev/null || true)
+echo "# rollup: shift days before ${rolled:-none} in equipment_state_daily"
 
 # Baseline of this machine right now: PostgreSQL alone reading every span once.
 base_ms=$(for _ in 1 2 3 4 5; do

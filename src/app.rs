@@ -232,6 +232,10 @@ impl App {
             redis: self.redis.clone(),
             db: self.db.clone(),
             interval: self.config.equipment.sync_interval,
+            clock: crate::hold_history::PlantClock::new(
+                self.config.pages.time_zone,
+                self.config.reports.shift_day_start,
+            ),
         }
     }
 

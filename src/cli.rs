@@ -231,6 +231,13 @@ async fn seed_role(settings: Settings, args: SeedArgs) -> anyhow::Result<()> {
     let factory = seed::generate(&opts);
     let generated = started.elapsed();
     seed::insert(&database.request, &factory, args.replace).await?;
+    // The equipment history's per-day rollup of the days just written (PostgreSQL).
+    let clock = crate::hold_history::PlantClock::new(
+        settings.pages.time_zone,
+        settings.reports.shift_day_start,
+    );
+    db::rollup::reset(&database.slow).await?;
+    db::rollup::roll_up_all(&database.slow, &clock, opts.now).await?;
     println!(
         "seeded {} lots, {} tools, {} history spans, {} hold events, {} maintenance jobs \
          ({} transactions) over {} days (seed {}) in {:.1} s ({:.1} s generating, {:.1} s writing)",

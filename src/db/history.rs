@@ -1,10 +1,11 @@
 //! Equipment state history over a time range: hours per SEMI E10 state for each tool, the
 //! long report query that runs on the slow pool.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::{Backend, DbError, DbPool};
+use crate::hold_history::PlantClock;
 use crate::with_conn;
 
 /// Seconds each tool spent in each state within the range, one row per (tool, state).
@@ -130,7 +131,8 @@ const TOOL_SUMS: &str = "SELECT h.equipment_id, h.e10_state, CAST(SUM(CAST(ROUND
      LEAST(COALESCE(h.ended_at, $3), $2) - GREATEST(h.started_at, $1)) * 1000000) AS BIGINT)) \
      AS BIGINT) AS micros \
      FROM equipment_state_history h \
-     WHERE h.started_at < $2 AND COALESCE(h.ended_at, $3) > GREATEST(h.started_at, $1) \
+     WHERE h.started_at < $2 AND (h.ended_at IS NULL OR h.ended_at > $1) \
+     AND COALESCE(h.ended_at, $3) > GREATEST(h.started_at, $1) \
      /*listed*/ GROUP BY h.equipment_id, h.e10_state";
 
 /// Per workcenter group (`$3`: tool id → group number as JSON, tools outside it skipped),
@@ -145,13 +147,68 @@ const GROUP_SUMS: &str = "SELECT k.grp, k.e10_state, k.first, k.last, COUNT(*) A
      FROM equipment_state_history h \
      CROSS JOIN LATERAL (SELECT GREATEST(h.started_at, $1[1]) AS s0, \
      LEAST(COALESCE(h.ended_at, $2), $1[cardinality($1)]) AS s1) c \
-     WHERE h.started_at < $1[cardinality($1)] \
+     WHERE h.started_at < $1[cardinality($1)] AND (h.ended_at IS NULL OR h.ended_at > $1[1]) \
      AND COALESCE(h.ended_at, $2) > GREATEST(h.started_at, $1[1]) /*listed*/) k \
      WHERE k.grp IS NOT NULL \
      GROUP BY k.grp, k.e10_state, k.first, k.last";
 
-/// The planner settings of the two statements: no JIT (compiling costs more than it saves
-/// on one pass), room to hash every group, and the scan shared by parallel workers.
+/// Per tool: the microseconds per state of the shift days `[$1, $2)` in the rollup.
+const ROLLED_TOOLS: &str = "SELECT d.equipment_id, CAST(SUM(d.prd_us) AS BIGINT) AS prd, \
+     CAST(SUM(d.sby_us) AS BIGINT) AS sby, CAST(SUM(d.udt_us) AS BIGINT) AS udt, \
+     CAST(SUM(d.sdt_us) AS BIGINT) AS sdt, CAST(SUM(d.egt_us) AS BIGINT) AS egt, \
+     CAST(SUM(d.nst_us) AS BIGINT) AS nst \
+     FROM equipment_state_daily d WHERE d.shift_day >= $1 AND d.shift_day < $2 /*listed*/ \
+     GROUP BY d.equipment_id";
+
+/// Per workcenter group (`$3` tools, `$4` their group numbers) and shift day of `[$1, $2)`:
+/// the microseconds per state in the rollup (a few rows per day; the days go to their periods
+/// in the caller).
+const ROLLED_GROUPS: &str = "SELECT g.grp, d.shift_day, CAST(SUM(d.prd_us) AS BIGINT) AS prd, \
+     CAST(SUM(d.sby_us) AS BIGINT) AS sby, CAST(SUM(d.udt_us) AS BIGINT) AS udt, \
+     CAST(SUM(d.sdt_us) AS BIGINT) AS sdt, CAST(SUM(d.egt_us) AS BIGINT) AS egt, \
+     CAST(SUM(d.nst_us) AS BIGINT) AS nst \
+     FROM equipment_state_daily d \
+     JOIN unnest(CAST($3 AS TEXT[]), CAST($4 AS INTEGER[])) AS g(equipment_id, grp) \
+     ON g.equipment_id = d.equipment_id \
+     WHERE d.shift_day >= $1 AND d.shift_day < $2 \
+     GROUP BY g.grp, d.shift_day";
+
+/// Microseconds per E10 state (in the order of `equipment::E10_STATES`) of one rollup sum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct StateMicros {
+    pub prd: i64,
+    pub sby: i64,
+    pub udt: i64,
+    pub sdt: i64,
+    pub egt: i64,
+    pub nst: i64,
+}
+
+impl StateMicros {
+    pub fn as_array(&self) -> [i64; 6] {
+        [self.prd, self.sby, self.udt, self.sdt, self.egt, self.nst]
+    }
+}
+
+/// One tool's time per state over the rolled-up days.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RolledTool {
+    pub equipment_id: String,
+    #[sqlx(flatten)]
+    pub micros: StateMicros,
+}
+
+/// One group's time per state in one rolled-up shift day.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RolledGroupDay {
+    pub grp: i32,
+    pub shift_day: NaiveDate,
+    #[sqlx(flatten)]
+    pub micros: StateMicros,
+}
+
+/// The planner settings of the statements: no JIT (compiling costs more than it saves on one
+/// pass), room to hash every group, and the scans shared by parallel workers.
 const GROUP_SETTINGS: [&str; 4] = [
     "SET LOCAL jit = off",
     "SET LOCAL work_mem = '64MB'",
@@ -159,68 +216,183 @@ const GROUP_SETTINGS: [&str; 4] = [
     "SET LOCAL parallel_tuple_cost = 0",
 ];
 
-/// The sums of the equipment history report, computed in PostgreSQL (one transaction, two
-/// statements reading each span once): per tool and state over the whole range, and per
-/// group and state as [`GroupSpanSums`] over the periods `bounds` delimit (consecutive
-/// instants, at least two). `groups` maps every tool counted to its group's number (JSON
-/// object); `listed`, when not empty, restricts both statements to those tools (by the tool
-/// index). `None` on SQLite (the caller sums the spans itself).
+/// And for the rollup's statements, which aggregate far more rows than they return: gathering
+/// each worker's rows costs (so the workers aggregate them first), hashed rather than sorted.
+/// Measured with psql on a generated year of 2 000 tools (732 000 rows, load 9 on 2 cores):
+/// the per-group statement 2.6 s gathering every row and sorting, 0.53 s so.
+const ROLLED_SETTINGS: [&str; 2] = [
+    "SET LOCAL parallel_tuple_cost = 1",
+    "SET LOCAL enable_sort = off",
+];
+
+/// What the report's range is, for [`period_sums`].
+pub struct SumsRange<'a> {
+    /// The periods' bounds: consecutive instants, at least two.
+    pub bounds: &'a [DateTime<Utc>],
+    /// The first and last shift day.
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    /// Where spans still open end.
+    pub now: DateTime<Utc>,
+    /// Every tool counted and its group's number (the same order).
+    pub tools: &'a [String],
+    pub groups: &'a [i32],
+    /// When not empty, the statements read only these tools (by the tool index).
+    pub listed: &'a [String],
+}
+
+/// The sums of the equipment history report computed in PostgreSQL: the shift days the rollup
+/// holds ([`super::rollup`]) from it, the rest of the range from the spans.
+#[derive(Debug, Default)]
+pub struct PeriodSums {
+    /// From the rollup: per tool over its days, and per group and day.
+    pub rolled_tools: Vec<RolledTool>,
+    pub rolled_groups: Vec<RolledGroupDay>,
+    /// From the spans: per tool and state over the part after the rollup, and per group as
+    /// [`GroupSpanSums`] over `span_bounds` — the range's bounds from the rollup's end on (it
+    /// as the first); empty when the rollup covers the whole range.
+    pub span_tools: Vec<ToolStateMicros>,
+    pub span_groups: Vec<GroupSpanSums>,
+    pub span_bounds: Vec<DateTime<Utc>>,
+    /// The range's period the first of `span_bounds`'s periods is (a part of).
+    pub span_offset: usize,
+}
+
+/// Splits the range at the first day the rollup does not hold (`None`: no rollup): the
+/// days `[first_day, split)` from the rollup, and the bounds of the rest with the index of its
+/// first period.
+fn split_range(
+    range: &SumsRange<'_>,
+    clock: &PlantClock,
+    usable_before: Option<NaiveDate>,
+) -> (Option<NaiveDate>, Vec<DateTime<Utc>>, usize) {
+    let bounds = range.bounds;
+    let split = usable_before
+        .filter(|day| *day > range.first_day)
+        .map(|day| day.min(range.last_day + chrono::Days::new(1)));
+    let Some(split) = split else {
+        return (None, bounds.to_vec(), 0);
+    };
+    let at = clock.day_begins(split);
+    // Bounds at or before the split: the period holding it is the last of them.
+    let before = bounds.partition_point(|b| *b <= at);
+    if before >= bounds.len() {
+        return (Some(split), Vec::new(), 0);
+    }
+    let mut rest = Vec::with_capacity(bounds.len() - before + 1);
+    rest.push(at);
+    rest.extend_from_slice(&bounds[before..]);
+    (Some(split), rest, before.saturating_sub(1))
+}
+
+/// The sums of the equipment history report, computed in PostgreSQL in one read-only
+/// snapshot: the days the rollup holds (two statements over one row per tool and day) and
+/// the rest from the spans (two statements reading each span once: per tool and state, and
+/// per group and state as [`GroupSpanSums`]). `None` on SQLite (the caller sums the spans).
 pub async fn period_sums(
     pool: &DbPool,
-    bounds: &[DateTime<Utc>],
-    now: DateTime<Utc>,
-    groups: &str,
-    listed: &[String],
-) -> Result<Option<(Vec<ToolStateMicros>, Vec<GroupSpanSums>)>, DbError> {
-    let (Some(&start), Some(&end)) = (bounds.first(), bounds.last()) else {
-        return Ok(Some((Vec::new(), Vec::new())));
-    };
+    clock: &PlantClock,
+    range: &SumsRange<'_>,
+) -> Result<Option<PeriodSums>, DbError> {
+    if range.bounds.len() < 2 {
+        return Ok(Some(PeriodSums::default()));
+    }
     let super::PoolKind::Postgres(pg) = &pool.kind else {
         return Ok(None);
     };
-    let filter = if listed.is_empty() {
-        String::new()
-    } else {
-        String::from("AND h.equipment_id = ANY($4)")
-    };
-    let tool_sql = TOOL_SUMS.replace("/*listed*/", &filter);
-    let group_sql = GROUP_SUMS.replace("/*listed*/", &filter);
     pool.guard(async {
         let mut held = pool.acquire(pg).await?;
         let result = {
             let conn: &mut sqlx::PgConnection = held.calling();
-            pool.bounded(async {
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                for setting in GROUP_SETTINGS {
-                    sqlx::query(setting).execute(&mut *tx).await?;
-                }
-                // Unnamed statements: planned with the values, so the JSON is parsed once.
-                let mut tools = sqlx::query_as::<_, ToolStateMicros>(sqlx::AssertSqlSafe(tool_sql))
-                    .persistent(false)
-                    .bind(start)
-                    .bind(end)
-                    .bind(now);
-                let mut sums = sqlx::query_as::<_, GroupSpanSums>(sqlx::AssertSqlSafe(group_sql))
-                    .persistent(false)
-                    .bind(bounds)
-                    .bind(now)
-                    .bind(groups);
-                if !listed.is_empty() {
-                    tools = tools.bind(listed);
-                    sums = sums.bind(listed);
-                }
-                let tools = tools.fetch_all(&mut *tx).await?;
-                let sums = sums.fetch_all(&mut *tx).await?;
-                tx.commit().await?;
-                Ok::<_, sqlx::Error>((tools, sums))
-            })
-            .await
+            pool.bounded(sums_on(conn, clock, range)).await
         };
         held.finished(&result);
         result
     })
     .await
     .map(Some)
+}
+
+async fn sums_on(
+    conn: &mut sqlx::PgConnection,
+    clock: &PlantClock,
+    range: &SumsRange<'_>,
+) -> Result<PeriodSums, sqlx::Error> {
+    let listed = !range.listed.is_empty();
+    let filter = |column: &str, n: usize| {
+        if listed {
+            format!("AND {column}.equipment_id = ANY(${n})")
+        } else {
+            String::new()
+        }
+    };
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    for setting in GROUP_SETTINGS {
+        sqlx::query(setting).execute(&mut *tx).await?;
+    }
+    let usable = super::rollup::usable_before(&mut tx, clock, range.now).await?;
+    let (split, span_bounds, span_offset) = split_range(range, clock, usable);
+    let mut out = PeriodSums {
+        span_bounds,
+        span_offset,
+        ..PeriodSums::default()
+    };
+    if let (Some(&start), Some(&end)) = (out.span_bounds.first(), out.span_bounds.last()) {
+        let numbers: serde_json::Map<String, serde_json::Value> = range
+            .tools
+            .iter()
+            .zip(range.groups)
+            .map(|(t, g)| (t.clone(), serde_json::Value::from(*g)))
+            .collect();
+        let numbers = serde_json::Value::Object(numbers).to_string();
+        let tool_sql = TOOL_SUMS.replace("/*listed*/", &filter("h", 4));
+        let group_sql = GROUP_SUMS.replace("/*listed*/", &filter("h", 4));
+        // Unnamed statements: planned with the values, so the JSON is parsed once.
+        let mut tools = sqlx::query_as::<_, ToolStateMicros>(sqlx::AssertSqlSafe(tool_sql))
+            .persistent(false)
+            .bind(start)
+            .bind(end)
+            .bind(range.now);
+        let mut sums = sqlx::query_as::<_, GroupSpanSums>(sqlx::AssertSqlSafe(group_sql))
+            .persistent(false)
+            .bind(&out.span_bounds)
+            .bind(range.now)
+            .bind(numbers);
+        if listed {
+            tools = tools.bind(range.listed);
+            sums = sums.bind(range.listed);
+        }
+        out.span_tools = tools.fetch_all(&mut *tx).await?;
+        out.span_groups = sums.fetch_all(&mut *tx).await?;
+    }
+    if let Some(split) = split {
+        for setting in ROLLED_SETTINGS {
+            sqlx::query(setting).execute(&mut *tx).await?;
+        }
+        let sql = ROLLED_TOOLS.replace("/*listed*/", &filter("d", 3));
+        // Unnamed too: planned for the range's days (a generic plan would guess them).
+        let mut tools = sqlx::query_as::<_, RolledTool>(sqlx::AssertSqlSafe(sql))
+            .persistent(false)
+            .bind(range.first_day)
+            .bind(split);
+        if listed {
+            tools = tools.bind(range.listed);
+        }
+        out.rolled_tools = tools.fetch_all(&mut *tx).await?;
+        out.rolled_groups = sqlx::query_as::<_, RolledGroupDay>(ROLLED_GROUPS)
+            .persistent(false)
+            .bind(range.first_day)
+            .bind(split)
+            .bind(range.tools)
+            .bind(range.groups)
+            .fetch_all(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// Microseconds per period (`bounds.len() - 1` of them) of one group and state from its

@@ -59,6 +59,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "more_pages",
         include_str!("../../migrations/postgres/0010_more_pages.sql"),
     ),
+    (
+        11,
+        "equipment_state_daily",
+        include_str!("../../migrations/postgres/0011_equipment_state_daily.sql"),
+    ),
 ];
 
 const SQLITE: &[(i64, &str, &str)] = &[
@@ -111,6 +116,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         10,
         "more_pages",
         include_str!("../../migrations/sqlite/0010_more_pages.sql"),
+    ),
+    (
+        11,
+        "equipment_state_daily",
+        include_str!("../../migrations/sqlite/0011_equipment_state_daily.sql"),
     ),
 ];
 

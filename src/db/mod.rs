@@ -19,6 +19,7 @@ pub mod pages;
 pub mod prepare;
 pub mod reference;
 pub mod report_jobs;
+pub mod rollup;
 pub mod sessions;
 pub mod stats;
 pub mod tools;

@@ -32,6 +32,7 @@ use super::snapshot::{Change, EquipmentSnapshot, StoredStatus};
 use super::{Applied, EquipmentStatus};
 use crate::db::Database;
 use crate::db::wip::Workcenter;
+use crate::hold_history::PlantClock;
 use crate::redis::{Redis, Subscriber};
 use crate::timefmt::iso8601;
 
@@ -61,6 +62,8 @@ pub struct EquipmentSync {
     pub db: Arc<Database>,
     /// `EQUIPMENT_STATUS_SYNC_INTERVAL`.
     pub interval: Duration,
+    /// The plant's clock, for the equipment history's per-day rollup.
+    pub clock: PlantClock,
 }
 
 impl EquipmentSync {
@@ -134,6 +137,32 @@ impl EquipmentSync {
             }
         }
         let _ = self.sync_once().await;
+        self.roll_up().await;
+    }
+
+    /// The leader's other duty: the equipment history's per-day rollup (`db::rollup`,
+    /// PostgreSQL; usually nothing, or the day that just settled), chunk by chunk for at most
+    /// half an interval (10 s at most) when it is behind. On the slow pool, after the status
+    /// is out.
+    async fn roll_up(&self) {
+        use crate::db::rollup::{Rolled, roll_up};
+        let budget = (self.interval / 2).min(Duration::from_secs(10));
+        let started = Instant::now();
+        loop {
+            match roll_up(&self.db.slow, &self.clock, Utc::now()).await {
+                Ok(Rolled::Days { from, before, more }) => {
+                    tracing::info!(%from, %before, more, "equipment history days rolled up");
+                    if !more || started.elapsed() >= budget {
+                        return;
+                    }
+                }
+                Ok(_) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "equipment history roll-up failed; next tick");
+                    return;
+                }
+            }
+        }
     }
 
     /// Takes the status the leader stored when it is newer than the one served here.

@@ -1,9 +1,10 @@
 //! Computing the report: the tools the filter admits (one read of the tool attributes), then
 //! the time of their state spans per tool and per workcenter group × period. On PostgreSQL the
-//! database sums it ([`period_sums`]: two statements, each span read once, a few thousand rows
-//! back); on SQLite (the embedded demo) the spans stream here a chunk of periods at a time and
-//! each span's time is split over the periods it overlaps. Both count whole microseconds, so
-//! they give the same figures to the last digit (a test compares them on a seeded factory).
+//! database sums it ([`period_sums`]: the closed shift days from the per-day rollup, the rest
+//! from the spans, a few thousand rows back); on SQLite (the embedded demo) the spans stream
+//! here a chunk of periods at a time and each span's time is split over the periods it
+//! overlaps. Both count whole microseconds, so they give the same figures to the last digit
+//! (tests compare them on a seeded factory, with and without the rollup).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -11,8 +12,11 @@ use serde_json::{Value, json};
 
 use super::{HistoryQuery, Period};
 use crate::db::DbPool;
-use crate::db::history::{E10Hours, GroupSpanSums, Span, each_span, period_sums, split_group_sums};
+use crate::db::history::{
+    E10Hours, PeriodSums, Span, SumsRange, each_span, period_sums, split_group_sums,
+};
 use crate::db::tools::{ToolRecord, load_tool_records};
+use crate::hold_history::PlantClock;
 use crate::jobs::{JobContext, JobError};
 
 /// Seconds per E10 state, in the order of [`crate::equipment::E10_STATES`].
@@ -133,22 +137,38 @@ impl Tally {
         }
     }
 
-    /// The sums of [`period_sums`]: per tool over the range, per group split over the periods.
-    fn add_sums(
-        &mut self,
-        tools: &[crate::db::history::ToolStateMicros],
-        groups: &[GroupSpanSums],
-        bounds: &[chrono::DateTime<chrono::Utc>],
-    ) {
-        for t in tools {
-            if let (Some(&tool), Some(state)) =
-                (self.index.get(&t.equipment_id), state_index(&t.e10_state))
-            {
-                self.per_tool[tool][state] += t.micros;
+    /// The sums of [`period_sums`]: per tool over the range, per group split over the
+    /// periods (the rolled-up days by the period holding each, the spans' part as
+    /// [`split_group_sums`] gives it from the period holding the rollup's end on).
+    fn add_sums(&mut self, sums: &PeriodSums, periods: &[Period]) {
+        let tools = sums
+            .rolled_tools
+            .iter()
+            .map(|t| (t.equipment_id.as_str(), t.micros.as_array()))
+            .chain(sums.span_tools.iter().filter_map(|t| {
+                let state = state_index(&t.e10_state)?;
+                let mut micros = [0; 6];
+                micros[state] = t.micros;
+                Some((t.equipment_id.as_str(), micros))
+            }));
+        for (id, micros) in tools {
+            if let Some(&tool) = self.index.get(id) {
+                add(&mut self.per_tool[tool], &micros);
             }
         }
-        let mut by_group: HashMap<(usize, usize), Vec<&GroupSpanSums>> = HashMap::new();
-        for r in groups {
+        for r in &sums.rolled_groups {
+            let period = periods.partition_point(|p| p.last < r.shift_day);
+            if let (Ok(group), true) = (usize::try_from(r.grp), period < periods.len())
+                && group < self.per_group.len()
+            {
+                let micros = r.micros.as_array();
+                add(&mut self.per_group[group][period], &micros);
+                add(&mut self.per_period[period], &micros);
+            }
+        }
+        let mut by_group: HashMap<(usize, usize), Vec<&crate::db::history::GroupSpanSums>> =
+            HashMap::new();
+        for r in &sums.span_groups {
             if let (Ok(group), Some(state)) = (usize::try_from(r.grp), state_index(&r.e10_state))
                 && group < self.per_group.len()
             {
@@ -156,23 +176,32 @@ impl Tally {
             }
         }
         for ((group, state), rows) in by_group {
-            let split = split_group_sums(bounds, rows.into_iter());
-            for (period, micros) in split.into_iter().enumerate() {
-                self.per_group[group][period][state] += micros;
-                self.per_period[period][state] += micros;
+            let split = split_group_sums(&sums.span_bounds, rows.into_iter());
+            for (offset, micros) in split.into_iter().enumerate() {
+                let period = sums.span_offset + offset;
+                if period < periods.len() {
+                    self.per_group[group][period][state] += micros;
+                    self.per_period[period][state] += micros;
+                }
             }
         }
     }
 }
 
 /// The report over `q`, on `pool` (the slow pool), checking `ctx` between statements.
-pub async fn compute(pool: &DbPool, q: &HistoryQuery, ctx: &JobContext) -> Result<Value, JobError> {
-    compute_with(pool, q, ctx, Summing::InDatabase, chrono::Utc::now()).await
+pub async fn compute(
+    pool: &DbPool,
+    clock: &PlantClock,
+    q: &HistoryQuery,
+    ctx: &JobContext,
+) -> Result<Value, JobError> {
+    compute_with(pool, clock, q, ctx, Summing::InDatabase, chrono::Utc::now()).await
 }
 
 /// [`compute`] summed as `how` says, spans still open ending at `now`.
 pub async fn compute_with(
     pool: &DbPool,
+    clock: &PlantClock,
     q: &HistoryQuery,
     ctx: &JobContext,
     how: Summing,
@@ -218,16 +247,23 @@ pub async fn compute_with(
             .map(|p| p.start)
             .chain(periods.last().map(|p| p.end))
             .collect();
-        let numbers: serde_json::Map<String, Value> = tools
+        let ids: Vec<String> = tools.iter().map(|t| t.equipment_id.clone()).collect();
+        let numbers: Vec<i32> = tally
+            .group_of
             .iter()
-            .zip(&tally.group_of)
-            .map(|(t, g)| (t.equipment_id.clone(), Value::from(*g)))
+            .map(|g| i32::try_from(*g).unwrap_or(i32::MAX))
             .collect();
-        let numbers = Value::Object(numbers).to_string();
-        if let Some((per_tool, per_group)) =
-            period_sums(pool, &bounds, now, &numbers, &listed).await?
-        {
-            tally.add_sums(&per_tool, &per_group, &bounds);
+        let range = SumsRange {
+            bounds: &bounds,
+            first_day: q.from,
+            last_day: q.to,
+            now,
+            tools: &ids,
+            groups: &numbers,
+            listed: &listed,
+        };
+        if let Some(sums) = period_sums(pool, clock, &range).await? {
+            tally.add_sums(&sums, periods);
             summed = true;
             ctx.progress(95);
         }

@@ -113,14 +113,15 @@ async fn query(
     if q.days() >= i64::from(app.config.reports.async_query_days) {
         let work: Work = {
             let db = app.db.clone();
+            let clock = clock(&app);
             Box::new(move |ctx: JobContext| {
-                Box::pin(async move { compute(&db.slow, &q, &ctx).await })
+                Box::pin(async move { compute(&db.slow, &clock, &q, &ctx).await })
             })
         };
         return accepted(&app, KIND, &user.username, params, work).await;
     }
 
-    let report = compute(&app.db.slow, &q, &JobContext::detached())
+    let report = compute(&app.db.slow, &clock(&app), &q, &JobContext::detached())
         .await
         .map_err(job_error)?;
     let record = done_at_once(&app, KIND, &user.username, params, &report).await?;

@@ -822,10 +822,10 @@ async fn summing_in_sql_and_streaming_agree() {
                 };
                 let q = HistoryQuery::resolve(&raw, &clock).unwrap();
                 let ctx = JobContext::detached();
-                let in_sql = compute_with(&db.slow, &q, &ctx, Summing::InDatabase, now)
+                let in_sql = compute_with(&db.slow, &clock, &q, &ctx, Summing::InDatabase, now)
                     .await
                     .unwrap();
-                let streamed = compute_with(&db.slow, &q, &ctx, Summing::Streamed, now)
+                let streamed = compute_with(&db.slow, &clock, &q, &ctx, Summing::Streamed, now)
                     .await
                     .unwrap();
                 let what = format!("{from}..{to} by {granularity}, tools {tool:?}");
@@ -842,5 +842,214 @@ async fn summing_in_sql_and_streaming_agree() {
             }
         }
     }
+    db.close().await;
+}
+
+fn plant_clock() -> mes_dashboard::hold_history::PlantClock {
+    mes_dashboard::hold_history::PlantClock::new(
+        chrono_tz::Asia::Taipei,
+        chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
+    )
+}
+
+/// Rolls up every settled day at `now` (another roll-up holding the lock: again).
+async fn roll_up_everything(db: &Database, now: DateTime<Utc>) {
+    use mes_dashboard::db::rollup::{Rolled, roll_up};
+    for _ in 0..10_000 {
+        match roll_up(&db.slow, &plant_clock(), now).await.unwrap() {
+            Rolled::UpToDate => return,
+            Rolled::Days { .. } => {}
+            Rolled::Skipped => tokio::time::sleep(Wait::from_millis(20)).await,
+        }
+    }
+    panic!("the rollup never caught up");
+}
+
+/// (rolled_before, stale_from) of the rollup's state row.
+async fn rollup_state(db: &Database) -> (Option<NaiveDate>, Option<DateTime<Utc>>) {
+    mes_dashboard::with_conn!(&db.request, |c| sqlx::query_as::<
+        _,
+        (Option<NaiveDate>, Option<DateTime<Utc>>),
+    >(
+        "SELECT rolled_before, stale_from FROM equipment_state_rollup WHERE id = 1"
+    )
+    .fetch_one(&mut *c))
+    .unwrap()
+}
+
+/// The rollup's microseconds per state of one tool and shift day (zeros: no row).
+async fn rolled_day(db: &Database, tool: &str, day: NaiveDate) -> [i64; 6] {
+    let row = mes_dashboard::with_conn!(&db.request, |c| sqlx::query_as::<
+        _,
+        (i64, i64, i64, i64, i64, i64),
+    >(
+        "SELECT prd_us, sby_us, udt_us, sdt_us, egt_us, nst_us FROM equipment_state_daily \
+         WHERE equipment_id = $1 AND shift_day = $2"
+    )
+    .bind(tool)
+    .bind(day)
+    .fetch_optional(&mut *c))
+    .unwrap();
+    row.map_or([0; 6], |r| [r.0, r.1, r.2, r.3, r.4, r.5])
+}
+
+/// The report summed in PostgreSQL (the rollup where it holds the days) and streamed from
+/// the spans, at every granularity over the boundary spans' range and over the last days
+/// (the rollup's end falls inside them): equal to the last digit.
+async fn assert_rollup_and_spans_agree(db: &Database, now: DateTime<Utc>, what: &str) {
+    use mes_dashboard::hold_history::PlantClock;
+    use mes_dashboard::jobs::JobContext;
+    use mes_dashboard::resource_history::{
+        HistoryQuery, RawFilter, RawQuery, Summing, compute_with,
+    };
+    let clock: PlantClock = plant_clock();
+    let today = clock.shift_day(now);
+    let (recent, today) = ((today - Duration::days(40)).to_string(), today.to_string());
+    for (from, to) in [
+        ("2019-12-28", "2020-02-03"),
+        (recent.as_str(), today.as_str()),
+    ] {
+        for granularity in ["day", "week", "month", "year"] {
+            for tool in [None, Some("RH-T1,RH-T3")] {
+                let raw = RawQuery {
+                    from: Some(from),
+                    to: Some(to),
+                    granularity: Some(granularity),
+                    filter: RawFilter {
+                        tool,
+                        ..RawFilter::default()
+                    },
+                };
+                let q = HistoryQuery::resolve(&raw, &clock).unwrap();
+                let ctx = JobContext::detached();
+                let in_sql = compute_with(&db.slow, &clock, &q, &ctx, Summing::InDatabase, now)
+                    .await
+                    .unwrap();
+                let streamed = compute_with(&db.slow, &clock, &q, &ctx, Summing::Streamed, now)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    in_sql, streamed,
+                    "{what}: {from}..{to} by {granularity}, tools {tool:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Hours of one tool per state over shift days `from..=to`, summed by PostgreSQL.
+async fn tool_hours(db: &Database, now: DateTime<Utc>, tool: &str, from: &str, to: &str) -> Value {
+    use mes_dashboard::jobs::JobContext;
+    use mes_dashboard::resource_history::{
+        HistoryQuery, RawFilter, RawQuery, Summing, compute_with,
+    };
+    let raw = RawQuery {
+        from: Some(from),
+        to: Some(to),
+        granularity: Some("day"),
+        filter: RawFilter {
+            tool: Some(tool),
+            ..RawFilter::default()
+        },
+    };
+    let q = HistoryQuery::resolve(&raw, &plant_clock()).unwrap();
+    let report = compute_with(
+        &db.slow,
+        &plant_clock(),
+        &q,
+        &JobContext::detached(),
+        Summing::InDatabase,
+        now,
+    )
+    .await
+    .unwrap();
+    report["kpi"]["hours"].clone()
+}
+
+/// The per-day rollup (PostgreSQL): its rows are the spans' time per shift day (computed here
+/// minute by minute), across the 07:30 edge and period boundaries, with a span still open;
+/// the report read from it equals the spans streamed; a span closed back inside the rolled
+/// days marks the rollup stale at once (the report right), and the next roll-up recomputes
+/// those days; a span closed after them leaves it as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_rollup_gives_the_figures_of_the_spans() {
+    if crate::helpers::postgres_url("the_daily_rollup_gives_the_figures_of_the_spans").is_none() {
+        return;
+    }
+    // No app: nothing rolls up but this test.
+    let test_db = crate::helpers::TestDb::new(Backend::Postgres).await;
+    crate::helpers::seed_database(&test_db.url, &crate::helpers::small_factory()).await;
+    insert(&test_db.url).await;
+    let db = Database::connect_lazy(&Settings::for_tests(&test_db.url, &[])).unwrap();
+    let clock = plant_clock();
+    let now = Utc::now();
+
+    roll_up_everything(&db, now).await;
+
+    let settled = clock.shift_day(now - mes_dashboard::db::rollup::SETTLE);
+    assert_eq!(rollup_state(&db).await, (Some(settled), None));
+    // Every day of the boundary spans, each tool: the rollup's row is the minute count.
+    let (from, to) = (
+        NaiveDate::from_ymd_opt(2019, 12, 28).unwrap(),
+        NaiveDate::from_ymd_opt(2020, 2, 3).unwrap(),
+    );
+    let want = expected(from, to, "day", &["RH-T1", "RH-T2", "RH-T3"]);
+    for day in from.iter_days().take_while(|d| *d <= to) {
+        for tool in ["RH-T1", "RH-T2", "RH-T3"] {
+            let seconds = want
+                .get(&(day.to_string(), tool))
+                .copied()
+                .unwrap_or_default();
+            let micros = seconds.map(|s| (s as i64) * 1_000_000);
+            assert_eq!(rolled_day(&db, tool, day).await, micros, "{tool} {day}");
+        }
+    }
+    // The open UDT span of RH-T3 (since 2020-01-04 19:30): every later day whole.
+    let whole = 86_400 * 1_000_000;
+    assert_eq!(
+        rolled_day(&db, "RH-T3", NaiveDate::from_ymd_opt(2020, 3, 1).unwrap()).await,
+        [0, 0, whole, 0, 0, 0]
+    );
+    assert_rollup_and_spans_agree(&db, now, "rolled up").await;
+
+    // RH-T3 back up on 2020-01-05 12:00 (a late correction): stale from then, at once.
+    let closed = local(2020, 1, 5, 12, 0);
+    assert!(
+        mes_dashboard::db::tools::set_tool_state(&db.request, "RH-T3", "SBY", None, closed)
+            .await
+            .unwrap()
+    );
+    assert_eq!(rollup_state(&db).await, (Some(settled), Some(closed)));
+    // Shift day 2020-01-06 runs from 01-05 07:30: 4.5 h down, then 19.5 h standby.
+    let hours = tool_hours(&db, now, "RH-T3", "2020-01-06", "2020-01-06").await;
+    assert_eq!(
+        (hours["udt"].clone(), hours["sby"].clone()),
+        (json!(4.5), json!(19.5))
+    );
+    assert_rollup_and_spans_agree(&db, now, "stale").await;
+
+    // The next roll-up recomputes from that day.
+    roll_up_everything(&db, now).await;
+    assert_eq!(rollup_state(&db).await, (Some(settled), None));
+    let (udt, sby) = (4 * 3_600 + 1_800, 19 * 3_600 + 1_800);
+    assert_eq!(
+        rolled_day(&db, "RH-T3", NaiveDate::from_ymd_opt(2020, 1, 6).unwrap()).await,
+        [0, sby * 1_000_000, udt * 1_000_000, 0, 0, 0]
+    );
+    assert_eq!(
+        rolled_day(&db, "RH-T3", NaiveDate::from_ymd_opt(2020, 3, 1).unwrap()).await,
+        [0, whole, 0, 0, 0, 0]
+    );
+    assert_rollup_and_spans_agree(&db, now, "rolled up again").await;
+
+    // A span closed after the rolled days (now): the rollup stays final.
+    let later = Utc::now();
+    assert!(
+        mes_dashboard::db::tools::set_tool_state(&db.request, "RH-T3", "PRD", None, later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(rollup_state(&db).await, (Some(settled), None));
+    assert_rollup_and_spans_agree(&db, later, "closed after").await;
     db.close().await;
 }

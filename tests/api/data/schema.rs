@@ -67,7 +67,7 @@ async fn migrations_apply_once_and_running_them_again_changes_nothing(backend: B
         .await
         .expect("running them again is fine");
 
-    assert_eq!(first, 10, "every migration applied");
+    assert_eq!(first, 11, "every migration applied");
     assert_eq!(again, 0, "nothing left to apply");
     for (table, columns) in COLUMNS {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {columns} FROM {table}"));
