@@ -10,6 +10,7 @@
 //! markup.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike, Utc};
 
@@ -355,10 +356,57 @@ pub fn charts(
 }
 
 /// The charts block of `filter`'s tools (what the page shows and the content API answers).
-pub fn charts_of(snapshot: &EquipmentSnapshot, filter: &StatusFilter, lang: Lang) -> String {
+pub fn charts_of(snapshot: &Arc<EquipmentSnapshot>, filter: &StatusFilter, lang: Lang) -> String {
+    if filter.is_empty() {
+        // The fleet's charts do not depend on the zone: any zone's memo has them.
+        return unfiltered(snapshot, lang, chrono_tz::UTC).charts.clone();
+    }
     let set = snapshot.select(filter);
     let matrix = snapshot.layout().matrix(set.iter());
     charts(snapshot, &set, &matrix, lang)
+}
+
+/// The page's two large blocks for the whole fleet.
+pub struct Blocks {
+    pub charts: String,
+    pub matrix: String,
+}
+
+/// The blocks written for the current snapshot: (snapshot, language, zone, blocks). The
+/// `Weak` keeps the snapshot's allocation, so its address is not reused while it is a key.
+type Memo = Vec<(Weak<EquipmentSnapshot>, Lang, chrono_tz::Tz, Arc<Blocks>)>;
+static UNFILTERED: Mutex<Memo> = Mutex::new(Vec::new());
+
+/// The charts and the matrix of the whole fleet for `snapshot`, written once per snapshot,
+/// language and zone and shared. Most views of `/resource` (and every live chart redraw of an
+/// unfiltered page) ask for the whole fleet, and the snapshot changes only when a tool does;
+/// these two blocks were 60 % of the page's instructions (callgrind, 500 tools: charts 38 %,
+/// matrix 21 % of 6.6 M per page).
+pub fn unfiltered(
+    snapshot: &Arc<EquipmentSnapshot>,
+    lang: Lang,
+    zone: chrono_tz::Tz,
+) -> Arc<Blocks> {
+    let key = Arc::as_ptr(snapshot);
+    let lock = || UNFILTERED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((.., blocks)) = lock()
+        .iter()
+        .find(|(s, l, z, _)| std::ptr::eq(s.as_ptr(), key) && *l == lang && *z == zone)
+    {
+        return blocks.clone();
+    }
+    // Written outside the lock: two requests may both write them once.
+    let all = StatusFilter::default();
+    let set = snapshot.select(&all);
+    let counted = snapshot.layout().matrix(set.iter());
+    let blocks = Arc::new(Blocks {
+        charts: charts(snapshot, &set, &counted, lang),
+        matrix: matrix(snapshot, &set, &counted, &all, lang, zone),
+    });
+    let mut memo = lock();
+    memo.retain(|(s, ..)| std::ptr::eq(s.as_ptr(), key));
+    memo.push((Arc::downgrade(snapshot), lang, zone, blocks.clone()));
+    blocks
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! script (`static/js/pages/resource.js`) follows the `equipment` events and updates in place.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::Response;
@@ -104,7 +105,7 @@ struct PageView {
 
 /// The page's view of one snapshot and filter (a pure function: the route only loads).
 fn view(
-    snapshot: &EquipmentSnapshot,
+    snapshot: &Arc<EquipmentSnapshot>,
     filter: &StatusFilter,
     lang: Lang,
     zone: chrono_tz::Tz,
@@ -112,7 +113,6 @@ fn view(
     let set = snapshot.select(filter);
     let tools = &snapshot.tools;
     let summary = summarize(set.iter().map(|i| &tools[i]));
-    let matrix = snapshot.layout().matrix(set.iter());
     let now = Utc::now();
 
     let kpis: Vec<StateKpi> = E10_STATES
@@ -128,8 +128,16 @@ fn view(
             }
         })
         .collect();
-    let matrix_html = markup::matrix(snapshot, &set, &matrix, filter, lang, zone);
-    let charts = markup::charts(snapshot, &set, &matrix, lang);
+    let (matrix_html, charts) = if filter.is_empty() {
+        let blocks = markup::unfiltered(snapshot, lang, zone);
+        (blocks.matrix.clone(), blocks.charts.clone())
+    } else {
+        let matrix = snapshot.layout().matrix(set.iter());
+        (
+            markup::matrix(snapshot, &set, &matrix, filter, lang, zone),
+            markup::charts(snapshot, &set, &matrix, lang),
+        )
+    };
 
     let open_jobs = snapshot.jobs_for(filter);
     let jobs: Vec<JobView<'_>> = open_jobs
@@ -234,11 +242,58 @@ pub async fn page(
 mod tests {
     use super::*;
 
+    fn snapshot_of(tools: &[(&str, &str)]) -> Arc<EquipmentSnapshot> {
+        let tools = tools.iter().map(|(id, state)| tool(id, state)).collect();
+        Arc::new(EquipmentSnapshot::build(tools, vec![], vec![]).unwrap())
+    }
+
+    /// The fleet's blocks are written once per snapshot, language and zone, and are the ones
+    /// written afresh; a new snapshot gets its own.
     #[test]
-    fn the_page_renders_its_charts_as_markup_and_a_tool_id_as_text() {
-        use crate::equipment::ToolStatus;
-        let at = Utc::now();
-        let tool = |id: &str, state: &str| ToolStatus {
+    fn the_unfiltered_blocks_are_kept_per_snapshot_and_language() {
+        let zone = chrono_tz::Tz::Asia__Taipei;
+        let first = snapshot_of(&[("T1", "PRD"), ("T2", "UDT")]);
+        let en = markup::unfiltered(&first, Lang::En, zone);
+        assert!(Arc::ptr_eq(
+            &en,
+            &markup::unfiltered(&first, Lang::En, zone)
+        ));
+        let zh = markup::unfiltered(&first, Lang::ZhTw, zone);
+        assert!(!Arc::ptr_eq(&en, &zh));
+        let all = StatusFilter::default();
+        let set = first.select(&all);
+        let counted = first.layout().matrix(set.iter());
+        assert_eq!(en.charts, markup::charts(&first, &set, &counted, Lang::En));
+        assert_eq!(
+            en.matrix,
+            markup::matrix(&first, &set, &counted, &all, Lang::En, zone)
+        );
+        assert_eq!(
+            zh.charts,
+            markup::charts(&first, &set, &counted, Lang::ZhTw)
+        );
+        assert_eq!(
+            markup::charts_of(&first, &all, Lang::En),
+            en.charts,
+            "the charts API's fleet answer is the page's"
+        );
+
+        // A tool changed state: the next snapshot's blocks say so.
+        let next = snapshot_of(&[("T1", "UDT"), ("T2", "UDT")]);
+        let after = markup::unfiltered(&next, Lang::En, zone);
+        assert!(!Arc::ptr_eq(&en, &after));
+        assert_ne!(after.matrix, en.matrix);
+        let set = next.select(&all);
+        let counted = next.layout().matrix(set.iter());
+        assert_eq!(
+            after.matrix,
+            markup::matrix(&next, &set, &counted, &all, Lang::En, zone)
+        );
+    }
+
+    fn tool(id: &str, state: &str) -> crate::equipment::ToolStatus {
+        let at = chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap();
+        crate::equipment::ToolStatus {
             equipment_id: id.into(),
             workcenter_id: "WB".into(),
             model: "M".into(),
@@ -257,13 +312,12 @@ mod tests {
             production: true,
             key: false,
             monitored: false,
-        };
-        let snapshot = EquipmentSnapshot::build(
-            vec![tool("<i>T1</i>", "PRD"), tool("T2", "UDT")],
-            vec![],
-            vec![],
-        )
-        .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_page_renders_its_charts_as_markup_and_a_tool_id_as_text() {
+        let snapshot = snapshot_of(&[("<i>T1</i>", "PRD"), ("T2", "UDT")]);
         let layout = crate::templates::Layout::bare("t", Lang::En, "Asia/Taipei");
         let html = crate::templates::render_string(
             "resource.html",
