@@ -73,6 +73,94 @@ pub fn plant_time(text: &str, zone: chrono_tz::Tz) -> Option<String> {
     )
 }
 
+/// A time's digits, written by hand: `YYYY-MM-DD` `sep` `HH:MM:SS`, then with `fraction` as
+/// many fraction digits as chrono's `SecondsFormat::AutoSi` writes (none, 3 or 6) and `Z`.
+///
+/// Why by hand: the lists of lots write hundreds of times per page, and chrono's calendar
+/// accessors and formatter cost several times these few divisions (the hold lot list's
+/// profile under callgrind). Years outside 0–9999 are `None`: the callers let chrono write
+/// those (they are never met in plant data).
+pub struct Stamp {
+    buf: [u8; 27],
+    len: usize,
+}
+
+impl Stamp {
+    /// `micros` since the Unix epoch, read on the UTC calendar (add a zone's offset first for
+    /// its local time).
+    pub fn new(micros: i64, sep: u8, fraction: bool) -> Option<Self> {
+        let days = micros.div_euclid(86_400_000_000);
+        let of_day = micros.rem_euclid(86_400_000_000);
+        let (year, month, day) = civil_from_days(days);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let seconds = (of_day / 1_000_000) as u32;
+        let sub = (of_day % 1_000_000) as u32;
+        let mut buf = [0u8; 27];
+        let mut put = |at: usize, value: u32, width: usize| {
+            let mut v = value;
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, year as u32, 4);
+        put(5, month, 2);
+        put(8, day, 2);
+        put(11, seconds / 3600, 2);
+        put(14, seconds / 60 % 60, 2);
+        put(17, seconds % 60, 2);
+        let len = match (fraction, sub, sub % 1000) {
+            (false, _, _) => 19,
+            (true, 0, _) => 20,
+            (true, m, 0) => {
+                put(20, m / 1000, 3);
+                24
+            }
+            (true, m, _) => {
+                put(20, m, 6);
+                27
+            }
+        };
+        buf[4] = b'-';
+        buf[7] = b'-';
+        buf[10] = sep;
+        buf[13] = b':';
+        buf[16] = b':';
+        if len > 20 {
+            buf[19] = b'.';
+        }
+        if fraction {
+            buf[len - 1] = b'Z';
+        }
+        Some(Self { buf, len })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators were written (`sep` is ASCII at every call).
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+/// (year, month, day) of `days` since 1970-01-01 on the proleptic Gregorian calendar: Howard
+/// Hinnant's `civil_from_days` ("chrono-Compatible Low-Level Date Algorithms").
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // [0, 146096]
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // [0, 11], March first
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
 /// `zone`'s local time of `t` for file names: `20261206-1405`.
 pub fn file_stamp(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
     t.with_timezone(&zone).format("%Y%m%d-%H%M").to_string()
@@ -137,6 +225,54 @@ mod tests {
         assert_eq!(plant_time("yesterday", taipei), None);
         let t = DateTime::parse_from_rfc3339("2026-12-06T23:30:00Z").unwrap();
         assert_eq!(file_stamp(t.to_utc(), taipei), "20261207-0730");
+    }
+
+    /// Every day from year 0 to 9999 at a spread of times of day and fractions: the hand
+    /// writer says what chrono says.
+    #[test]
+    fn stamps_read_as_chrono_writes_them() {
+        let first = chrono::NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
+        let last = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        let (mut day, mut n) = (first, 0_i64);
+        while day <= last {
+            // A time of day and a fraction that change from day to day: 0, whole millis, micros.
+            n += 1;
+            let of_day = (n * 7_919_000_003) % 86_400_000_000;
+            let of_day = match n % 3 {
+                0 => of_day / 1_000_000 * 1_000_000,
+                1 => of_day / 1_000 * 1_000,
+                _ => of_day,
+            };
+            let t = day
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_micros()
+                + of_day;
+            let at = DateTime::from_timestamp_micros(t).unwrap();
+            let stamp = Stamp::new(t, b'T', true).unwrap();
+            assert_eq!(
+                stamp.as_str(),
+                at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+            );
+            let plain = Stamp::new(t, b' ', false).unwrap();
+            assert_eq!(plain.as_str(), at.format("%Y-%m-%d %H:%M:%S").to_string());
+            day = day.succ_opt().unwrap();
+        }
+        let before = first
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+            - 1;
+        assert!(Stamp::new(before, b'T', true).is_none());
+        let after = last
+            .and_hms_opt(23, 59, 59)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+            + 1_000_000;
+        assert!(Stamp::new(after, b'T', true).is_none());
     }
 
     #[test]

@@ -211,52 +211,38 @@ impl Micros {
 }
 
 /// Written as chrono writes a `DateTime<Utc>` (RFC 3339, `Z`, as many fraction digits as
-/// needed: 0, 3 or 6), or `null`. By hand because a page of lots writes hundreds of these and
-/// chrono's formatter costs several times more than these few digit writes.
+/// needed: 0, 3 or 6), or `null`, by [`crate::timefmt::Stamp`]'s digit writer.
 impl serde::Serialize for Micros {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use chrono::{Datelike, Timelike};
         let Some(t) = self.get() else {
             return s.serialize_none();
         };
-        let mut buf = [0u8; 27];
-        let mut put = |at: usize, value: u32, width: usize| {
-            let mut v = value;
-            for i in (0..width).rev() {
-                buf[at + i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-        };
-        let year = t.year();
-        if !(0..=9999).contains(&year) {
-            return s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+        match crate::timefmt::Stamp::new(self.0, b'T', true) {
+            Some(stamp) => s.serialize_str(stamp.as_str()),
+            None => s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
         }
-        put(0, year as u32, 4);
-        put(5, t.month(), 2);
-        put(8, t.day(), 2);
-        put(11, t.hour(), 2);
-        put(14, t.minute(), 2);
-        put(17, t.second(), 2);
-        let micros = t.timestamp_subsec_micros();
-        let len = match (micros, micros % 1000) {
-            (0, _) => 19,
-            (m, 0) => {
-                put(20, m / 1000, 3);
-                23
+    }
+}
+
+impl Micros {
+    /// The same JSON as its `Serialize` writes, appended to `out` without serde (the lists of
+    /// lots write hundreds per page: the digits need no escape check).
+    pub fn write_json(self, out: &mut Vec<u8>) {
+        if self == Self::NONE {
+            out.extend_from_slice(b"null");
+            return;
+        }
+        match crate::timefmt::Stamp::new(self.0, b'T', true) {
+            Some(stamp) => {
+                out.push(b'"');
+                out.extend_from_slice(stamp.as_bytes());
+                out.push(b'"');
             }
-            (m, _) => {
-                put(20, m, 6);
-                26
+            // Years outside 0–9999: chrono's text, through serde (never in plant data).
+            None => {
+                let _ = serde_json::to_writer(&mut *out, &self);
             }
-        };
-        buf[4] = b'-';
-        buf[7] = b'-';
-        buf[10] = b'T';
-        buf[13] = b':';
-        buf[16] = b':';
-        buf[19] = b'.';
-        buf[len] = b'Z';
-        s.serialize_str(std::str::from_utf8(&buf[..=len]).unwrap_or_default())
+        }
     }
 }
 

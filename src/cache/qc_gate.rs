@@ -8,7 +8,7 @@
 //! counts and quantities from prefix sums — O(steps × log lots) per summary, no walk.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::lots::{Field, LotTable, Micros};
 use super::wip::WipSnapshot;
+use crate::json::RowParts;
 
 const HOUR: i64 = 3_600_000_000;
 
@@ -176,6 +177,11 @@ pub struct GateStep {
 pub struct QcGateIndex {
     pub steps: Vec<GateStep>,
     pub all: Waiting,
+    /// Every lot at a QC-GATE step, ascending: the order of `rows`.
+    pub positions: Vec<u32>,
+    /// The lot list's rows without the wait (see `routes::qc_gate`), written by its first
+    /// request.
+    pub rows: OnceLock<RowParts<1>>,
 }
 
 impl QcGateIndex {
@@ -247,7 +253,9 @@ impl QcGateIndex {
         named.extend(rest.into_iter().map(|(_, gate)| gate));
         Self {
             steps: named,
+            positions: all.clone(),
             all: Waiting::build(table, all),
+            rows: OnceLock::new(),
         }
     }
 }

@@ -5,12 +5,14 @@
 //! each index of every lot costs 4 bytes a lot.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
 use super::aggregate::{STATUSES, Tally};
 use super::hold_query::HoldOrders;
 use super::lots::{Field, LotTable, NONE, Status};
+use crate::json::RowParts;
 
 /// The fields filtered by exact value that get a posting list each (the workcenter and the
 /// status have their own lists; a workcenter group is the union of its workcenters').
@@ -114,6 +116,9 @@ pub struct WipIndex {
     lower: Vec<Vec<u8>>,
     /// The held lots in each order of the hold lists, each built when first asked for.
     pub hold_orders: HoldOrders,
+    /// The held lots' list rows (parallel to `by_status[Hold]`), written by the hold lists'
+    /// first request (`routes::hold_params`).
+    pub held_rows: OnceLock<RowParts<3>>,
 }
 
 impl WipIndex {
@@ -160,6 +165,7 @@ impl WipIndex {
                 .map(|&f| table.dict(f).text().as_bytes().to_ascii_lowercase())
                 .collect(),
             hold_orders: HoldOrders::default(),
+            held_rows: OnceLock::new(),
         }
     }
 
@@ -198,6 +204,7 @@ impl WipIndex {
             + self.ids_lower.capacity()
             + self.lower.iter().map(Vec::capacity).sum::<usize>()
             + self.hold_orders.heap_bytes()
+            + self.held_rows.get().map_or(0, RowParts::heap_bytes)
     }
 }
 

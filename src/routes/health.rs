@@ -83,12 +83,16 @@ struct Live {
     app_version: &'static str,
 }
 
+/// This process's id, read once: `std::process::id()` is a system call per probe (measured
+/// with `strace -c` under load), and workers are started as new processes, never forked.
+static PID: std::sync::LazyLock<u32> = std::sync::LazyLock::new(std::process::id);
+
 async fn live(State(app): State<AppState>) -> impl IntoResponse {
     probe_response(
         StatusCode::OK,
         &Live {
             status: "alive",
-            pid: std::process::id(),
+            pid: *PID,
             uptime_seconds: (chrono::Utc::now() - app.started_at).num_seconds().max(0) as u64,
             app_version: crate::config::APP_VERSION,
         },

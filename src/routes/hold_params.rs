@@ -14,14 +14,13 @@ use crate::cache::aggregate::NO_REASON;
 use crate::cache::hold_query::{
     AgeRange, HoldFilter, HoldSortKey, ReasonFilter, age_of, days, type_name,
 };
-use crate::cache::lots::{Field, LotTable, Micros};
-use crate::cache::wip::Served;
+use crate::cache::lots::{Field, Lot, LotTable, Micros, Status};
+use crate::cache::wip::{Served, WipSnapshot};
 use crate::http::csv::{Cell, Export};
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::Lang;
-use crate::json::{RawJson, object_with_array};
+use crate::json::{RawJson, RowParts, object_with_array, put_f64_opt, put_int, put_opt, put_str};
 use crate::routes::wip::validate_id;
-use crate::routes::wip_detail::{put_opt, put_str};
 use crate::routes::wip_params::{FILTERS, Params};
 
 /// The WIP filters the hold APIs take: every one but `status` (they list held lots only).
@@ -156,9 +155,9 @@ impl<'a> HeldRow<'a> {
             hold_reason: text(Field::HoldReason),
             hold_type: type_name(lot.non_quality),
             step: text(Field::Step),
-            age_days: age_of(lot.move_in_at, now).map(|a| round2(days(a))),
+            age_days: age_days(lot, now),
             hold_at: lot.hold_at,
-            hold_duration_hours: age_of(lot.hold_at, now).map(|a| round2(a as f64 / 3.6e9)),
+            hold_duration_hours: hold_hours(lot, now),
             hold_by: text(Field::HoldBy),
             hold_department: text(Field::HoldDepartment),
             hold_comment: text(Field::HoldComment),
@@ -167,43 +166,108 @@ impl<'a> HeldRow<'a> {
     }
 
     /// The same JSON as serde writes for this row (a unit test compares them), keys as
-    /// literal bytes: a page of rows is most of a list's cost when serde writes it.
-    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        out.extend_from_slice(b"{\"lot_id\":");
-        put_str(out, self.lot_id)?;
-        out.extend_from_slice(b",\"work_order\":");
-        put_opt(out, self.work_order)?;
-        out.extend_from_slice(b",\"quantity\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.quantity).as_bytes());
-        out.extend_from_slice(b",\"product\":");
-        put_opt(out, self.product)?;
-        out.extend_from_slice(b",\"package_id\":");
-        put_opt(out, self.package_id)?;
-        out.extend_from_slice(b",\"workcenter_id\":");
-        put_str(out, self.workcenter_id)?;
-        out.extend_from_slice(b",\"hold_reason\":");
-        put_opt(out, self.hold_reason)?;
-        out.extend_from_slice(b",\"hold_type\":");
-        put_str(out, self.hold_type)?;
-        out.extend_from_slice(b",\"step\":");
-        put_opt(out, self.step)?;
-        out.extend_from_slice(b",\"age_days\":");
-        serde_json::to_writer(&mut *out, &self.age_days)?;
-        out.extend_from_slice(b",\"hold_at\":");
-        serde_json::to_writer(&mut *out, &self.hold_at)?;
-        out.extend_from_slice(b",\"hold_duration_hours\":");
-        serde_json::to_writer(&mut *out, &self.hold_duration_hours)?;
-        out.extend_from_slice(b",\"hold_by\":");
-        put_opt(out, self.hold_by)?;
-        out.extend_from_slice(b",\"hold_department\":");
-        put_opt(out, self.hold_department)?;
-        out.extend_from_slice(b",\"hold_comment\":");
-        put_opt(out, self.hold_comment)?;
-        out.extend_from_slice(b",\"future_hold_comment\":");
-        put_opt(out, self.future_hold_comment)?;
-        out.push(b'}');
-        Ok(())
+    /// literal bytes: its fixed parts (see [`HeldRow::write_part`]) with the two figures that
+    /// change with the clock between them.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_part(0, out);
+        put_f64_opt(out, self.age_days);
+        self.write_part(1, out);
+        put_f64_opt(out, self.hold_duration_hours);
+        self.write_part(2, out);
     }
+
+    /// One of the row's three parts that do not change with the clock (the lists write them
+    /// once per snapshot: [`held_row_parts`]): 0 up to `age_days`'s value, 1 between it and
+    /// `hold_duration_hours`'s, 2 after.
+    pub fn write_part(&self, part: usize, out: &mut Vec<u8>) {
+        match part {
+            0 => {
+                out.extend_from_slice(b"{\"lot_id\":");
+                put_str(out, self.lot_id);
+                out.extend_from_slice(b",\"work_order\":");
+                put_opt(out, self.work_order);
+                out.extend_from_slice(b",\"quantity\":");
+                put_int(out, self.quantity);
+                out.extend_from_slice(b",\"product\":");
+                put_opt(out, self.product);
+                out.extend_from_slice(b",\"package_id\":");
+                put_opt(out, self.package_id);
+                out.extend_from_slice(b",\"workcenter_id\":");
+                put_str(out, self.workcenter_id);
+                out.extend_from_slice(b",\"hold_reason\":");
+                put_opt(out, self.hold_reason);
+                out.extend_from_slice(b",\"hold_type\":");
+                put_str(out, self.hold_type);
+                out.extend_from_slice(b",\"step\":");
+                put_opt(out, self.step);
+                out.extend_from_slice(b",\"age_days\":");
+            }
+            1 => {
+                out.extend_from_slice(b",\"hold_at\":");
+                self.hold_at.write_json(out);
+                out.extend_from_slice(b",\"hold_duration_hours\":");
+            }
+            _ => {
+                out.extend_from_slice(b",\"hold_by\":");
+                put_opt(out, self.hold_by);
+                out.extend_from_slice(b",\"hold_department\":");
+                put_opt(out, self.hold_department);
+                out.extend_from_slice(b",\"hold_comment\":");
+                put_opt(out, self.hold_comment);
+                out.extend_from_slice(b",\"future_hold_comment\":");
+                put_opt(out, self.future_hold_comment);
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// Every held lot's row in the parts that do not change with the clock, in the order of the
+/// snapshot's held positions (ascending), written on the first list request and kept with
+/// the snapshot (see [`RowParts`]). `now` is any time: the parts hold no figure of it.
+fn held_row_parts(snapshot: &WipSnapshot, now: Micros) -> &RowParts<3> {
+    let table = &snapshot.table;
+    snapshot.index.held_rows.get_or_init(|| {
+        RowParts::build(
+            snapshot.index.by_status[Status::Hold as usize]
+                .iter()
+                .copied(),
+            |&pos, part, out| HeldRow::new(table, pos, now).write_part(part, out),
+        )
+    })
+}
+
+/// Writes the row of held lot `pos` at `now` from its ready parts: the same bytes as
+/// [`HeldRow::write_json`] (a unit test compares them).
+fn write_held_row(
+    snapshot: &WipSnapshot,
+    parts: &RowParts<3>,
+    pos: u32,
+    now: Micros,
+    out: &mut Vec<u8>,
+) {
+    let held = &snapshot.index.by_status[Status::Hold as usize];
+    let Ok(rank) = held.binary_search(&pos) else {
+        // Not a held lot of this snapshot (never: the lists walk its held lots).
+        return HeldRow::new(&snapshot.table, pos, now).write_json(out);
+    };
+    let lot = &snapshot.table.lots[pos as usize];
+    let [head, middle, tail] = parts.row(rank);
+    out.extend_from_slice(head);
+    put_f64_opt(out, age_days(lot, now));
+    out.extend_from_slice(middle);
+    put_f64_opt(out, hold_hours(lot, now));
+    out.extend_from_slice(tail);
+}
+
+/// Days at the current station, rounded for people.
+fn age_days(lot: &Lot, now: Micros) -> Option<f64> {
+    age_of(lot.move_in_at, now).map(|a| round2(days(a)))
+}
+
+/// Hours since the hold, rounded for people.
+fn hold_hours(lot: &Lot, now: Micros) -> Option<f64> {
+    age_of(lot.hold_at, now).map(|a| round2(a as f64 / 3.6e9))
 }
 
 /// Two decimals, for figures people read.
@@ -230,9 +294,17 @@ const ROW_JSON_BYTES: usize = 420;
 
 impl LotsPage {
     /// The page as JSON: its fields as serde writes them, then `"lots"` row by row.
-    fn to_json<'r>(&self, rows: impl Iterator<Item = HeldRow<'r>>) -> serde_json::Result<Vec<u8>> {
-        let capacity = 256 + self.page_size.min(self.total) * ROW_JSON_BYTES;
-        object_with_array(self, "lots", capacity, rows, |row, out| row.write_json(out))
+    fn to_json(
+        &self,
+        snapshot: &WipSnapshot,
+        positions: &[u32],
+        now: Micros,
+    ) -> serde_json::Result<Vec<u8>> {
+        let capacity = 256 + positions.len() * ROW_JSON_BYTES;
+        let parts = held_row_parts(snapshot, now);
+        object_with_array(self, "lots", capacity, positions, |&pos, out| {
+            write_held_row(snapshot, parts, pos, now, out)
+        })
     }
 }
 
@@ -267,7 +339,6 @@ pub async fn lots(
     };
     let (now, as_of) = now();
     let snapshot = &served.snapshot;
-    let table = &snapshot.table;
     if export == Export::Csv {
         let positions = snapshot.held_in_order(filter, now, key, descending);
         return Ok(super::exports::held_lots(
@@ -284,7 +355,6 @@ pub async fn lots(
         page_size,
     );
     let total = found.total;
-    let rows = found.positions.iter().map(|&p| HeldRow::new(table, p, now));
     let json = LotsPage {
         as_of,
         hold_type: hold_type_echo(filter),
@@ -295,7 +365,7 @@ pub async fn lots(
         sort: key.as_str(),
         dir: if descending { "desc" } else { "asc" },
     }
-    .to_json(rows)
+    .to_json(snapshot, &found.positions, now)
     .map_err(AppError::internal)?;
     Ok(respond(app, served, RawJson(json.into())))
 }
@@ -449,7 +519,8 @@ mod tests {
             page: &'a LotsPage,
             lots: Vec<HeldRow<'a>>,
         }
-        let table = held_table();
+        let snapshot = held_snapshot();
+        let table = &snapshot.table;
         let now = Micros(1_765_100_000_000_000);
         let page = LotsPage {
             as_of: Micros(now.0).get().unwrap(),
@@ -461,34 +532,44 @@ mod tests {
             sort: "hold_at",
             dir: "asc",
         };
-        let rows = || (0..table.len() as u32).map(|p| HeldRow::new(&table, p, now));
-        let fast = page.to_json(rows()).unwrap();
-        let serde = serde_json::to_vec(&SerdePage {
-            page: &page,
-            lots: rows().collect(),
-        })
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(fast).unwrap(),
-            String::from_utf8(serde).unwrap()
-        );
-        let empty = page.to_json(std::iter::empty()).unwrap();
+        // Every held lot, in an order unlike the positions' (the ready parts are found by
+        // position), then a few.
+        let every: Vec<u32> = (0..table.len() as u32).rev().collect();
+        for positions in [every.clone(), vec![7, 3, 59], vec![0]] {
+            let fast = page.to_json(&snapshot, &positions, now).unwrap();
+            let serde = serde_json::to_vec(&SerdePage {
+                page: &page,
+                lots: positions
+                    .iter()
+                    .map(|&p| HeldRow::new(table, p, now))
+                    .collect(),
+            })
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(serde).unwrap()
+            );
+        }
+        assert_eq!(held_row_parts(&snapshot, now).len(), table.len());
+        let empty = page.to_json(&snapshot, &[], now).unwrap();
         let value: serde_json::Value = serde_json::from_slice(&empty).unwrap();
         assert_eq!(value["lots"], serde_json::json!([]));
     }
 
-    #[test]
-    fn a_page_from_the_ready_order_is_the_page_of_the_sorted_selection() {
-        use crate::cache::hold_query;
-        use crate::cache::wip::WipSnapshot;
+    fn held_snapshot() -> WipSnapshot {
         use crate::config::NonQualityReasons;
         use crate::db::wip::Freshness;
         let stamp = Freshness {
             latest: None,
             lots: 60,
         };
-        let snapshot =
-            WipSnapshot::build(held_table(), &NonQualityReasons::new(["QC"]), stamp).unwrap();
+        WipSnapshot::build(held_table(), &NonQualityReasons::new(["QC"]), stamp).unwrap()
+    }
+
+    #[test]
+    fn a_page_from_the_ready_order_is_the_page_of_the_sorted_selection() {
+        use crate::cache::hold_query;
+        let snapshot = held_snapshot();
         let (table, rank) = (&snapshot.table, &snapshot.index.step_rank);
         let now = Micros(1_765_100_000_000_000);
         let filters = [

@@ -24,10 +24,9 @@ use crate::http::csv::{self, Cell, CsvFile, Export};
 use crate::http::extract::ApiQuery;
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::{self, Lang};
-use crate::json::{RawJson, object_with_array};
+use crate::json::{RawJson, RowParts, object_with_array, put_int, put_opt, put_str};
 use crate::routes::catalog;
 use crate::routes::wip::served;
-use crate::routes::wip_detail::{put_opt, put_str};
 use crate::session::SessionHandle;
 use crate::templates;
 
@@ -183,36 +182,70 @@ impl<'a> LotRow<'a> {
 
 impl LotRow<'_> {
     /// The same JSON as serde writes for this row (a unit test compares them), keys as
-    /// literal bytes: a page of rows is most of the list's cost when serde writes it.
-    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        out.extend_from_slice(b"{\"lot_id\":");
-        put_str(out, self.lot_id)?;
-        out.extend_from_slice(b",\"workcenter_id\":");
-        put_str(out, self.workcenter_id)?;
-        out.extend_from_slice(b",\"step\":");
-        put_str(out, self.step)?;
-        out.extend_from_slice(b",\"product\":");
-        put_str(out, self.product)?;
-        out.extend_from_slice(b",\"package_id\":");
-        put_str(out, self.package_id)?;
-        out.extend_from_slice(b",\"status\":");
-        put_str(out, self.status)?;
-        out.extend_from_slice(b",\"quantity\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.quantity).as_bytes());
-        out.extend_from_slice(b",\"equipment_id\":");
-        put_opt(out, self.equipment_id)?;
-        out.extend_from_slice(b",\"move_in_at\":");
-        serde_json::to_writer(&mut *out, &self.move_in_at)?;
-        out.extend_from_slice(b",\"waiting_minutes\":");
-        match self.waiting_minutes {
-            Some(m) => out.extend_from_slice(itoa::Buffer::new().format(m).as_bytes()),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"bucket\":");
-        put_opt(out, self.bucket.map(Bucket::as_str))?;
-        out.push(b'}');
-        Ok(())
+    /// literal bytes: its part that does not change with the clock, then the wait.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_fixed(out);
+        write_wait(out, self.waiting_minutes, self.bucket);
     }
+
+    /// The row up to the wait's value (the list writes it once per snapshot:
+    /// [`row_parts`]).
+    fn write_fixed(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"lot_id\":");
+        put_str(out, self.lot_id);
+        out.extend_from_slice(b",\"workcenter_id\":");
+        put_str(out, self.workcenter_id);
+        out.extend_from_slice(b",\"step\":");
+        put_str(out, self.step);
+        out.extend_from_slice(b",\"product\":");
+        put_str(out, self.product);
+        out.extend_from_slice(b",\"package_id\":");
+        put_str(out, self.package_id);
+        out.extend_from_slice(b",\"status\":");
+        put_str(out, self.status);
+        out.extend_from_slice(b",\"quantity\":");
+        put_int(out, self.quantity);
+        out.extend_from_slice(b",\"equipment_id\":");
+        put_opt(out, self.equipment_id);
+        out.extend_from_slice(b",\"move_in_at\":");
+        self.move_in_at.write_json(out);
+        out.extend_from_slice(b",\"waiting_minutes\":");
+    }
+}
+
+/// The end of a row: the wait in whole minutes and its bucket.
+fn write_wait(out: &mut Vec<u8>, minutes: Option<i64>, bucket: Option<Bucket>) {
+    match minutes {
+        Some(m) => put_int(out, m),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"bucket\":");
+    put_opt(out, bucket.map(Bucket::as_str));
+    out.push(b'}');
+}
+
+/// Every QC-GATE lot's row up to its wait, in the order of `index.positions`, written on the
+/// list's first request and kept with the index (see [`RowParts`]): a page of 200 rows was
+/// over the 100 µs of an answer from memory when each was written field by field.
+fn row_parts<'i>(index: &'i QcGateIndex, table: &LotTable, now: i64) -> &'i RowParts<1> {
+    index.rows.get_or_init(|| {
+        RowParts::build(index.positions.iter().copied(), |&pos, _, out| {
+            LotRow::new(table, pos, now).write_fixed(out)
+        })
+    })
+}
+
+/// Writes the row of QC-GATE lot `pos` at `now` from its ready part: the same bytes as
+/// [`LotRow::write_json`] (a unit test compares them).
+fn write_row(index: &QcGateIndex, table: &LotTable, pos: u32, now: i64, out: &mut Vec<u8>) {
+    let Ok(rank) = index.positions.binary_search(&pos) else {
+        // Not a QC-GATE lot of this index (never: the list walks its lots).
+        return LotRow::new(table, pos, now).write_json(out);
+    };
+    let [fixed] = row_parts(index, table, now).row(rank);
+    out.extend_from_slice(fixed);
+    let wait = qc_gate::wait_micros(table.lots[pos as usize].move_in_at, now);
+    write_wait(out, wait.map(|w| w / 60_000_000), wait.map(Bucket::of_wait));
 }
 
 /// A list page's fields before its rows (`lots`, written by [`LotRow::write_json`]).
@@ -232,10 +265,18 @@ const ROW_JSON_BYTES: usize = 260;
 
 impl LotsPage<'_> {
     /// The page as JSON: its fields as serde writes them, then `"lots"` row by row.
-    fn to_json<'r>(&self, rows: impl Iterator<Item = LotRow<'r>>) -> serde_json::Result<Vec<u8>> {
+    fn to_json(
+        &self,
+        index: &QcGateIndex,
+        table: &LotTable,
+        rows: impl Iterator<Item = u32>,
+        now: i64,
+    ) -> serde_json::Result<Vec<u8>> {
         let shown = self.limit.min(self.total.saturating_sub(self.offset));
         let capacity = 256 + shown * ROW_JSON_BYTES;
-        object_with_array(self, "lots", capacity, rows, |row, out| row.write_json(out))
+        object_with_array(self, "lots", capacity, rows, |pos, out| {
+            write_row(index, table, pos, now, out)
+        })
     }
 }
 
@@ -313,11 +354,7 @@ async fn lots(
         ));
     }
     let table = &served.snapshot.table;
-    let rows = selection
-        .iter()
-        .skip(filters.offset)
-        .take(filters.limit)
-        .map(|p| LotRow::new(table, p, now.timestamp_micros()));
+    let rows = selection.iter().skip(filters.offset).take(filters.limit);
     let json = LotsPage {
         total: selection.len(),
         limit: filters.limit,
@@ -326,7 +363,7 @@ async fn lots(
         bucket: filters.bucket,
         as_of: now,
     }
-    .to_json(rows)
+    .to_json(&index, table, rows, now.timestamp_micros())
     .map_err(AppError::internal)?;
     Ok(RawApiResponse {
         data: RawJson(json.into()),
@@ -674,16 +711,27 @@ mod tests {
             bucket: Some(Bucket::H6to12),
             as_of: now,
         };
-        let rows = || (0..12).map(|p| LotRow::new(&table, p, now.timestamp_micros()));
-        let fast = page.to_json(rows()).unwrap();
-        let serde = serde_json::to_vec(&SerdePage {
-            page: &page,
-            lots: rows().collect(),
-        })
-        .unwrap();
-        assert_eq!(
-            String::from_utf8(fast).unwrap(),
-            String::from_utf8(serde).unwrap()
-        );
+        let index = QcGateIndex::build(&table);
+        let micros = now.timestamp_micros();
+        // Every lot in an order unlike the positions' (the ready parts are found by
+        // position), then a few.
+        for positions in [(0..12).rev().collect::<Vec<u32>>(), vec![5, 2], vec![]] {
+            let fast = page
+                .to_json(&index, &table, positions.iter().copied(), micros)
+                .unwrap();
+            let serde = serde_json::to_vec(&SerdePage {
+                page: &page,
+                lots: positions
+                    .iter()
+                    .map(|&p| LotRow::new(&table, p, micros))
+                    .collect(),
+            })
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(serde).unwrap()
+            );
+        }
+        assert_eq!(index.rows.get().map(RowParts::len), Some(12));
     }
 }

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Offset, TimeZone, Utc};
 
 use crate::charts::{Category, Chart, ChartText, Heatmap, Item, Ring};
 use crate::equipment::aggregate::{Counted, Matrix, ou_grid};
@@ -43,32 +43,14 @@ pub fn esc(out: &mut String, text: &str) {
 /// `2026-12-06 14:05:09` in `zone`, as the templates' `|when` writes it.
 pub fn plant_time(out: &mut String, t: DateTime<Utc>, zone: chrono_tz::Tz) {
     let offset = zone.offset_from_utc_datetime(&t.naive_utc()).fix();
-    let local = t.naive_utc() + offset;
-    let mut buf = [0u8; 19];
-    let mut put = |at: usize, value: u32, width: usize| {
-        let mut v = value;
-        for i in (0..width).rev() {
-            buf[at + i] = b'0' + (v % 10) as u8;
-            v /= 10;
+    let local = t.timestamp_micros() + i64::from(offset.local_minus_utc()) * 1_000_000;
+    match crate::timefmt::Stamp::new(local, b' ', false) {
+        Some(stamp) => out.push_str(stamp.as_str()),
+        None => {
+            let local = t.naive_utc() + offset;
+            out.push_str(&local.format("%Y-%m-%d %H:%M:%S").to_string());
         }
-    };
-    let year = local.year();
-    if !(0..=9999).contains(&year) {
-        out.push_str(&local.format("%Y-%m-%d %H:%M:%S").to_string());
-        return;
     }
-    put(0, year as u32, 4);
-    put(5, local.month(), 2);
-    put(8, local.day(), 2);
-    put(11, local.hour(), 2);
-    put(14, local.minute(), 2);
-    put(17, local.second(), 2);
-    buf[4] = b'-';
-    buf[7] = b'-';
-    buf[10] = b' ';
-    buf[13] = b':';
-    buf[16] = b':';
-    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// `/resource?…` links of the matrix: the page's filters with the node's replaced, then the

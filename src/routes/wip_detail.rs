@@ -28,7 +28,7 @@ use crate::http::csv::{self, Export};
 use crate::http::extract::ApiPath;
 use crate::http::{AppError, Meta, RawApiResponse};
 use crate::i18n::Lang;
-use crate::json::RawJson;
+use crate::json::{RawJson, object_with_array, put_int, put_opt, put_str};
 use crate::routes::wip::{served, validate_id};
 
 pub fn router() -> Router<AppState> {
@@ -245,20 +245,8 @@ impl DetailPage<'_> {
     /// when serde writes it (a profile of the filtered detail page put it second, after the
     /// filtering).
     pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(1024 + self.lots.len() * LOT_JSON_BYTES);
-        serde_json::to_writer(&mut out, self)?;
-        // A struct is written as an object: its last byte is the closing brace.
-        debug_assert_eq!(out.last(), Some(&b'}'));
-        out.pop();
-        out.extend_from_slice(b",\"lots\":[");
-        for (i, lot) in self.lots.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            lot.write_json(&mut out)?;
-        }
-        out.extend_from_slice(b"]}");
-        Ok(out)
+        let capacity = 1024 + self.lots.len() * LOT_JSON_BYTES;
+        object_with_array(self, "lots", capacity, &self.lots, DetailLot::write_json)
     }
 }
 
@@ -268,89 +256,36 @@ const LOT_JSON_BYTES: usize = 360;
 impl DetailLot<'_> {
     /// The same JSON as serde writes for this struct (a unit test compares them), with the
     /// keys as literal bytes and texts copied as they are when they need no escape.
-    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"lot_id\":");
-        put_str(out, self.lot_id)?;
+        put_str(out, self.lot_id);
         out.extend_from_slice(b",\"lot_type\":");
-        put_opt(out, self.lot_type)?;
+        put_opt(out, self.lot_type);
         out.extend_from_slice(b",\"equipment_id\":");
-        put_opt(out, self.equipment_id)?;
+        put_opt(out, self.equipment_id);
         out.extend_from_slice(b",\"status\":");
-        put_str(out, self.status)?;
+        put_str(out, self.status);
         out.extend_from_slice(b",\"hold_type\":");
-        put_opt(out, self.hold_type)?;
+        put_opt(out, self.hold_type);
         out.extend_from_slice(b",\"package_id\":");
-        put_str(out, self.package_id)?;
+        put_str(out, self.package_id);
         out.extend_from_slice(b",\"product\":");
-        put_str(out, self.product)?;
+        put_str(out, self.product);
         out.extend_from_slice(b",\"work_order\":");
-        put_opt(out, self.work_order)?;
+        put_opt(out, self.work_order);
         out.extend_from_slice(b",\"step\":");
-        put_str(out, self.step)?;
+        put_str(out, self.step);
         out.extend_from_slice(b",\"quantity\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.quantity).as_bytes());
+        put_int(out, self.quantity);
         out.extend_from_slice(b",\"priority\":");
-        out.extend_from_slice(itoa::Buffer::new().format(self.priority).as_bytes());
+        put_int(out, self.priority);
         out.extend_from_slice(b",\"move_in_at\":");
-        serde_json::to_writer(&mut *out, &self.move_in_at)?;
+        self.move_in_at.write_json(out);
         out.extend_from_slice(b",\"track_in_at\":");
-        serde_json::to_writer(&mut *out, &self.track_in_at)?;
+        self.track_in_at.write_json(out);
         out.extend_from_slice(b",\"hold_reason\":");
-        put_opt(out, self.hold_reason)?;
+        put_opt(out, self.hold_reason);
         out.push(b'}');
-        Ok(())
-    }
-}
-
-/// A JSON string: copied between quotes when nothing in it needs an escape (the common case
-/// for ids and codes), else written by serde_json.
-pub(crate) fn put_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
-    if !needs_escape(text.as_bytes()) {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
-        Ok(())
-    } else {
-        serde_json::to_writer(&mut *out, text)
-    }
-}
-
-/// Whether `bytes` hold one JSON must escape: a control character, `"` or `\\`. Read eight
-/// bytes at a time (SWAR, the bit tricks of "Bit Twiddling Hacks": `hasless` and `haszero`,
-/// exact for "is there such a byte"); byte by byte this check was over a third of the hold
-/// lists' instructions under callgrind (their rows are mostly short ids and codes).
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    fn has_zero(v: u64) -> bool {
-        v.wrapping_sub(ONES) & !v & HIGH != 0
-    }
-    fn word_needs(w: u64) -> bool {
-        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGH != 0;
-        control || has_zero(w ^ (ONES * u64::from(b'"'))) || has_zero(w ^ (ONES * u64::from(b'\\')))
-    }
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        if word_needs(u64::from_le_bytes(word)) {
-            return true;
-        }
-    }
-    // The rest, padded with spaces (which need no escape).
-    let rest = chunks.remainder();
-    let mut word = [b' '; 8];
-    word[..rest.len()].copy_from_slice(rest);
-    word_needs(u64::from_le_bytes(word))
-}
-
-pub(crate) fn put_opt(out: &mut Vec<u8>, text: Option<&str>) -> serde_json::Result<()> {
-    match text {
-        Some(text) => put_str(out, text),
-        None => {
-            out.extend_from_slice(b"null");
-            Ok(())
-        }
     }
 }
 
@@ -397,31 +332,6 @@ async fn detail(
 
 #[cfg(test)]
 mod tests {
-    /// Every byte value at every position of strings up to 19 bytes long: the eight-at-a-time
-    /// check says what the byte-by-byte one says.
-    #[test]
-    fn the_escape_check_agrees_with_the_byte_by_byte_one() {
-        let byte_by_byte =
-            |bytes: &[u8]| bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-        for len in 0..20 {
-            let plain = vec![b'a'; len];
-            assert!(!super::needs_escape(&plain));
-            for at in 0..len {
-                for b in 0..=255u8 {
-                    for fill in [b'a', 0x7f, 0xe4, 0x21] {
-                        let mut bytes = vec![fill; len];
-                        bytes[at] = b;
-                        assert_eq!(
-                            super::needs_escape(&bytes),
-                            byte_by_byte(&bytes),
-                            "{bytes:?}"
-                        );
-                    }
-                }
-            }
-        }
-    }
-
     use super::*;
     use crate::cache::lots::LotTableBuilder;
     use crate::db::lots::LotRecord;
@@ -479,7 +389,7 @@ mod tests {
         for pos in 0..table.len() as u32 {
             let lot = DetailLot::new(&table, pos);
             let mut fast = Vec::new();
-            lot.write_json(&mut fast).unwrap();
+            lot.write_json(&mut fast);
             let serde = serde_json::to_vec(&lot).unwrap();
             assert_eq!(
                 String::from_utf8(fast).unwrap(),

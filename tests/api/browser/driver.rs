@@ -24,7 +24,27 @@ pub struct Driver {
 
 impl Driver {
     /// Starts chromedriver on a port the system picks and waits until `/status` says ready.
+    ///
+    /// With `--port=0` chromedriver binds a free IPv4 port, then the same port on IPv6; when
+    /// another process holds that one there, it exits with "Address already in use" (seen
+    /// once in a full run). That start is retried on a new port; any other failure panics.
     pub async fn start(program: &Path) -> Driver {
+        const ATTEMPTS: usize = 5;
+        for attempt in 1..=ATTEMPTS {
+            match Self::try_start(program).await {
+                Ok(driver) => return driver,
+                Err(output) if attempt < ATTEMPTS && output.contains("Address already in use") => {
+                    eprintln!("chromedriver's port was taken (attempt {attempt}); starting again");
+                }
+                Err(output) => panic!("chromedriver exited; its output:\n{output}"),
+            }
+        }
+        unreachable!("the last attempt returns or panics")
+    }
+
+    /// One start: the driver once ready, or its output when it exited before announcing a
+    /// port.
+    async fn try_start(program: &Path) -> Result<Driver, String> {
         use std::os::unix::process::CommandExt;
         let mut child = Command::new(program)
             // Port 0: chromedriver binds a free port and prints it; no race for a port with
@@ -43,11 +63,13 @@ impl Driver {
             output,
         };
         let port = poll_until(STARTUP, async || driver.announced_port()).await;
-        let Some(port) = port else {
-            panic!(
+        let port = match port {
+            Some(Ok(port)) => port,
+            Some(Err(output)) => return Err(output),
+            None => panic!(
                 "chromedriver did not announce its port within {STARTUP:?}; its output:\n{}",
                 driver.output()
-            );
+            ),
         };
         driver.url = format!("http://127.0.0.1:{port}/");
 
@@ -65,22 +87,21 @@ impl Driver {
                 driver.output()
             );
         }
-        driver
+        Ok(driver)
     }
 
-    /// The port from "… started successfully on port N." once printed; panics if the driver
-    /// exited instead.
-    fn announced_port(&mut self) -> Option<u16> {
+    /// The port from "… started successfully on port N." once printed, or the driver's
+    /// output (with its exit status) if it exited instead.
+    fn announced_port(&mut self) -> Option<Result<u16, String>> {
         if let Ok(Some(exit)) = self.child.try_wait() {
-            panic!(
-                "chromedriver exited ({exit}); its output:\n{}",
-                self.output()
-            );
+            // What it printed last may still be on its way through the pipe readers.
+            std::thread::sleep(Duration::from_millis(100));
+            return Some(Err(format!("({exit})\n{}", self.output())));
         }
         let output = self.output();
         let rest = output.split("started successfully on port ").nth(1)?;
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse().ok()
+        digits.parse().ok().map(Ok)
     }
 
     /// Everything chromedriver printed so far (for failure messages).
