@@ -288,31 +288,9 @@ mod tests {
     fn lot(wc: &str, pkg: &str, status: &str, qty: i64) -> LotRecord {
         let now = chrono::Utc::now();
         LotRecord {
-            lot_id: format!("L{wc}{pkg}{status}{qty}"),
-            product: "P".into(),
             package_id: pkg.into(),
-            workcenter_id: wc.into(),
-            step: "S".into(),
-            status: status.into(),
             quantity: qty,
-            priority: 3,
-            equipment_id: None,
-            track_in_at: None,
-            hold_reason: None,
-            hold_at: None,
-            hold_by: None,
-            started_at: now,
-            updated_at: now,
-            work_order: None,
-            lot_type: None,
-            bop: None,
-            workflow: None,
-            function: None,
-            wafer_lot: None,
-            move_in_at: None,
-            hold_department: None,
-            hold_comment: None,
-            future_hold_comment: None,
+            ..LotRecord::for_tests(&format!("L{wc}{pkg}{status}{qty}"), wc, "S", status, now)
         }
     }
 

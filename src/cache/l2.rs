@@ -397,31 +397,21 @@ mod tests {
     fn snapshot() -> WipSnapshot {
         let now = Utc::now();
         let lot = LotRecord {
-            lot_id: "GA1".into(),
             product: "P1".into(),
             package_id: "QFN".into(),
-            workcenter_id: "DB".into(),
-            step: "S1".into(),
-            status: "HOLD".into(),
             quantity: 25,
             priority: 1,
-            equipment_id: None,
             track_in_at: Some(now),
             hold_reason: Some("QA \"check\"".into()),
             hold_at: Some(now),
             hold_by: Some("eve".into()),
-            started_at: now,
-            updated_at: now,
             work_order: Some("WO1".into()),
             lot_type: Some("量產".into()),
-            bop: None,
             workflow: Some("WF".into()),
-            function: None,
             wafer_lot: Some("W1.01".into()),
             move_in_at: Some(now),
             hold_department: Some("品保部".into()),
-            hold_comment: None,
-            future_hold_comment: None,
+            ..LotRecord::for_tests("GA1", "DB", "S1", "HOLD", now)
         };
         let route = [WorkcenterInfo {
             workcenter_id: "DB".into(),

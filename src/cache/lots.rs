@@ -603,31 +603,11 @@ mod tests {
     pub(crate) fn record(id: &str, wc: &str, package: &str, status: &str) -> LotRecord {
         let now = Utc::now();
         LotRecord {
-            lot_id: id.into(),
-            product: "P".into(),
             package_id: package.into(),
-            workcenter_id: wc.into(),
-            step: format!("{wc}-010"),
-            status: status.into(),
             quantity: 10,
-            priority: 3,
-            equipment_id: None,
-            track_in_at: None,
-            hold_reason: None,
-            hold_at: None,
-            hold_by: None,
-            started_at: now,
-            updated_at: now,
             work_order: Some("WO1".into()),
-            lot_type: None,
-            bop: None,
-            workflow: None,
-            function: None,
-            wafer_lot: None,
             move_in_at: Some(now),
-            hold_department: None,
-            hold_comment: None,
-            future_hold_comment: None,
+            ..LotRecord::for_tests(id, wc, &format!("{wc}-010"), status, now)
         }
     }
 

@@ -420,31 +420,9 @@ mod tests {
     fn lot(id: &str, step: &str, qty: i64, move_in: Option<DateTime<Utc>>) -> LotRecord {
         let now = Utc::now();
         LotRecord {
-            lot_id: id.into(),
-            product: "P".into(),
-            package_id: "PKG".into(),
-            workcenter_id: "WB".into(),
-            step: step.into(),
-            status: "QUEUE".into(),
             quantity: qty,
-            priority: 3,
-            equipment_id: None,
-            track_in_at: None,
-            hold_reason: None,
-            hold_at: None,
-            hold_by: None,
-            started_at: now,
-            updated_at: now,
-            work_order: None,
-            lot_type: None,
-            bop: None,
-            workflow: None,
-            function: None,
-            wafer_lot: None,
             move_in_at: move_in,
-            hold_department: None,
-            hold_comment: None,
-            future_hold_comment: None,
+            ..LotRecord::for_tests(id, "WB", step, "QUEUE", now)
         }
     }
 

@@ -272,31 +272,10 @@ mod tests {
     fn lot(id: &str, wc: &str, status: &str, qty: i64, hold_h: Option<i64>) -> LotRecord {
         let now = chrono::Utc::now();
         LotRecord {
-            lot_id: id.into(),
-            product: "P".into(),
             package_id: if qty % 2 == 0 { "QFN" } else { "SOP" }.into(),
-            workcenter_id: wc.into(),
-            step: format!("{wc}-S"),
-            status: status.into(),
             quantity: qty,
-            priority: 3,
-            equipment_id: None,
-            track_in_at: None,
-            hold_reason: None,
             hold_at: hold_h.map(|h| now - chrono::Duration::hours(h)),
-            hold_by: None,
-            started_at: now,
-            updated_at: now,
-            work_order: None,
-            lot_type: None,
-            bop: None,
-            workflow: None,
-            function: None,
-            wafer_lot: None,
-            move_in_at: None,
-            hold_department: None,
-            hold_comment: None,
-            future_hold_comment: None,
+            ..LotRecord::for_tests(id, wc, &format!("{wc}-S"), status, now)
         }
     }
 

@@ -106,6 +106,48 @@ pub struct LotRow<'r> {
     pub future_hold_comment: Option<&'r str>,
 }
 
+#[cfg(test)]
+impl LotRecord {
+    /// A lot for unit tests: `id` at `step` of workcenter `wc` with `status`, started and last
+    /// updated at `at`; product `P`, package `PKG`, quantity 1, priority 3 and every optional
+    /// column empty. Tests set what they look at with struct update syntax.
+    pub(crate) fn for_tests(
+        id: &str,
+        wc: &str,
+        step: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            lot_id: id.into(),
+            product: "P".into(),
+            package_id: "PKG".into(),
+            workcenter_id: wc.into(),
+            step: step.into(),
+            status: status.into(),
+            quantity: 1,
+            priority: 3,
+            equipment_id: None,
+            track_in_at: None,
+            hold_reason: None,
+            hold_at: None,
+            hold_by: None,
+            started_at: at,
+            updated_at: at,
+            work_order: None,
+            lot_type: None,
+            bop: None,
+            workflow: None,
+            function: None,
+            wafer_lot: None,
+            move_in_at: None,
+            hold_department: None,
+            hold_comment: None,
+            future_hold_comment: None,
+        }
+    }
+}
+
 impl LotRecord {
     /// This lot as a borrowed row (what the WIP snapshot's builder takes).
     pub fn as_row(&self) -> LotRow<'_> {

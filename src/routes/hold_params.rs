@@ -477,35 +477,28 @@ mod tests {
             let at = |offset: i64| chrono::DateTime::from_timestamp_micros(base - offset);
             let some = |text: &str| (i % 3 != 0).then(|| text.to_string());
             builder.push(LotRecord {
-                lot_id: format!("L{:03}", (i * 37) % 60),
                 product: if i % 7 == 0 {
                     tricky.into()
                 } else {
                     format!("P{}", i % 4)
                 },
                 package_id: format!("PKG{}", i % 5),
-                workcenter_id: if i % 2 == 0 { "WB" } else { "DA" }.into(),
-                step: format!("S{}", i % 6),
-                status: "HOLD".into(),
                 quantity: 1000 - i * 7,
                 priority: 1,
-                equipment_id: None,
-                track_in_at: None,
                 hold_reason: some(if i % 5 == 0 { tricky } else { "QC" }),
                 hold_at: (i % 4 != 0).then(|| at(i * 3_600_000_123)).flatten(),
                 hold_by: some("王"),
-                started_at: at(0).unwrap(),
-                updated_at: at(0).unwrap(),
                 work_order: some("WO-1"),
-                lot_type: None,
-                bop: None,
-                workflow: None,
-                function: None,
-                wafer_lot: None,
                 move_in_at: (i % 6 != 0).then(|| at(i * 86_400_000_000 / 5)).flatten(),
                 hold_department: some("QA"),
                 hold_comment: some(tricky),
-                future_hold_comment: None,
+                ..LotRecord::for_tests(
+                    &format!("L{:03}", (i * 37) % 60),
+                    if i % 2 == 0 { "WB" } else { "DA" },
+                    &format!("S{}", i % 6),
+                    "HOLD",
+                    at(0).unwrap(),
+                )
             });
         }
         builder.finish()

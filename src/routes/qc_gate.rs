@@ -671,35 +671,17 @@ mod tests {
         for i in 0..12_i64 {
             let at = (i % 4 != 0).then(|| now - chrono::Duration::minutes(i * 397 - 30));
             builder.push(LotRecord {
-                lot_id: format!("L{i:02}"),
                 product: if i % 3 == 0 {
                     tricky.into()
                 } else {
                     "P".into()
                 },
                 package_id: "QFN".into(),
-                workcenter_id: "WB".into(),
-                step: "WB-QC-GATE".into(),
-                status: "QUEUE".into(),
                 quantity: -5 + i * 1000,
                 priority: 1,
                 equipment_id: (i % 2 == 0).then(|| tricky.to_string()),
-                track_in_at: None,
-                hold_reason: None,
-                hold_at: None,
-                hold_by: None,
-                started_at: now,
-                updated_at: now,
-                work_order: None,
-                lot_type: None,
-                bop: None,
-                workflow: None,
-                function: None,
-                wafer_lot: None,
                 move_in_at: at,
-                hold_department: None,
-                hold_comment: None,
-                future_hold_comment: None,
+                ..LotRecord::for_tests(&format!("L{i:02}"), "WB", "WB-QC-GATE", "QUEUE", now)
             });
         }
         let table = builder.finish();

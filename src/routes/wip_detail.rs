@@ -340,31 +340,16 @@ mod tests {
     fn record(id: &str, text: Option<&str>, status: &str) -> LotRecord {
         let at = chrono::DateTime::from_timestamp_micros(1_765_000_123_456_000).unwrap();
         LotRecord {
-            lot_id: id.into(),
             product: text.unwrap_or("P").into(),
             package_id: "QFN-32".into(),
-            workcenter_id: "WB".into(),
-            step: text.unwrap_or("WB-01").into(),
-            status: status.into(),
             quantity: -1_234_567,
             priority: 1,
             equipment_id: text.map(str::to_string),
             track_in_at: text.map(|_| at),
             hold_reason: text.map(str::to_string),
-            hold_at: None,
-            hold_by: None,
-            started_at: at,
-            updated_at: at,
             work_order: text.map(str::to_string),
-            lot_type: None,
-            bop: None,
-            workflow: None,
-            function: None,
-            wafer_lot: None,
             move_in_at: Some(at),
-            hold_department: None,
-            hold_comment: None,
-            future_hold_comment: None,
+            ..LotRecord::for_tests(id, "WB", text.unwrap_or("WB-01"), status, at)
         }
     }
 
