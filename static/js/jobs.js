@@ -9,7 +9,10 @@
 //     progress: function (pct) { … }, done: function (report) { … },
 //     failed: function (error) { … }, cancelled: function () { … }, expired: function () { … }
 //   });
-//   run.cancel();
+//   run.cancel();   // cancels the job (owner or administrator)
+//   run.abandon();  // stops following it (a newer query replaces it)
+// A failed job reaches `failed` as an Error with `jobFailed` set (a request's error has
+// `status` instead).
 (function () {
   'use strict';
   if (!window.MES) { return; }
@@ -52,7 +55,12 @@
         if (on.progress) { on.progress(job.progress || 0); }
         if (job.state === 'done') { read(job.result_url || state.job.result_url); return; }
         if (job.state === 'cancelled') { stop(); on.cancelled(); return; }
-        if (job.state === 'failed') { fail(new Error(job.error || job.state)); return; }
+        if (job.state === 'failed') {
+          var failure = new Error(job.error || job.state);
+          failure.jobFailed = true; // the job failed (not a request): pages may say so
+          fail(failure);
+          return;
+        }
         state.timer = setTimeout(poll, POLL_MS);
       }, fail);
     }
@@ -77,6 +85,8 @@
         MES.api.post('/api/jobs/' + encodeURIComponent(state.job.job_id) + '/cancel', {})
           .then(function () { on.cancelled(); }, function (error) { on.failed(error); });
       },
+      // Stops following the job without cancelling it (a newer query replaces it).
+      abandon: stop,
       jobId: function () { return state.job && state.job.job_id; }
     };
   }

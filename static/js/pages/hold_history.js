@@ -1,6 +1,7 @@
 // The hold history page: the form's fields live in the URL; a query posts them to
-// /api/hold-history/query through MES.api. A 200 is shown at once; a 202 shows progress and a
-// cancel button and polls /api/jobs/{id} until the job is done. The cards and charts are then
+// /api/hold-history/query through MES.jobs (jobs.js). A 200 is shown at once; a 202 shows
+// progress and a cancel button while the job runs (its status polled every second, paused
+// while the tab is hidden), then the result's first detail page is read. The cards and charts are then
 // rendered by the server (this page with ?job=<id>) and swapped in; the detail pages through
 // /api/jobs/{id}/result (sorted on the server); a 410 JOB_EXPIRED runs the query again.
 // A Pareto bar, a trend day or a duration bucket filters the detail only (URL: detail_reason,
@@ -31,8 +32,7 @@
   var asked = null; // the query fields of the last query, to tell a detail change from a new query
   var job = null;
   var detail = { page: 1, sort: null, dir: null, total: 0, pages: 0 };
-  var poller = null;
-  var run = 0;
+  var current = null; // the MES.jobs run of the latest query
 
   function iso(d) { return d.toISOString().slice(0, 10); }
 
@@ -65,10 +65,6 @@
   function say(text) {
     message.hidden = !text;
     message.textContent = text || '';
-  }
-
-  function stopPolling() {
-    if (poller) { clearTimeout(poller); poller = null; }
   }
 
   function queryKey(p) {
@@ -115,9 +111,8 @@
   // Runs the URL's query; `note` is said meanwhile (why it runs again), `whenShown` once its
   // figures show.
   function query(note, whenShown) {
-    stopPolling();
+    if (current) { current.abandon(); }
     noteWhenShown = typeof whenShown === 'string' ? whenShown : null;
-    var mine = ++run;
     var p = new URLSearchParams(window.location.search);
     asked = queryKey(p);
     var body = {};
@@ -125,40 +120,51 @@
     if (body.mode === 'range') { delete body.mode; } else if (body.mode) { delete body.from; delete body.to; }
     if (detail.sort) { body.sort = detail.sort; body.dir = detail.dir; }
     say(typeof note === 'string' ? note : '');
-    return MES.api.post('/api/hold-history/query', body).then(function (data) {
-      if (mine !== run) { return; }
-      if (data.cards) {
+    var mine = current = MES.jobs.run('/api/hold-history/query', body, {
+      // A job's result is read from its first detail page, with the detail's filters.
+      result: function () {
+        var q = resultParams();
+        q.set('page', '1');
+        q.set('page_size', '50');
+        return '?' + q.toString();
+      },
+      progress: function (pct) {
+        job = mine.jobId();
+        progress.hidden = false;
+        progress.setAttribute('data-job', job);
+        bar.value = pct;
+        progressText.textContent = MES.fill(page.text.progress, { percent: pct });
+      },
+      done: function (data) {
+        if (mine !== current) { return; }
         progress.hidden = true;
-        showJob(data.job_id, filtered() ? null : data.detail);
-      } else {
-        watch(data.job_id, mine);
+        if (mine.jobId()) {
+          showJob(mine.jobId(), data.detail);
+        } else {
+          // Answered at once: its first detail page is unfiltered.
+          showJob(data.job_id, filtered() ? null : data.detail);
+        }
+      },
+      failed: function (error) {
+        if (mine !== current) { return; }
+        progress.hidden = true;
+        say(error.jobFailed ? MES.fill(page.text.failed, { message: error.message }) : error.message);
+      },
+      cancelled: function () {
+        if (mine !== current) { return; }
+        progress.hidden = true;
+        say(page.text.cancelled);
+      },
+      // The result expired before it was read: the query runs again (once).
+      expired: function () {
+        say(page.text.expired);
+        noteWhenShown = page.text.reran;
       }
-    }, function (error) { say(error.message); });
-  }
-
-  function watch(id, mine) {
-    job = id;
-    progress.hidden = false;
-    progress.setAttribute('data-job', id);
-    function poll() {
-      MES.api.get('/api/jobs/' + id).then(function (j) {
-        if (mine !== run) { return; }
-        bar.value = j.progress || 0;
-        progressText.textContent = MES.fill(page.text.progress, { percent: j.progress || 0 });
-        if (j.state === 'done') { progress.hidden = true; showJob(id, null); return; }
-        if (j.state === 'cancelled') { progress.hidden = true; say(page.text.cancelled); return; }
-        if (j.state === 'failed') { progress.hidden = true; say(MES.fill(page.text.failed, { message: j.error || '' })); return; }
-        poller = setTimeout(poll, 1000);
-      }, function (error) { progress.hidden = true; say(error.message); });
-    }
-    poll();
+    });
   }
 
   document.getElementById('cancel').addEventListener('click', function () {
-    if (!job) { return; }
-    MES.api.post('/api/jobs/' + job + '/cancel', {}).then(function () {
-      stopPolling(); run += 1; progress.hidden = true; say(page.text.cancelled);
-    }, function (error) { say(error.message); });
+    if (current) { current.cancel(); }
   });
 
   // The cards and charts of job `id`, rendered by the server, then the detail.
