@@ -98,55 +98,25 @@ pub struct HoldSelection {
 }
 
 impl WipSnapshot {
-    /// The held lots `filter` admits, ages measured at `now`.
+    /// The held lots `filter` admits, ages measured at `now`: the same test as the lists'
+    /// ([`WipSnapshot::held_page`]), over the held lots in position order.
     pub fn held(&self, filter: &HoldFilter, now: Micros) -> HoldSelection {
-        let table = &self.table;
-        let scope = match &filter.workcenter {
-            None => None,
-            Some(id) => match self.workcenter(id) {
-                Some(wc) => Some(wc),
-                None => return HoldSelection::empty(),
-            },
+        let Some(mut test) = self.held_test(filter, now) else {
+            return HoldSelection::empty();
         };
-        let reason = match &filter.reason {
-            None => None,
-            Some(ReasonFilter::None) => Some(NONE),
-            Some(ReasonFilter::Named(r)) => match table.dict(Field::HoldReason).find(r) {
-                Some(code) => Some(code),
-                None => return HoldSelection::empty(),
-            },
-        };
-        let admits = |p: &u32| {
-            let lot = &table.lots[*p as usize];
-            reason.is_none_or(|code| lot.code(Field::HoldReason) == code)
-                && filter.age.is_none_or(|range| {
-                    age_of(lot.move_in_at, now).map(AgeRange::of) == Some(range)
-                })
-        };
-        let any_type: Vec<u32> = if filter.wip.is_empty() && scope.is_none() {
-            let mut all: Vec<u32> = self.index.by_status[Status::Hold as usize]
-                .iter()
-                .copied()
-                .filter(admits)
-                .collect();
-            all.sort_unstable();
-            all
-        } else {
-            let wip = WipFilter {
-                statuses: vec![Status::Hold],
-                hold_type: None,
-                ..filter.wip.clone()
-            };
-            let mut found = Matcher::new(table, &self.index, &wip, scope).positions();
-            found.retain(admits);
-            found
-        };
-        let positions = match filter.hold_type {
+        // `any_type` ignores the hold type; `positions` are those of the type asked for.
+        let non_quality = test.non_quality.take();
+        let any_type: Vec<u32> = self.index.by_status[Status::Hold as usize]
+            .iter()
+            .copied()
+            .filter(|&p| test.admits(p))
+            .collect();
+        let positions = match non_quality {
             None => any_type.clone(),
-            Some(t) => any_type
+            Some(nq) => any_type
                 .iter()
                 .copied()
-                .filter(|&p| table.lots[p as usize].non_quality == (t == HoldType::NonQuality))
+                .filter(|&p| self.table.lots[p as usize].non_quality == nq)
                 .collect(),
         };
         HoldSelection {
