@@ -69,6 +69,11 @@ impl BrowserApp {
         self.find("form[action='/admin/logout']").await;
     }
 
+    /// The factory the app was seeded with (every browser test runs on a seeded app).
+    pub fn factory(&self) -> &mes_dashboard::seed::Factory {
+        self.app.factory.as_ref().expect("a seeded app")
+    }
+
     /// Deletes lot `lot_id` from the database behind the app (it leaves the process: the next
     /// WIP snapshot has one lot fewer and pages update live).
     pub async fn remove_lot(&self, lot_id: &str) {

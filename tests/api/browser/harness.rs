@@ -178,7 +178,7 @@ async fn a_download_carries_the_browser_session_and_a_test_may_choose_english() 
         download.headers
     );
     let body: Value = serde_json::from_slice(&download.bytes).expect("JSON");
-    let lots = app.app.factory.as_ref().unwrap().lots.len();
+    let lots = app.factory().lots.len();
     assert_eq!(body["data"]["total"]["lots"], lots, "{body}");
     // Without the browser's cookie the same link is refused: the session made the difference.
     let stranger = bare_client()

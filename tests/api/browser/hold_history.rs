@@ -106,10 +106,7 @@ async fn today_mode_shows_a_new_hold_without_a_reload() {
 
     // A lot goes on hold now: a new hold event today, and a new WIP snapshot.
     let lot = app
-        .app
-        .factory
-        .as_ref()
-        .unwrap()
+        .factory()
         .lots
         .iter()
         .find(|l| l.hold_at.is_none())

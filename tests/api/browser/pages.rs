@@ -53,10 +53,7 @@ async fn the_resource_page_shows_a_flipped_tool_without_a_reload() {
     };
     app.login_through_form(USER, TEST_PASSWORD).await;
     let tool = app
-        .app
-        .factory
-        .as_ref()
-        .unwrap()
+        .factory()
         .tools
         .iter()
         .find(|t| t.e10_state != "UDT")

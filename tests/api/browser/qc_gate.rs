@@ -132,10 +132,7 @@ async fn a_bucket_of_the_segment_filters_the_table_and_the_export_has_the_api_to
     )
     .await;
     let other = app
-        .app
-        .factory
-        .as_ref()
-        .unwrap()
+        .factory()
         .lots
         .iter()
         .rev()

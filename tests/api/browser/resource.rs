@@ -21,7 +21,7 @@ async fn a_state_count_filters_the_cards_the_matrix_expands_and_the_csv_matches(
         return;
     };
     app.login_through_form(USER, TEST_PASSWORD).await;
-    let factory = app.app.factory.as_ref().unwrap();
+    let factory = app.factory();
     // The state most tools are in.
     let state = ["PRD", "SBY", "UDT", "SDT", "EGT", "NST"]
         .into_iter()
@@ -153,7 +153,7 @@ async fn the_ou_ring_and_heatmap_follow_a_state_change_without_a_reload() {
         return;
     };
     app.login_through_form(USER, TEST_PASSWORD).await;
-    let factory = app.app.factory.as_ref().unwrap();
+    let factory = app.factory();
     // The workcenter group with the fewest tools (that has any), its workcenters and tools.
     let group_of = |wc: &str| {
         factory

@@ -128,7 +128,7 @@ async fn a_filter_typed_in_the_panel_lands_in_the_url_and_the_numbers_follow() {
     app.open("/wip-overview").await;
     app.js("window.__mesMark = 'not reloaded'; return true;", vec![])
         .await;
-    let package = app.app.factory.as_ref().unwrap().lots[0].package_id;
+    let package = app.factory().lots[0].package_id;
 
     // Typing offers the matching values.
     let typed = &package[..2];
@@ -198,7 +198,7 @@ async fn the_wip_overview_updates_in_place_when_the_wip_data_changes() {
         .await;
 
     // One lot leaves the process: the next snapshot has one lot fewer.
-    let lot = app.app.factory.as_ref().unwrap().lots[0].lot_id.clone();
+    let lot = app.factory().lots[0].lot_id.clone();
     app.remove_lot(&lot).await;
 
     app.wait_for_js(
@@ -254,7 +254,7 @@ async fn the_home_cards_follow_the_wip_data_without_a_reload() {
     app.js("window.__mesMark = 'not reloaded'; return true;", vec![])
         .await;
 
-    let lot = app.app.factory.as_ref().unwrap().lots[0].lot_id.clone();
+    let lot = app.factory().lots[0].lot_id.clone();
     app.remove_lot(&lot).await;
 
     app.wait_for_js(
