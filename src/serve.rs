@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{App, AppState};
 use crate::config::Settings;
 use crate::db;
+use crate::http::probe::Probes;
 use crate::http::router;
 use crate::http::server::{self, ConnectionLimits, DrainReport, DrainSettings};
 use crate::lifecycle::ShutdownReport;
@@ -39,6 +40,8 @@ const FIRST_LOAD_LIMIT: Duration = Duration::from_secs(10);
 pub struct Running {
     pub state: AppState,
     pub addr: std::net::SocketAddr,
+    /// The health probes answered below the router (their count is read by tests).
+    pub probes: Arc<Probes>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<DrainReport>,
 }
@@ -94,10 +97,19 @@ pub async fn start(listener: TcpListener, app: App) -> anyhow::Result<Running> {
         draining: state.draining.clone(),
     };
     let router = router::build(state.clone());
+    let probes = router::probes(&state);
     let limits = ConnectionLimits::from_settings(&state.config);
-    let task = tokio::spawn(server::serve(listener, router, stop.clone(), drain, limits));
+    let task = tokio::spawn(server::serve(
+        listener,
+        router,
+        Some(probes.clone()),
+        stop.clone(),
+        drain,
+        limits,
+    ));
     Ok(Running {
         state,
+        probes,
         addr,
         stop,
         task,

@@ -53,6 +53,14 @@ impl<T> Memo<T> {
         *self.latest.write() = Some((Instant::now(), value.clone()));
         value
     }
+
+    /// The memoized value when younger than `ttl`, without waiting for anything: `None` when
+    /// there is none yet or it is older (the caller then goes the way that checks).
+    pub fn fresh(&self, ttl: Duration) -> Option<Arc<T>> {
+        let latest = self.latest.read();
+        let (at, value) = latest.as_ref()?;
+        (at.elapsed() < ttl).then(|| value.clone())
+    }
 }
 
 /// One `/health` answer: the report and its JSON body, serialized once per check rather
@@ -97,6 +105,11 @@ impl HealthState {
                 HealthAnswer { report, body }
             })
             .await
+    }
+
+    /// The memoized answer when younger than `ttl` ([`Memo::fresh`]).
+    pub fn fresh(&self, ttl: Duration) -> Option<Arc<HealthAnswer>> {
+        self.memo.fresh(ttl)
     }
 
     /// The status of each check from now on (changes only).
@@ -164,6 +177,18 @@ mod tests {
             .get_or_check(Duration::from_secs(60), || async { 9 })
             .await;
         assert_eq!(*value, 8, "served from the memo");
+    }
+
+    #[tokio::test]
+    async fn fresh_answers_only_a_value_younger_than_the_time_to_live() {
+        let memo = Memo::<u32>::default();
+        assert!(memo.fresh(Duration::from_secs(60)).is_none(), "nothing yet");
+        memo.get_or_check(Duration::ZERO, || async { 5 }).await;
+        assert_eq!(memo.fresh(Duration::from_secs(60)).as_deref(), Some(&5));
+        assert!(
+            memo.fresh(Duration::ZERO).is_none(),
+            "older than a zero time to live"
+        );
     }
 
     #[test]

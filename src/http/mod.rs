@@ -8,6 +8,7 @@ pub mod extract;
 pub mod hyper_errors;
 pub mod middleware;
 pub mod pages;
+pub mod probe;
 pub mod router;
 pub mod server;
 pub mod text;

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::http::AppError;
 use crate::http::middleware::edge::{self, Edge};
 use crate::http::middleware::session;
+use crate::http::probe::Probes;
 use crate::routes;
 
 /// The whole application as one `Router`. Layers, outermost first:
@@ -34,8 +35,20 @@ pub fn build(state: AppState) -> Router {
 
 /// Wraps `routes` in the production middleware (tests wrap extra routes with it).
 pub fn with_middleware(routes: Router, state: &AppState) -> Router {
+    routes
+        .layer(from_fn_with_state(state.clone(), session::session))
+        .layer(DefaultBodyLimit::max(state.config.http.max_body_bytes))
+        .layer(from_fn_with_state(edge_settings(state), edge::edge))
+}
+
+/// The probes answered below the router, with the same edge settings as the router's.
+pub fn probes(state: &AppState) -> Arc<Probes> {
+    Arc::new(Probes::new(state.clone(), edge_settings(state)))
+}
+
+fn edge_settings(state: &AppState) -> Arc<Edge> {
     let config = &state.config;
-    let edge = Arc::new(Edge {
+    Arc::new(Edge {
         max_body_bytes: config.http.max_body_bytes,
         request_timeout: config.http.request_timeout,
         body_read_timeout: config.http.body_read_timeout,
@@ -44,11 +57,7 @@ pub fn with_middleware(routes: Router, state: &AppState) -> Router {
         draining: state.draining.clone(),
         default_language: config.pages.default_language,
         time_zone: config.pages.time_zone.name(),
-    });
-    routes
-        .layer(from_fn_with_state(state.clone(), session::session))
-        .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
-        .layer(from_fn_with_state(edge, edge::edge))
+    })
 }
 
 async fn not_found(uri: axum::http::Uri) -> AppError {

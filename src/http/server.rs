@@ -37,6 +37,7 @@ use tokio_util::task::TaskTracker;
 use tower::Service;
 
 use super::hyper_errors::SecuredIo;
+use super::probe::Probes;
 
 /// Requests this process has answered (all servers of the process): the worker status and
 /// the `WORKER_MAX_REQUESTS` recycling read it. One relaxed increment per request.
@@ -145,10 +146,12 @@ pub struct DrainReport {
     pub duration: Duration,
 }
 
-/// Serves `router` on `listener` until `stop` is cancelled, then drains.
+/// Serves `router` on `listener` until `stop` is cancelled, then drains. `probes` answers the
+/// health probes it can before the router sees them ([`crate::http::probe`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    probes: Option<Arc<Probes>>,
     stop: CancellationToken,
     drain: DrainSettings,
     limits: ConnectionLimits,
@@ -187,6 +190,7 @@ pub async fn serve(
                         stream,
                         Peer { addr: peer, over_limit },
                         router.clone(),
+                        probes.clone(),
                         limits.clone(),
                         Signals { close_idle: close_idle.clone(), force: force.clone(), evict },
                         guard,
@@ -277,10 +281,17 @@ struct Activity {
     last_ms: AtomicU64,
 }
 
+/// How a request is answered: at once (a probe) or by the router.
+enum Way {
+    Ready(axum::response::Response),
+    Router(Router),
+}
+
 async fn connection(
     stream: tokio::net::TcpStream,
     peer: Peer,
     router: Router,
+    probes: Option<Arc<Probes>>,
     limits: Arc<ConnectionLimits>,
     signals: Signals,
     open: OpenGuard,
@@ -298,15 +309,27 @@ async fn connection(
             }
             activity.in_flight.fetch_add(1, Ordering::Relaxed);
             let mut req = req.map(axum::body::Body::new);
-            req.extensions_mut().insert(ConnectInfo(addr));
-            if over_limit {
-                req.extensions_mut().insert(OverConnectionLimit);
-            }
-            let mut router = router.clone();
+            // A probe answered at once needs no extensions (each request's first insert
+            // allocates their map).
+            let way = match probes.as_ref().and_then(|probes| probes.answer(&req, addr)) {
+                Some(response) => Way::Ready(response),
+                None => {
+                    req.extensions_mut().insert(ConnectInfo(addr));
+                    if over_limit {
+                        req.extensions_mut().insert(OverConnectionLimit);
+                    }
+                    Way::Router(router.clone())
+                }
+            };
             let activity = activity.clone();
             REQUESTS_SERVED.fetch_add(1, Ordering::Relaxed);
             async move {
-                let response = router.call(req).await.unwrap_or_else(|e| match e {});
+                let response = match way {
+                    Way::Ready(response) => response,
+                    Way::Router(mut router) => {
+                        router.call(req).await.unwrap_or_else(|e| match e {})
+                    }
+                };
                 let elapsed = accepted.elapsed().as_millis() as u64;
                 activity.last_ms.store(elapsed, Ordering::Relaxed);
                 activity.in_flight.fetch_sub(1, Ordering::Relaxed);

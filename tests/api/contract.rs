@@ -83,7 +83,15 @@ async fn with_extra_routes(env: &[(&str, &str)]) -> Harness {
         draining: state.draining.clone(),
     };
     let limits = ConnectionLimits::from_settings(&state.config);
-    tokio::spawn(server::serve(listener, app, stop.clone(), drain, limits));
+    let probes = router::probes(&state);
+    tokio::spawn(server::serve(
+        listener,
+        app,
+        Some(probes),
+        stop.clone(),
+        drain,
+        limits,
+    ));
     Harness {
         addr,
         stop,

@@ -121,3 +121,94 @@ async fn health_is_memoized_outside_testing_mode() {
     let (_, second) = json(app.get("/health").await).await;
     assert_ne!(first["timestamp"], second["timestamp"]);
 }
+
+/// Every header but `Date` and `X-Request-Id` (they differ between any two answers), sorted.
+fn stable_headers(response: &reqwest::Response) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+        .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_string()))
+        .collect();
+    headers.sort();
+    headers
+}
+
+#[tokio::test]
+async fn probes_answered_below_the_router_are_the_routers_answers() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .env("MES_ENV", "development")
+        .env("HEALTH_MEMO_TTL_SECONDS", "30")
+        .start()
+        .await;
+    // The memo may already hold a check (the health watch); a query always takes the router.
+    let before = app.probes_answered();
+    let routed = app.get("/health?from=router").await;
+    assert_eq!(
+        app.probes_answered(),
+        before,
+        "a query goes through the router"
+    );
+    let ready = app.get("/health").await;
+    assert_eq!(
+        app.probes_answered(),
+        before + 1,
+        "a fresh memo is answered at once"
+    );
+    assert_eq!(routed.status(), 200);
+    assert_eq!(ready.status(), 200);
+    assert_eq!(stable_headers(&ready), stable_headers(&routed));
+    for name in ["content-security-policy", "cache-control", "content-type"] {
+        assert!(ready.headers().contains_key(name), "{name}");
+    }
+    assert!(ready.headers().contains_key("x-request-id"));
+    assert!(!ready.headers().contains_key("set-cookie"));
+    let (routed_body, ready_body) = (routed.bytes().await.unwrap(), ready.bytes().await.unwrap());
+    assert_eq!(
+        ready_body, routed_body,
+        "the memoized body, served either way"
+    );
+
+    // /health/live: the same contract either way, a caller's request id echoed.
+    let routed = app.get("/health/live?from=router").await;
+    let ready = app
+        .client
+        .get(app.url("/health/live"))
+        .header("x-request-id", "lb-probe.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.probes_answered(), before + 2);
+    assert_eq!(ready.headers()["x-request-id"], "lb-probe.7");
+    assert_eq!(stable_headers(&ready), stable_headers(&routed));
+    let (_, routed) = json(routed).await;
+    let (status, ready) = json(ready).await;
+    assert_eq!(status, 200);
+    for field in ["status", "pid", "app_version"] {
+        assert_eq!(ready[field], routed[field], "{field}");
+    }
+
+    // HEAD, and a GET that declares a body, go through the router.
+    let head = app.client.head(app.url("/health")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    let with_body = app
+        .client
+        .get(app.url("/health"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_body.status(), 200);
+    assert_eq!(app.probes_answered(), before + 2);
+
+    // While the server drains, the answer below the router says so too.
+    app.state()
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let draining = app.get("/health").await;
+    assert_eq!(app.probes_answered(), before + 3);
+    assert_eq!(draining.headers()["connection"], "close");
+    app.state()
+        .draining
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+}

@@ -294,6 +294,11 @@ impl TestApp {
         &self.running.as_ref().expect("running").state
     }
 
+    /// How many health probes the server answered below the router.
+    pub fn probes_answered(&self) -> u64 {
+        self.running.as_ref().expect("running").probes.answered()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))

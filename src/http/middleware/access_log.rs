@@ -79,15 +79,21 @@ pub struct RequestInfo {
 }
 
 impl RequestInfo {
+    /// From a request whose peer is in its extensions (`ConnectInfo`).
     pub fn capture(req: &Request) -> Self {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        Self::from_peer(req, peer)
+    }
+
+    pub fn from_peer(req: &Request, peer: Option<SocketAddr>) -> Self {
         Self {
             started: Instant::now(),
             method: req.method().clone(),
             uri: req.uri().clone(),
-            peer: req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
+            peer: peer.map(|addr| addr.ip()),
         }
     }
 }
@@ -230,9 +236,15 @@ fn push_ip(out: &mut String, ip: IpAddr) {
     }
 }
 
-/// Appends `s` as a JSON string literal.
+/// Appends `s` as a JSON string literal (copied whole when nothing in it needs an escape: the
+/// usual method and path).
 fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    if !crate::json::needs_escape(s.as_bytes()) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

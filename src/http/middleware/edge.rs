@@ -13,12 +13,13 @@
 //! when `?lang=` chose it → security headers → `Connection: close` while draining or when the
 //! request's body was not read to its end → the access log line → `X-Request-Id`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -112,6 +113,33 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    access_log::record(&info, &id, &response);
+    response.headers_mut().insert(X_REQUEST_ID.clone(), id);
+    response
+}
+
+impl Edge {
+    /// `headers` with the security headers [`edge`] puts on every answer.
+    pub fn with_security_headers(&self, mut headers: HeaderMap) -> HeaderMap {
+        security_headers::apply(&mut headers, self.hsts);
+        headers
+    }
+}
+
+/// The way out of an answer made below the router ([`crate::http::probe`]) whose headers
+/// already hold [`Edge::with_security_headers`]: what [`edge`] does to the answer of a request
+/// that has no body and no `?lang=` — `Connection: close` while draining, the access log line,
+/// `X-Request-Id`. `peer`: the client's address (not in the request's extensions, which the
+/// router's requests get).
+pub fn finish_below_router(
+    edge: &Edge,
+    req: &Request,
+    peer: SocketAddr,
+    mut response: Response,
+) -> Response {
+    let id = access_log::request_id(req);
+    let info = RequestInfo::from_peer(req, Some(peer));
+    drain::apply(response.headers_mut(), &edge.draining);
     access_log::record(&info, &id, &response);
     response.headers_mut().insert(X_REQUEST_ID.clone(), id);
     response
