@@ -7,11 +7,43 @@ use std::time::{Duration, Instant};
 
 use super::{BIN, Site, fresh_client, process_alive, send_signal, serving};
 
+/// The value of `name` in the environment process `pid` started with.
+fn environ_value(pid: u32, name: &str) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("a worker's environment");
+    environ.split(|b| *b == 0).find_map(|entry| {
+        let entry = std::str::from_utf8(entry).ok()?;
+        let (key, value) = entry.split_once('=')?;
+        (key == name).then(|| value.to_string())
+    })
+}
+
+/// The processes `pid` started that are running.
+fn children(pid: u32) -> Vec<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the supervisor's threads");
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_drain_and_exit_when_the_supervisor_is_killed() {
     let site = Site::new().await;
     let mut sup = site.start(BIN.as_ref(), 2, &[]).await;
     let workers = serving(&sup.try_status().await.unwrap(), Some(1));
+    // Workers hand freed memory back at once (the allocator's option; see supervisor/spawn.rs).
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        for pid in &workers {
+            assert_eq!(
+                environ_value(*pid, "MIMALLOC_PURGE_DELAY").as_deref(),
+                Some("0")
+            );
+        }
+    }
 
     send_signal(sup.pid(), "KILL");
     let _ = sup.wait_exit(Duration::from_secs(10));
@@ -36,9 +68,22 @@ async fn in_development_every_worker_accepts_the_one_demo_password_printed() {
         .start_anonymous(
             BIN.as_ref(),
             2,
-            &[("MES_ENV", "development"), ("LOCAL_AUTH_USERS", "")],
+            &[
+                ("MES_ENV", "development"),
+                ("LOCAL_AUTH_USERS", ""),
+                ("MIMALLOC_PURGE_DELAY", "250"),
+            ],
         )
         .await;
+    // The operator's own allocator setting is the workers' too.
+    let workers = children(sup.pid());
+    assert!(!workers.is_empty(), "the supervisor's workers");
+    for pid in workers {
+        assert_eq!(
+            environ_value(pid, "MIMALLOC_PURGE_DELAY").as_deref(),
+            Some("250")
+        );
+    }
     sup.wait_for_log("Development login", Duration::from_secs(30))
         .await;
     let logs = sup.logs();
