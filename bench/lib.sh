@@ -55,10 +55,11 @@ login() {
   [[ $code == 200 ]] || { echo "login as $user answered $code" >&2; return 1; }
 }
 
-# mint_session_cookie SECRET_KEY SQLITE_FILE: writes one logged-in session straight into the
+# mint_session_cookie SECRET_KEY DATABASE: writes one logged-in session straight into the
 # `sessions` table and prints its `mes_session=…` cookie, signed as the server signs it
 # (HMAC-SHA256 over "mes-dashboard/session-cookie/v1:" + id, base64url). For benchmarks of
-# production mode, which refuses local users and has no LDAP API here.
+# production mode, which refuses local users and has no LDAP API here. DATABASE: a SQLite file, or
+# a PostgreSQL URL (written with psql).
 mint_session_cookie() {
   KEY=$1 DB=$2 python3 - <<'PY'
 import base64, datetime, hashlib, hmac, json, os, secrets, sqlite3
@@ -67,9 +68,15 @@ sid = b64(secrets.token_bytes(32))
 data = {"user": {"username": "bench", "display_name": "Bench", "mail": "bench@example.com",
                  "department": None}, "csrf_secret": b64(secrets.token_bytes(32))}
 expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).isoformat()
-con = sqlite3.connect(os.environ["DB"])
-con.execute("INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)", (sid, json.dumps(data), expires))
-con.commit()
+if os.environ["DB"].startswith("postgres"):
+    import subprocess
+    sql = "INSERT INTO sessions (id, data, expires_at) VALUES ('%s', '%s', '%s')" % (
+        sid, json.dumps(data).replace("'", "''"), expires)
+    subprocess.run(["psql", "-q", os.environ["DB"], "-c", sql], check=True, stdout=subprocess.DEVNULL)
+else:
+    con = sqlite3.connect(os.environ["DB"])
+    con.execute("INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)", (sid, json.dumps(data), expires))
+    con.commit()
 sig = hmac.new(os.environ["KEY"].encode(), b"mes-dashboard/session-cookie/v1:" + sid.encode(), hashlib.sha256).digest()
 print(f"mes_session={sid}.{b64(sig)}")
 PY
