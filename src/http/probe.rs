@@ -11,13 +11,14 @@
 //! body — qualifies, and `/health` only while its memo is fresh: `HEAD`, `?lang=`, a memo that
 //! needs a check and every other path go through the router as before.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::app::AppState;
 use crate::http::middleware::edge::{self, Edge};

@@ -7,15 +7,13 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::HeaderMap;
-use bytes::Bytes;
-
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::app::AppState;
