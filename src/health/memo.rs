@@ -37,10 +37,8 @@ impl<T> Memo<T> {
         Fut: Future<Output = T>,
     {
         let requested = Instant::now();
-        if let Some((at, value)) = self.latest.read().as_ref()
-            && requested.saturating_duration_since(*at) < ttl
-        {
-            return value.clone();
+        if let Some(value) = self.fresh(ttl) {
+            return value;
         }
         let _checking = self.checking.lock().await;
         if let Some((at, value)) = self.latest.read().as_ref() {

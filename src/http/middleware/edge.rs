@@ -113,7 +113,13 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    access_log::record(&info, &id, &response);
+    log_and_tag(&info, id, response)
+}
+
+/// The last step of every answer, through the router or below it: its access log line, then
+/// its `X-Request-Id`.
+fn log_and_tag(info: &RequestInfo, id: HeaderValue, mut response: Response) -> Response {
+    access_log::record(info, &id, &response);
     response.headers_mut().insert(X_REQUEST_ID.clone(), id);
     response
 }
@@ -140,7 +146,5 @@ pub fn finish_below_router(
     let id = access_log::request_id(req);
     let info = RequestInfo::from_peer(req, Some(peer));
     drain::apply(response.headers_mut(), &edge.draining);
-    access_log::record(&info, &id, &response);
-    response.headers_mut().insert(X_REQUEST_ID.clone(), id);
-    response
+    log_and_tag(&info, id, response)
 }
