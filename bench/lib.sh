@@ -84,6 +84,36 @@ PY
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+# await_loaded_worker SUPERVISOR_PID PORT DATABASE: mints a logged-in session on DATABASE
+# (COOKIE), sets BASE, waits until the summary answers (the worker has loaded the WIP data),
+# then sets WORKER (the supervisor's worker) and WORKER_CPU_MS (its CPU from its start: start-up
+# and the load; wall time on a busy machine says more about the machine than about the load).
+await_loaded_worker() {
+  local i
+  COOKIE=$(mint_session_cookie "$KEY" "$3")
+  BASE="http://127.0.0.1:$2"
+  for ((i = 0; i < 600; i++)); do
+    curl -fs -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/wip/overview/summary" && break
+    sleep 0.5
+  done
+  WORKER=$(pgrep -P "$1" | head -1)
+  WORKER_CPU_MS=$(awk -v t="$(cpu_ticks "$WORKER")" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t / hz * 1000}')
+}
+
+# report_loaded_worker LOTS SEEDED_SECONDS LOG SETTLE_SECONDS: after SETTLE_SECONDS (what the
+# load freed goes back to the system), one line: the worker's RSS and peak, the snapshot's size
+# and the load time from its log line, its CPU by then.
+report_loaded_worker() {
+  local load_ms heap
+  sleep "$4"
+  load_ms=$(grep -o '"load_ms":[0-9]*' "$3" | head -1 | cut -d: -f2)
+  heap=$(grep -o '"heap_bytes":[0-9]*' "$3" | head -1 | cut -d: -f2)
+  printf '%8s lots: seeded in %ss; worker RSS %s MiB (peak %s MiB), snapshot %s MiB, loaded in %s ms (worker CPU by then %s ms)\n' \
+    "$1" "$2" "$(($(rss_kib "$WORKER") / 1024))" "$(($(hwm_kib "$WORKER") / 1024))" \
+    "$(awk -v b="${heap:-0}" 'BEGIN {printf "%.1f", b / 1048576}')" "${load_ms:-?}" "$WORKER_CPU_MS"
+}
 
 # bench_run LABEL PID URL [wrk args…]: wrk against URL for $DURATION s with $CONNS connections,
 # then one line: requests/s, µs of server CPU per request (the process PID's user+system CPU

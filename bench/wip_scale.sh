@@ -19,9 +19,6 @@ SIZES=${1:-"20000 200000 1000000"}
 DURATION=${2:-5}
 bench_setup
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 TICK=$(getconf CLK_TCK)
 
 # cpu_run LABEL PID URL [wrk args…]: wrk against URL; requests/s, µs of PID's CPU per request.
@@ -56,22 +53,8 @@ for N in $SIZES; do
     CACHE_FIRST_LOAD_WAIT_MS=120000 BIND=127.0.0.1:$PORT "$BIN" serve >"$LOG" 2>&1 &
   SUP=$!; pids+=($SUP)
   wait_http "http://127.0.0.1:$PORT/health/live" 120
-  COOKIE=$(mint_session_cookie "$KEY" "$DB")
-  BASE="http://127.0.0.1:$PORT"
-  for ((i = 0; i < 600; i++)); do
-    curl -fs -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/wip/overview/summary" && break
-    sleep 0.5
-  done
-  WORKER=$(pgrep -P "$SUP" | head -1)
-  # The worker's CPU since it started: start-up and the load (wall time on a busy machine
-  # says more about the machine than about the load).
-  cpu_ms=$(awk -v t="$(cpu_ticks "$WORKER")" -v hz="$TICK" 'BEGIN {printf "%.0f", t / hz * 1000}')
-  sleep 2 # let the allocator return what the load freed
-  load_ms=$(grep -o '"load_ms":[0-9]*' "$LOG" | head -1 | cut -d: -f2)
-  heap=$(grep -o '"heap_bytes":[0-9]*' "$LOG" | head -1 | cut -d: -f2)
-  printf '%8s lots: seeded in %ss; worker RSS %s MiB (peak %s MiB), snapshot %s MiB, loaded in %s ms (worker CPU by then %s ms)\n' \
-    "$N" "$seeded" "$(($(rss_kib "$WORKER") / 1024))" "$(($(hwm_kib "$WORKER") / 1024))" \
-    "$(awk -v b="${heap:-0}" 'BEGIN {printf "%.1f", b / 1048576}')" "${load_ms:-?}" "$cpu_ms"
+  await_loaded_worker "$SUP" "$PORT" "$DB"
+  report_loaded_worker "$N" "$seeded" "$LOG" 2
   wrk_latency "  summary" "$BASE/api/wip/overview/summary" -t1 -c8 -d"${DURATION}s" -H "Cookie: $COOKIE"
 
   if [ "$first" = 1 ]; then

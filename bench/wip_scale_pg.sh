@@ -35,9 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
-TICK=$(getconf CLK_TCK)
 KEY=$("$BIN" gen-secret)
 
 echo "# WIP snapshot by plant size: one worker, PostgreSQL, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) at start"
@@ -56,20 +53,8 @@ for N in $SIZES; do
     "$BIN" serve >"$LOG" 2>&1 &
   SUP=$!; pids+=($SUP)
   wait_http "http://127.0.0.1:$PORT/health/live" 120
-  COOKIE=$(mint_session_cookie "$KEY" "$DB_URL")
-  BASE="http://127.0.0.1:$PORT"
-  for ((i = 0; i < 600; i++)); do
-    curl -fs -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/wip/overview/summary" && break
-    sleep 0.5
-  done
-  WORKER=$(pgrep -P "$SUP" | head -1)
-  cpu_ms=$(awk -v t="$(cpu_ticks "$WORKER")" -v hz="$TICK" 'BEGIN {printf "%.0f", t / hz * 1000}')
-  sleep 3 # what the load freed goes back to the system
-  load_ms=$(grep -o '"load_ms":[0-9]*' "$LOG" | head -1 | cut -d: -f2)
-  heap=$(grep -o '"heap_bytes":[0-9]*' "$LOG" | head -1 | cut -d: -f2)
-  printf '%8s lots: seeded in %ss; worker RSS %s MiB (peak %s MiB), snapshot %s MiB, loaded in %s ms (worker CPU by then %s ms)\n' \
-    "$N" "$seeded" "$(($(kib "$WORKER" VmRSS) / 1024))" "$(($(kib "$WORKER" VmHWM) / 1024))" \
-    "$(awk -v b="${heap:-0}" 'BEGIN {printf "%.1f", b / 1048576}')" "${load_ms:-?}" "$cpu_ms"
+  await_loaded_worker "$SUP" "$PORT" "$DB_URL"
+  report_loaded_worker "$N" "$seeded" "$LOG" 3
   wrk_latency "  summary" "$BASE/api/wip/overview/summary" -t1 -c8 -d"${DURATION}s" -H "Cookie: $COOKIE"
   kill "$SUP" 2>/dev/null || true
   wait "$SUP" 2>/dev/null || true
