@@ -88,6 +88,7 @@ pub fn summarize(table: &LotTable, positions: impl Iterator<Item = u32>) -> Summ
 /// workcenter in route order, the reference packages' columns then any other met in lots.
 pub fn matrix(table: &LotTable, positions: impl Iterator<Item = u32>) -> Matrix {
     let package_dict = table.dict(Field::Package);
+    let package_codes = table.column(Field::Package);
     let columns = package_dict.len();
     let mut cells = vec![Tally::default(); table.workcenters.len() * columns];
     let mut rows: Vec<Tally> = vec![Tally::default(); table.workcenters.len()];
@@ -95,7 +96,10 @@ pub fn matrix(table: &LotTable, positions: impl Iterator<Item = u32>) -> Matrix 
     let mut total = Tally::default();
     for pos in positions {
         let lot = &table.lots[pos as usize];
-        let (w, p) = (lot.workcenter as usize, lot.code(Field::Package) as usize);
+        let (w, p) = (
+            lot.workcenter as usize,
+            package_codes.get(pos as usize) as usize,
+        );
         cells[w * columns + p].add(lot.quantity);
         rows[w].add(lot.quantity);
         by_package[p].add(lot.quantity);

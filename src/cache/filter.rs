@@ -283,12 +283,12 @@ impl<'s> Matcher<'s> {
             return false;
         }
         for (field, codes) in &self.exact {
-            if !codes.contains(&lot.code(*field)) {
+            if !codes.contains(&self.table.code(pos, *field)) {
                 return false;
             }
         }
         if let Some(w) = &self.work_orders {
-            let code = lot.code(Field::WorkOrder);
+            let code = self.table.code(pos, Field::WorkOrder);
             if code == NONE || !w[code as usize] {
                 return false;
             }

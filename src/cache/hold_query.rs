@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::aggregate::{NO_REASON, Tally};
 use super::filter::{Matcher, WipFilter};
-use super::lots::{Field, Lot, LotTable, Micros, NONE, Status};
+use super::lots::{Codes, Field, Lot, LotTable, Micros, NONE, Status};
 use super::wip::WipSnapshot;
 use crate::config::HoldType;
 
@@ -131,6 +131,7 @@ impl WipSnapshot {
 /// lots those select (a bit per position).
 struct HeldTest<'s> {
     lots: &'s [Lot],
+    reasons: &'s Codes,
     now: Micros,
     non_quality: Option<bool>,
     reason: Option<u32>,
@@ -152,7 +153,7 @@ impl HeldTest<'_> {
         self.non_quality.is_none_or(|nq| lot.non_quality == nq)
             && self
                 .reason
-                .is_none_or(|code| lot.code(Field::HoldReason) == code)
+                .is_none_or(|code| self.reasons.get(p as usize) == code)
             && self.age.is_none_or(|range| {
                 age_of(lot.move_in_at, self.now).map(AgeRange::of) == Some(range)
             })
@@ -235,6 +236,7 @@ impl WipSnapshot {
         };
         Some(HeldTest {
             lots: &table.lots,
+            reasons: table.column(Field::HoldReason),
             now,
             non_quality: filter.hold_type.map(|t| t == HoldType::NonQuality),
             reason,
@@ -367,12 +369,12 @@ pub fn figures<'a>(table: &'a LotTable, positions: &[u32], now: Micros) -> HoldF
     for &p in positions {
         let lot = &table.lots[p as usize];
         total.add(lot.quantity);
-        let entry = reasons.entry(lot.code(Field::HoldReason)).or_default();
+        let entry = reasons.entry(table.code(p, Field::HoldReason)).or_default();
         entry.0.add(lot.quantity);
         entry.1 = lot.non_quality;
         workcenters[lot.workcenter as usize].add(lot.quantity);
         packages
-            .entry(lot.code(Field::Package))
+            .entry(table.code(p, Field::Package))
             .or_default()
             .add(lot.quantity);
         if let Some(g) = table.workcenters[lot.workcenter as usize].group {
@@ -557,7 +559,7 @@ pub fn sort(
     let value = |p: u32| -> (bool, i64) {
         let lot = &lots[p as usize];
         let code = |f: Field| {
-            let c = lot.code(f);
+            let c = table.code(p, f);
             (c == NONE, i64::from(c))
         };
         let time = |t: Micros| (t == Micros::NONE, t.0);
@@ -569,7 +571,7 @@ pub fn sort(
             HoldSortKey::Package => code(Field::Package),
             HoldSortKey::Workcenter => (false, i64::from(lot.workcenter)),
             HoldSortKey::Reason => code(Field::HoldReason),
-            HoldSortKey::Step => match lot.code(Field::Step) {
+            HoldSortKey::Step => match table.code(p, Field::Step) {
                 NONE => (true, 0),
                 c => (false, i64::from(step_rank[c as usize])),
             },

@@ -19,7 +19,7 @@ use bytes::{BufMut, Bytes};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::lots::{Dict, Field, Lot, LotTable, Micros, NONE, Status, WorkcenterMeta};
+use super::lots::{Codes, Dict, Field, Lot, LotTable, Micros, NONE, Status, WorkcenterMeta};
 use super::wip::{Assembly, Source, WipSnapshot};
 use crate::config::NonQualityReasons;
 use crate::db::reference::PackageInfo;
@@ -118,9 +118,9 @@ pub fn encode(snapshot: &WipSnapshot) -> serde_json::Result<Vec<u8>> {
             out.put_u32_le(end);
         }
     }
-    for lot in &table.lots {
-        for &c in &lot.codes {
-            out.put_u32_le(c);
+    for (pos, lot) in table.lots.iter().enumerate() {
+        for column in &table.codes {
+            out.put_u32_le(column.get(pos));
         }
         out.put_i64_le(lot.quantity);
         for t in [
@@ -186,13 +186,15 @@ fn decode_table(header: &Header, c: &mut Cursor<'_>) -> Option<LotTable> {
         return None;
     }
     let mut lots = Vec::with_capacity(n);
+    let mut codes: [Codes; Field::COUNT] =
+        std::array::from_fn(|f| Codes::for_values(dicts[f].len(), n));
     for _ in 0..n {
-        let mut codes = [NONE; Field::COUNT];
-        for (f, code) in codes.iter_mut().enumerate() {
-            *code = c.u32()?;
-            if *code != NONE && *code as usize >= dicts[f].len() {
+        for (dict, column) in dicts.iter().zip(&mut codes) {
+            let code = c.u32()?;
+            if code != NONE && code as usize >= dict.len() {
                 return None;
             }
+            column.push(code);
         }
         let quantity = c.i64()?;
         let mut times = [Micros::NONE; 5];
@@ -207,7 +209,6 @@ fn decode_table(header: &Header, c: &mut Cursor<'_>) -> Option<LotTable> {
         }
         let [track_in_at, hold_at, move_in_at, started_at, updated_at] = times;
         lots.push(Lot {
-            codes,
             quantity,
             track_in_at,
             hold_at,
@@ -222,6 +223,7 @@ fn decode_table(header: &Header, c: &mut Cursor<'_>) -> Option<LotTable> {
     }
     Some(LotTable {
         lots,
+        codes,
         ids,
         dicts,
         workcenters: header.workcenters.clone(),

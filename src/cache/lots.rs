@@ -1,11 +1,13 @@
 //! Every lot in process as a compact table: each text column interned into its own sorted
-//! dictionary (a lot holds `u32` codes), times as microseconds, the status as one byte.
+//! dictionary (the table holds one column of codes per field, each as narrow as its
+//! dictionary allows), times as microseconds, the status as one byte.
 //!
 //! Why: the same few hundred products, packages, steps and reasons repeat over every lot, and
-//! a row of owned strings costs ~600 bytes where this costs 120; with 200 000 lots that is the
-//! difference between a worker of 140 MiB and one under 60. Codes are ranks in sorted
-//! dictionaries, so comparing two codes compares their texts (sorting needs no string
-//! comparison), and a filter value is looked up once per request, then compared as a number.
+//! a row of owned strings costs ~600 bytes where this costs ~85 (56 for the numbers, a byte or
+//! two for most codes); with 200 000 lots that is the difference between a worker of 140 MiB
+//! and one under 60. Codes are ranks in sorted dictionaries, so comparing two codes compares
+//! their texts (sorting needs no string comparison), and a filter value is looked up once per
+//! request, then compared as a number.
 
 use std::collections::HashMap;
 
@@ -246,11 +248,100 @@ impl Micros {
     }
 }
 
-/// One lot, fixed width (120 bytes).
+/// One field's code for every lot (parallel to [`LotTable::lots`]), each as narrow as the
+/// field's dictionary allows: one byte for up to 254 values, two for up to 65 534, four
+/// beyond; the largest number of each width stands for [`NONE`].
+///
+/// Why by column rather than a `[u32; 15]` in each lot: packages, lot types, reasons and
+/// departments have a few dozen values and products, steps and tools a few thousand, so a
+/// plant's codes take about half the bytes (measured: 200 000 lots, 60 → 29 bytes a lot),
+/// and no field has a limit on its values (a field with more only takes wider codes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Codes {
+    Byte(Vec<u8>),
+    Short(Vec<u16>),
+    Word(Vec<u32>),
+}
+
+impl Default for Codes {
+    fn default() -> Self {
+        Self::Byte(Vec::new())
+    }
+}
+
+impl Codes {
+    /// An empty column with room for `lots` codes into a dictionary of `values` values.
+    pub fn for_values(values: usize, lots: usize) -> Self {
+        if values < usize::from(u8::MAX) {
+            Self::Byte(Vec::with_capacity(lots))
+        } else if values < usize::from(u16::MAX) {
+            Self::Short(Vec::with_capacity(lots))
+        } else {
+            Self::Word(Vec::with_capacity(lots))
+        }
+    }
+
+    /// The column of `codes` (each [`NONE`] or below `values`).
+    pub fn from_codes(values: usize, codes: &[u32]) -> Self {
+        let mut column = Self::for_values(values, codes.len());
+        for &c in codes {
+            column.push(c);
+        }
+        column
+    }
+
+    /// Appends `code`: [`NONE`] or below the length of the dictionary the column was made
+    /// for (the builder's ranks and the wire form's checked codes always are).
+    pub fn push(&mut self, code: u32) {
+        match self {
+            Self::Byte(v) => v.push(u8::try_from(code).unwrap_or(u8::MAX)),
+            Self::Short(v) => v.push(u16::try_from(code).unwrap_or(u16::MAX)),
+            Self::Word(v) => v.push(code),
+        }
+    }
+
+    /// The code of the lot at `pos`, [`NONE`] when null.
+    #[inline]
+    pub fn get(&self, pos: usize) -> u32 {
+        match self {
+            Self::Byte(v) => match v[pos] {
+                u8::MAX => NONE,
+                c => u32::from(c),
+            },
+            Self::Short(v) => match v[pos] {
+                u16::MAX => NONE,
+                c => u32::from(c),
+            },
+            Self::Word(v) => v[pos],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Byte(v) => v.len(),
+            Self::Short(v) => v.len(),
+            Self::Word(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Byte(v) => v.capacity(),
+            Self::Short(v) => v.capacity() * 2,
+            Self::Word(v) => v.capacity() * 4,
+        }
+    }
+}
+
+/// One lot's numbers, fixed width (56 bytes); its texts' codes are the table's
+/// [`LotTable::codes`] at the same position.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lot {
-    /// One code per [`Field`], [`NONE`] when null.
-    pub codes: [u32; Field::COUNT],
     pub quantity: i64,
     pub track_in_at: Micros,
     pub hold_at: Micros,
@@ -266,10 +357,6 @@ pub struct Lot {
 }
 
 impl Lot {
-    pub fn code(&self, field: Field) -> u32 {
-        self.codes[field.index()]
-    }
-
     pub fn held(&self) -> bool {
         self.status == Status::Hold
     }
@@ -297,6 +384,8 @@ pub struct StepInfo {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct LotTable {
     pub lots: Vec<Lot>,
+    /// One column per [`Field`], parallel to `lots`.
+    pub codes: [Codes; Field::COUNT],
     /// Lot ids, sorted: position `i` in `lots` has id `ids.get(i)`.
     pub ids: Dict,
     pub dicts: [Dict; Field::COUNT],
@@ -321,9 +410,20 @@ impl LotTable {
         &self.dicts[field.index()]
     }
 
+    /// The code of `field` for the lot at `pos`, [`NONE`] when null.
+    #[inline]
+    pub fn code(&self, pos: u32, field: Field) -> u32 {
+        self.codes[field.index()].get(pos as usize)
+    }
+
+    /// The codes of `field`, parallel to the lots.
+    pub fn column(&self, field: Field) -> &Codes {
+        &self.codes[field.index()]
+    }
+
     /// The text of `field` for the lot at `pos`.
     pub fn text(&self, pos: u32, field: Field) -> Option<&str> {
-        self.dict(field).get(self.lots[pos as usize].code(field))
+        self.dict(field).get(self.code(pos, field))
     }
 
     pub fn lot_id(&self, pos: u32) -> &str {
@@ -354,6 +454,7 @@ impl LotTable {
     /// Approximate bytes held (for the load log and the memory benchmark).
     pub fn heap_bytes(&self) -> usize {
         self.lots.capacity() * std::mem::size_of::<Lot>()
+            + self.codes.iter().map(Codes::heap_bytes).sum::<usize>()
             + self.ids.heap_bytes()
             + self.dicts.iter().map(Dict::heap_bytes).sum::<usize>()
     }
@@ -363,6 +464,8 @@ impl LotTable {
 /// list of owned rows is ever held).
 pub struct LotTableBuilder {
     lots: Vec<Lot>,
+    /// Per field, each lot's provisional code (narrowed by [`Self::finish`]).
+    codes: Vec<Vec<u32>>,
     ids: String,
     id_ends: Vec<u32>,
     /// Per field, each distinct text met so far and its provisional code (order of arrival).
@@ -420,6 +523,7 @@ impl LotTableBuilder {
             .collect();
         Self {
             lots: Vec::new(),
+            codes: vec![Vec::new(); Field::COUNT],
             ids: String::new(),
             id_ends: Vec::new(),
             interned: (0..Field::COUNT).map(|_| FxHashMap::default()).collect(),
@@ -434,6 +538,9 @@ impl LotTableBuilder {
     /// copied while it grows, which would briefly hold it twice.
     pub fn reserve(&mut self, lots: usize) {
         self.lots.reserve_exact(lots);
+        for column in &mut self.codes {
+            column.reserve_exact(lots);
+        }
         self.id_ends.reserve_exact(lots);
     }
 
@@ -472,7 +579,6 @@ impl LotTableBuilder {
     /// One lot as the database row holds it: each text is copied only the first time it is
     /// met (a new dictionary value or a lot id).
     pub fn push_row(&mut self, r: LotRow<'_>) {
-        let mut codes = [NONE; Field::COUNT];
         let status = Status::parse(r.status).unwrap_or_else(|| {
             // Not one of the three: the rule decides (docs/SCHEMA.md).
             Status::parse(wip_status(r.equipment_id.is_some(), r.hold_at.is_some()))
@@ -496,14 +602,14 @@ impl LotTableBuilder {
             (Field::WaferLot, r.wafer_lot),
         ];
         for (field, value) in texts {
-            codes[field.index()] = self.intern(field, value);
+            let code = self.intern(field, value);
+            self.codes[field.index()].push(code);
         }
         let workcenter = self.workcenter(r.workcenter_id);
         self.ids.push_str(r.lot_id);
         self.id_ends
             .push(u32::try_from(self.ids.len()).unwrap_or(u32::MAX));
         self.lots.push(Lot {
-            codes,
             quantity: r.quantity,
             track_in_at: Micros::from_time(r.track_in_at),
             hold_at: Micros::from_time(r.hold_at),
@@ -521,7 +627,8 @@ impl LotTableBuilder {
     /// only in lots added to their workcenters.
     pub fn finish(self) -> LotTable {
         let Self {
-            mut lots,
+            lots,
+            codes,
             ids,
             id_ends,
             interned,
@@ -530,45 +637,54 @@ impl LotTableBuilder {
             packages,
             ..
         } = self;
-        let mut dicts: [Dict; Field::COUNT] = Default::default();
-        for (f, map) in interned.into_iter().enumerate() {
-            let mut values: Vec<(Box<str>, u32)> = map.into_iter().collect();
-            values.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            let mut rank = vec![0u32; values.len()];
-            for (r, (_, provisional)) in values.iter().enumerate() {
-                rank[*provisional as usize] = r as u32;
-            }
-            for lot in &mut lots {
-                let c = &mut lot.codes[f];
-                if *c != NONE {
-                    *c = rank[*c as usize];
-                }
-            }
-            dicts[f] = Dict::from_sorted(values.iter().map(|(v, _)| &**v));
-        }
         let id_of = |i: usize| {
             let start = if i == 0 { 0 } else { id_ends[i - 1] as usize };
             &ids[start..id_ends[i] as usize]
         };
         let sorted = (1..lots.len()).all(|i| id_of(i - 1) <= id_of(i));
-        let (lots, ids) = if sorted {
-            (lots, Dict::from_parts(ids, id_ends).unwrap_or_default())
-        } else {
-            // The database's collation need not be byte order: sort here.
+        // The database's collation need not be byte order: sort here when it differs.
+        let order: Option<Vec<u32>> = (!sorted).then(|| {
             let mut order: Vec<u32> = (0..lots.len() as u32).collect();
             order.sort_unstable_by(|&a, &b| id_of(a as usize).cmp(id_of(b as usize)));
-            let sorted_ids = Dict::from_sorted(order.iter().map(|&i| id_of(i as usize)));
-            let sorted_lots = order.iter().map(|&i| lots[i as usize]).collect();
-            (sorted_lots, sorted_ids)
+            order
+        });
+        let (mut lots, ids) = match &order {
+            None => (lots, Dict::from_parts(ids, id_ends).unwrap_or_default()),
+            Some(order) => (
+                order.iter().map(|&i| lots[i as usize]).collect(),
+                Dict::from_sorted(order.iter().map(|&i| id_of(i as usize))),
+            ),
         };
-        let mut lots = lots;
         lots.shrink_to_fit();
+        // Each field: its dictionary sorted, its codes renumbered to ranks, put in lot-id
+        // order and narrowed (one field at a time: the provisional column goes as it is done).
+        let mut dicts: [Dict; Field::COUNT] = Default::default();
+        let mut columns: [Codes; Field::COUNT] = Default::default();
+        for (f, (map, provisional)) in interned.into_iter().zip(codes).enumerate() {
+            let mut values: Vec<(Box<str>, u32)> = map.into_iter().collect();
+            values.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let mut rank = vec![0u32; values.len()];
+            for (r, (_, arrived)) in values.iter().enumerate() {
+                rank[*arrived as usize] = r as u32;
+            }
+            let ranked = |c: u32| if c == NONE { NONE } else { rank[c as usize] };
+            let mut column = Codes::for_values(values.len(), lots.len());
+            match &order {
+                None => provisional.iter().for_each(|&c| column.push(ranked(c))),
+                Some(order) => order
+                    .iter()
+                    .for_each(|&i| column.push(ranked(provisional[i as usize]))),
+            }
+            columns[f] = column;
+            dicts[f] = Dict::from_sorted(values.iter().map(|(v, _)| &**v));
+        }
         // Steps met in lots but missing from the route's steps: after the route's, by name.
         let step_dict = &dicts[Field::Step.index()];
         let mut met: Vec<Vec<u32>> = vec![Vec::new(); workcenters.len()];
-        for lot in &lots {
+        let step_column = &columns[Field::Step.index()];
+        for (pos, lot) in lots.iter().enumerate() {
             let codes = &mut met[lot.workcenter as usize];
-            let step = lot.code(Field::Step);
+            let step = step_column.get(pos);
             if !codes.contains(&step) {
                 codes.push(step);
             }
@@ -587,6 +703,7 @@ impl LotTableBuilder {
         }
         LotTable {
             lots,
+            codes: columns,
             ids,
             dicts,
             workcenters,
@@ -631,8 +748,53 @@ mod tests {
     }
 
     #[test]
-    fn a_lot_is_120_bytes() {
-        assert_eq!(std::mem::size_of::<Lot>(), 120);
+    fn a_lot_is_56_bytes() {
+        assert_eq!(std::mem::size_of::<Lot>(), 56);
+    }
+
+    #[test]
+    fn codes_are_as_narrow_as_their_dictionary_and_keep_none() {
+        for (values, width) in [(1usize, 1), (254, 1), (255, 2), (65_534, 2), (65_535, 4)] {
+            let top = values as u32 - 1;
+            let column = Codes::from_codes(values, &[0, top, NONE]);
+            let bytes = match &column {
+                Codes::Byte(_) => 1,
+                Codes::Short(_) => 2,
+                Codes::Word(_) => 4,
+            };
+            assert_eq!(bytes, width, "{values} values");
+            assert_eq!(
+                (column.get(0), column.get(1), column.get(2)),
+                (0, top, NONE)
+            );
+            assert_eq!(column.len(), 3);
+        }
+    }
+
+    #[test]
+    fn lots_out_of_id_order_keep_their_codes() {
+        let mut b = LotTableBuilder::new(&[], &[], Vec::new());
+        // 300 packages: the package column needs two bytes; ids arrive in reverse.
+        for i in (0..300).rev() {
+            b.push(record(
+                &format!("L{i:03}"),
+                "DB",
+                &format!("P{i:03}"),
+                "RUN",
+            ));
+        }
+        let t = b.finish();
+        assert!(matches!(t.column(Field::Package), Codes::Short(_)));
+        assert!(matches!(t.column(Field::LotType), Codes::Byte(_)));
+        for pos in [0u32, 1, 150, 299] {
+            let id = t.lot_id(pos);
+            assert_eq!(
+                t.text(pos, Field::Package),
+                Some(&*id.replacen('L', "P", 1))
+            );
+            assert_eq!(t.text(pos, Field::WorkOrder), Some("WO1"));
+            assert_eq!(t.text(pos, Field::HoldReason), None);
+        }
     }
 
     #[test]
@@ -656,7 +818,7 @@ mod tests {
             ["QFN", "SOP"]
         );
         assert_eq!(t.text(1, Field::Package), Some("SOP"));
-        assert_eq!(t.lots[0].code(Field::Package), 0);
+        assert_eq!(t.code(0, Field::Package), 0);
         assert_eq!(t.lots[0].status, Status::Hold);
         // An unknown status falls back to the rule: no tool, no hold → QUEUE.
         assert_eq!(t.lots[2].status, Status::Queue);

@@ -204,7 +204,7 @@ impl QcGateIndex {
         let mut members: Vec<Vec<u32>> = vec![Vec::new(); steps.len()];
         let mut all = Vec::new();
         for (pos, lot) in table.lots.iter().enumerate() {
-            let code = lot.code(Field::Step);
+            let code = table.code(pos as u32, Field::Step);
             if !gate_codes.get(code as usize).copied().unwrap_or(false) {
                 continue;
             }

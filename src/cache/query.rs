@@ -47,7 +47,7 @@ impl WipSnapshot {
                     let dict = table.dict(column);
                     let mut counts = vec![0u64; dict.len()];
                     for &p in &positions {
-                        let c = table.lots[p as usize].code(column);
+                        let c = table.code(p, column);
                         if c != NONE {
                             counts[c as usize] += 1;
                         }
@@ -179,7 +179,7 @@ impl WipSnapshot {
             if filter.admits_status(lot.status, lot.non_quality) {
                 positions.push(p);
                 quantity += lot.quantity;
-                let code = lot.code(Field::Step);
+                let code = table.code(p, Field::Step);
                 if let Some(column) = column_codes.iter().position(|&c| c == code && c != NONE) {
                     step_tallies[column].add(lot.quantity);
                 }
@@ -201,12 +201,12 @@ impl WipSnapshot {
         let rank = &self.index.step_rank;
         let key = |p: &u32| -> i64 {
             let lot = &lots[*p as usize];
-            let code = |f: Field| i64::from(lot.code(f));
+            let code = |f: Field| i64::from(self.table.code(*p, f));
             match sort.key {
                 SortKey::LotId => i64::from(*p),
                 SortKey::Quantity => lot.quantity,
                 SortKey::Status => lot.status as i64,
-                SortKey::Step => i64::from(rank[lot.code(Field::Step) as usize]),
+                SortKey::Step => i64::from(rank[self.table.code(*p, Field::Step) as usize]),
                 // Days at station: a later move-in is a younger lot; no move-in sorts last.
                 SortKey::Age => match lot.move_in_at {
                     Micros::NONE => i64::MAX,

@@ -178,8 +178,9 @@ fn classify_holds(table: &mut LotTable, reasons: &NonQualityReasons) {
         .iter()
         .map(|r| reasons.hold_type(Some(r)) == HoldType::NonQuality)
         .collect();
-    for lot in &mut table.lots {
-        let code = lot.code(Field::HoldReason);
+    let codes = &table.codes[Field::HoldReason.index()];
+    for (pos, lot) in table.lots.iter_mut().enumerate() {
+        let code = codes.get(pos);
         lot.non_quality = code != NONE && non_quality[code as usize];
     }
 }

@@ -64,8 +64,9 @@ impl Postings {
     fn build(table: &LotTable, field: Field) -> Self {
         let codes = table.dict(field).len();
         let mut offsets = vec![0u32; codes + 1];
-        for lot in &table.lots {
-            let c = lot.code(field);
+        let column = table.column(field);
+        for pos in 0..table.len() {
+            let c = column.get(pos);
             if c != NONE {
                 offsets[c as usize + 1] += 1;
             }
@@ -75,8 +76,8 @@ impl Postings {
         }
         let mut next = offsets.clone();
         let mut positions = vec![0u32; offsets[codes] as usize];
-        for (pos, lot) in table.lots.iter().enumerate() {
-            let c = lot.code(field);
+        for pos in 0..table.len() {
+            let c = column.get(pos);
             if c != NONE {
                 positions[next[c as usize] as usize] = pos as u32;
                 next[c as usize] += 1;
@@ -135,7 +136,9 @@ impl WipIndex {
         let packages = table.dict(Field::Package);
         for (pos, lot) in table.lots.iter().enumerate() {
             let pos = pos as u32;
-            let package = packages.get(lot.code(Field::Package)).unwrap_or_default();
+            let package = packages
+                .get(table.code(pos, Field::Package))
+                .unwrap_or_default();
             workcenters[lot.workcenter as usize].add(pos, lot.status, lot.quantity, package);
             by_status[lot.status as usize].push(pos);
             if lot.held() {
