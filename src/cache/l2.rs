@@ -75,8 +75,9 @@ struct Header {
     dicts: Vec<(u32, u32)>,
 }
 
-/// Bytes of one lot in the wire form: the codes, quantity, five times, priority, workcenter,
-/// status.
+/// Bytes of one lot in the wire form: the codes (four bytes each, whatever their column's width
+/// in memory: the reader narrows them again from the dictionaries' sizes), quantity, five
+/// times, priority, workcenter, status.
 const LOT_BYTES: usize = Field::COUNT * 4 + 8 + 5 * 8 + 4 + 2 + 1;
 
 /// The snapshot's wire form: `FORMAT` and the header's length (u32 little-endian each), the
