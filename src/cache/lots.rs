@@ -281,15 +281,6 @@ impl Codes {
         }
     }
 
-    /// The column of `codes` (each [`NONE`] or below `values`).
-    pub fn from_codes(values: usize, codes: &[u32]) -> Self {
-        let mut column = Self::for_values(values, codes.len());
-        for &c in codes {
-            column.push(c);
-        }
-        column
-    }
-
     /// Appends `code`: [`NONE`] or below the length of the dictionary the column was made
     /// for (the builder's ranks and the wire form's checked codes always are).
     pub fn push(&mut self, code: u32) {
@@ -756,7 +747,10 @@ mod tests {
     fn codes_are_as_narrow_as_their_dictionary_and_keep_none() {
         for (values, width) in [(1usize, 1), (254, 1), (255, 2), (65_534, 2), (65_535, 4)] {
             let top = values as u32 - 1;
-            let column = Codes::from_codes(values, &[0, top, NONE]);
+            let mut column = Codes::for_values(values, 3);
+            for code in [0, top, NONE] {
+                column.push(code);
+            }
             let bytes = match &column {
                 Codes::Byte(_) => 1,
                 Codes::Short(_) => 2,
