@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::aggregate::{NO_REASON, Tally};
 use super::filter::{Matcher, WipFilter};
-use super::lots::{Codes, Field, Lot, LotTable, Micros, NONE, Status};
+use super::lots::{Field, LotTable, Micros, NONE, Status};
 use super::wip::WipSnapshot;
 use crate::config::HoldType;
 
@@ -130,8 +130,7 @@ impl WipSnapshot {
 /// the reason and the days-at-station range, and — under WIP filters or a workcenter — the
 /// lots those select (a bit per position).
 struct HeldTest<'s> {
-    lots: &'s [Lot],
-    reasons: &'s Codes,
+    table: &'s LotTable,
     now: Micros,
     non_quality: Option<bool>,
     reason: Option<u32>,
@@ -149,11 +148,11 @@ impl HeldTest<'_> {
     }
 
     fn admits(&self, p: u32) -> bool {
-        let lot = &self.lots[p as usize];
+        let lot = &self.table.lots[p as usize];
         self.non_quality.is_none_or(|nq| lot.non_quality == nq)
             && self
                 .reason
-                .is_none_or(|code| self.reasons.get(p as usize) == code)
+                .is_none_or(|code| self.table.code(p, Field::HoldReason) == code)
             && self.age.is_none_or(|range| {
                 age_of(lot.move_in_at, self.now).map(AgeRange::of) == Some(range)
             })
@@ -235,8 +234,7 @@ impl WipSnapshot {
             Some(bits)
         };
         Some(HeldTest {
-            lots: &table.lots,
-            reasons: table.column(Field::HoldReason),
+            table,
             now,
             non_quality: filter.hold_type.map(|t| t == HoldType::NonQuality),
             reason,
