@@ -19,13 +19,8 @@ bench_setup
 
 start_production_dashboard
 
-COOKIE=$(mint_session_cookie "$KEY" "$DB")
-BASE="http://127.0.0.1:$PORT"
 # The first WIP load must be done before the lookup answers from the snapshot.
-for ((i = 0; i < 120; i++)); do
-  curl -fs -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/wip/overview/summary" && break
-  sleep 0.5
-done
+await_wip_data "$PORT" "$DB"
 LUA=$(csrf_lookup_setup "$BASE" "$COOKIE" "https://127.0.0.1:$PORT")
 
 BPORT=$(free_port)

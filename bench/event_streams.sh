@@ -13,12 +13,7 @@ source bench/lib.sh
 N=${1:-100}
 bench_setup
 start_production_dashboard
-BASE="http://127.0.0.1:$PORT"
-COOKIE=$(mint_session_cookie "$KEY" "$DB")
-for ((i = 0; i < 600; i++)); do
-  curl -fs -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/wip/overview/summary" && break
-  sleep 0.5
-done
+await_wip_data "$PORT" "$DB"
 
 open_streams() {
   curl -fs "$BASE/metrics" | awk '$1 == "mes_event_streams_open" {print $2}'

@@ -86,18 +86,23 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
-# await_loaded_worker SUPERVISOR_PID PORT DATABASE: mints a logged-in session on DATABASE
-# (COOKIE), sets BASE, waits until the summary answers (the worker has loaded the WIP data),
-# then sets WORKER (the supervisor's worker) and WORKER_CPU_MS (its CPU from its start: start-up
-# and the load; wall time on a busy machine says more about the machine than about the load).
-await_loaded_worker() {
+# await_wip_data PORT DATABASE: mints a logged-in session on DATABASE (COOKIE), sets BASE and
+# waits (up to 300 s) until the logged-in summary answers: the first WIP load is done.
+await_wip_data() {
   local i
-  COOKIE=$(mint_session_cookie "$KEY" "$3")
-  BASE="http://127.0.0.1:$2"
+  COOKIE=$(mint_session_cookie "$KEY" "$2")
+  BASE="http://127.0.0.1:$1"
   for ((i = 0; i < 600; i++)); do
     curl -fs -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/wip/overview/summary" && break
     sleep 0.5
   done
+}
+
+# await_loaded_worker SUPERVISOR_PID PORT DATABASE: await_wip_data, then sets WORKER (the
+# supervisor's worker) and WORKER_CPU_MS (its CPU from its start: start-up and the load; wall
+# time on a busy machine says more about the machine than about the load).
+await_loaded_worker() {
+  await_wip_data "$2" "$3"
   WORKER=$(pgrep -P "$1" | head -1)
   WORKER_CPU_MS=$(awk -v t="$(cpu_ticks "$WORKER")" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.0f", t / hz * 1000}')
 }

@@ -16,12 +16,7 @@ CONNS=${2:-8}
 bench_setup
 start_production_dashboard
 
-COOKIE=$(mint_session_cookie "$KEY" "$DB")
-BASE="http://127.0.0.1:$PORT"
-for ((i = 0; i < 600; i++)); do
-  curl -fs -o /dev/null -H "Cookie: $COOKIE" "$BASE/api/wip/overview/summary" && break
-  sleep 0.5
-done
+await_wip_data "$PORT" "$DB"
 WC=$(curl -fs -H "Cookie: $COOKIE" "$BASE/api/wip/overview/matrix" | python3 -c '
 import json, sys
 rows = json.load(sys.stdin)["data"]["rows"]
