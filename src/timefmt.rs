@@ -98,28 +98,33 @@ impl Stamp {
         let seconds = (of_day / 1_000_000) as u32;
         let sub = (of_day % 1_000_000) as u32;
         let mut buf = [0u8; 27];
-        let mut put = |at: usize, value: u32, width: usize| {
-            let mut v = value;
-            for i in (0..width).rev() {
-                buf[at + i] = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
+        // Two digits at a time from a table: half the divisions of one digit at a time.
+        let mut pair = |at: usize, value: u32| {
+            let i = 2 * value as usize;
+            buf[at..at + 2].copy_from_slice(&DIGIT_PAIRS[i..i + 2]);
         };
-        put(0, year as u32, 4);
-        put(5, month, 2);
-        put(8, day, 2);
-        put(11, seconds / 3600, 2);
-        put(14, seconds / 60 % 60, 2);
-        put(17, seconds % 60, 2);
+        let year = year as u32;
+        pair(0, year / 100);
+        pair(2, year % 100);
+        pair(5, month);
+        pair(8, day);
+        pair(11, seconds / 3600);
+        pair(14, seconds / 60 % 60);
+        pair(17, seconds % 60);
         let len = match (fraction, sub, sub % 1000) {
             (false, _, _) => 19,
             (true, 0, _) => 20,
             (true, m, 0) => {
-                put(20, m / 1000, 3);
+                // Milliseconds: the first digit, then a pair.
+                let ms = m / 1000;
+                pair(21, ms % 100);
+                buf[20] = b'0' + (ms / 100) as u8;
                 24
             }
             (true, m, _) => {
-                put(20, m, 6);
+                pair(20, m / 10_000);
+                pair(22, m / 100 % 100);
+                pair(24, m % 100);
                 27
             }
         };
@@ -149,6 +154,18 @@ impl Stamp {
 
 /// (year, month, day) of `days` since 1970-01-01 on the proleptic Gregorian calendar: Howard
 /// Hinnant's `civil_from_days` ("chrono-Compatible Low-Level Date Algorithms").
+/// `00` to `99`, two bytes each.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut table = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        table[2 * i] = b'0' + (i / 10) as u8;
+        table[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    table
+};
+
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

@@ -67,6 +67,22 @@ pub fn served_origin(
     extensions: &Extensions,
     uri_authority: Option<&str>,
 ) -> Option<Arc<str>> {
+    let (scheme, host) = served_origin_parts(settings, headers, extensions, uri_authority)?;
+    let mut origin = String::with_capacity(scheme.len() + 3 + host.len());
+    origin.push_str(scheme);
+    origin.push_str("://");
+    origin.push_str(host);
+    normalized_origin(&origin)
+}
+
+/// The scheme and host of [`served_origin`] before they are joined and normalized: the
+/// origin this request was served under is `{scheme}://{host}` in its normal form.
+pub fn served_origin_parts<'h>(
+    settings: &AuthSettings,
+    headers: &'h HeaderMap,
+    extensions: &Extensions,
+    uri_authority: Option<&'h str>,
+) -> Option<(&'static str, &'h str)> {
     let trusted = trusted_peer(settings, extensions).is_some();
     let forwarded = |name| trusted.then(|| single(headers, name)).flatten();
     let scheme = match forwarded("x-forwarded-proto").map(str::trim) {
@@ -79,11 +95,7 @@ pub fn served_origin(
         .or_else(|| single(headers, header::HOST.as_str()))
         .or(uri_authority)?
         .trim();
-    let mut origin = String::with_capacity(scheme.len() + 3 + host.len());
-    origin.push_str(scheme);
-    origin.push_str("://");
-    origin.push_str(host);
-    normalized_origin(&origin)
+    Some((scheme, host))
 }
 
 /// [`crate::config::auth::normalize_origin`], remembered for the last few hundred values: a

@@ -4,7 +4,7 @@
 //! Cached answers keep their `data` as pre-serialized bytes ([`RawJson`]) so a request only
 //! writes the envelope around them.
 
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
@@ -152,13 +152,21 @@ impl IntoResponse for RawApiResponse {
 }
 
 pub fn json_response(body: Bytes) -> Response {
-    let mut response = body.into_response();
-    response.headers_mut().insert(
+    // Room for what the edge adds on the way out (security headers, `X-Request-Id`, at times
+    // a cookie): a map that grows rehashes every entry (under callgrind the growth was a
+    // third of the security headers' cost on a JSON answer).
+    let mut headers = HeaderMap::with_capacity(RESPONSE_HEADERS);
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.headers_mut() = headers;
     response
 }
+
+/// Headers a JSON answer holds once the edge is done with it, and a few spare.
+const RESPONSE_HEADERS: usize = 14;
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {

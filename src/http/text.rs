@@ -5,6 +5,9 @@
 //! replaced by U+FFFD. Both are the client's mistake: 400 `VALIDATION_ERROR` naming the
 //! parameter, before any handler runs. The extractors in [`super::extract`] call these.
 
+use std::sync::LazyLock;
+
+use memchr::memmem;
 use percent_encoding::percent_decode;
 
 use super::AppError;
@@ -51,8 +54,12 @@ pub fn check_urlencoded(raw: &[u8], what: &str) -> Result<(), AppError> {
 /// Checks that no string (or object key) of a JSON body holds a NUL. Invalid UTF-8 is already
 /// a JSON syntax error.
 pub fn check_json(body: &[u8]) -> Result<(), AppError> {
-    // Fast path: a NUL can only be written `\u0000` (a raw one is a syntax error).
-    if memchr::memmem::find(body, b"\\u0000").is_none() {
+    // Fast path: a NUL can only be written `\u0000` (a raw one is a syntax error). The
+    // searcher is built once: `memmem::find` builds one per call, which cost more than the
+    // search of a small body.
+    static NUL_ESCAPE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"\\u0000"));
+    if NUL_ESCAPE.find(body).is_none() {
         return Ok(());
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {

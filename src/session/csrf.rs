@@ -13,10 +13,19 @@ pub const TOKEN_CHARS: usize = 86;
 
 /// Decodes a session's stored secret.
 fn secret_bytes(secret: &str) -> Option<[u8; SECRET_BYTES]> {
-    let mut out = [0u8; SECRET_BYTES];
-    let decoded = URL_SAFE_NO_PAD.decode(secret).ok()?;
-    (decoded.len() == SECRET_BYTES).then(|| {
-        out.copy_from_slice(&decoded);
+    decode_exact(secret)
+}
+
+/// `text` decoded (base64url, no padding) when it holds exactly `N` bytes. Into a buffer on
+/// the stack: every CSRF-checked request decodes a token and a secret.
+fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
+    // Room for the decoder's estimate (three bytes per four characters, rounded up), which
+    // it requires of the output even when fewer bytes come out; a longer text is an error.
+    let mut buf = [0u8; 2 * SECRET_BYTES + 3];
+    let written = URL_SAFE_NO_PAD.decode_slice(text, &mut buf).ok()?;
+    (written == N).then(|| {
+        let mut out = [0u8; N];
+        out.copy_from_slice(&buf[..N]);
         out
     })
 }
@@ -40,12 +49,12 @@ pub fn verify(secret: &str, token: &str) -> bool {
     if token.len() != TOKEN_CHARS {
         return false;
     }
-    let (Some(secret), Ok(token)) = (secret_bytes(secret), URL_SAFE_NO_PAD.decode(token)) else {
+    let (Some(secret), Some(token)) = (
+        secret_bytes(secret),
+        decode_exact::<{ 2 * SECRET_BYTES }>(token),
+    ) else {
         return false;
     };
-    if token.len() != 2 * SECRET_BYTES {
-        return false;
-    }
     let mut unmasked = [0u8; SECRET_BYTES];
     for i in 0..SECRET_BYTES {
         unmasked[i] = token[i] ^ token[SECRET_BYTES + i];
@@ -80,5 +89,8 @@ mod tests {
         assert!(!verify(&secret, &"x".repeat(100_000)));
         assert!(!verify(&secret, &"!".repeat(TOKEN_CHARS)));
         assert!(!verify("not-a-secret", &good));
+        // A secret one byte short or long is no secret.
+        assert!(!verify(&URL_SAFE_NO_PAD.encode([7u8; 31]), &good));
+        assert!(!verify(&URL_SAFE_NO_PAD.encode([7u8; 33]), &good));
     }
 }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderName, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -36,6 +36,9 @@ use crate::session::{SessionHandle, csrf};
 use super::{body_limit, request_body};
 
 pub const HEADER: &str = "x-csrf-token";
+/// The headers read on every checked request, as names (a `&str` is parsed each lookup).
+const TOKEN_HEADER: HeaderName = HeaderName::from_static(HEADER);
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 pub const FIELD: &str = "csrf_token";
 
 /// Counters of CSRF verdicts since start (report-only mode counts what it let through).
@@ -229,7 +232,7 @@ fn check_origin(app: &AppState, req: &Request) -> Result<(), Failure> {
             .is_some_and(|o| settings.trusted_origins.iter().any(|t| **t == *o))
     };
     match headers
-        .get("sec-fetch-site")
+        .get(SEC_FETCH_SITE)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
     {
@@ -254,12 +257,21 @@ fn check_origin(app: &AppState, req: &Request) -> Result<(), Failure> {
     if origin.eq_ignore_ascii_case("null") {
         return Err(Failure::origin("Origin: null", "its Origin is null".into()));
     }
-    let served = client::served_origin(
-        settings,
-        headers,
-        req.extensions(),
-        req.uri().authority().map(|a| a.as_str()),
-    );
+    let authority = req.uri().authority().map(|a| a.as_str());
+    // The common case, a page of this site: `Origin` is the very text the served origin is
+    // made of, so both have the same normal form and one normalization decides (the served
+    // origin is neither built nor normalized).
+    if let Some((scheme, host)) =
+        client::served_origin_parts(settings, headers, req.extensions(), authority)
+        && origin
+            .strip_prefix(scheme)
+            .and_then(|rest| rest.strip_prefix("://"))
+            == Some(host)
+        && client::normalized_origin(origin).is_some()
+    {
+        return Ok(());
+    }
+    let served = client::served_origin(settings, headers, req.extensions(), authority);
     let normalized = client::normalized_origin(origin);
     if normalized.is_some() && (normalized == served || trusted(origin)) {
         Ok(())
@@ -281,7 +293,7 @@ fn printable(s: &str) -> String {
 }
 
 fn single_header_token(headers: &HeaderMap) -> Result<Option<String>, Failure> {
-    let mut values = headers.get_all(HEADER).iter();
+    let mut values = headers.get_all(TOKEN_HEADER).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
         (Some(_), Some(_)) => Err(Failure::invalid("two X-CSRF-Token headers")),

@@ -7,12 +7,14 @@
 //! headers; only a `?lang=` choice travels in the request's extensions (the edge takes
 //! `lang=` out of the query), so the hot path allocates nothing for the language.
 
-use axum::extract::FromRequestParts;
+use std::sync::LazyLock;
 
-use crate::app::AppState;
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use memchr::memmem;
 
+use crate::app::AppState;
 use crate::i18n::Lang;
 
 /// The choice for one request.
@@ -51,12 +53,15 @@ fn from_query(query: &str) -> Option<Lang> {
 }
 
 fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
+    // Built once (`memmem::find` builds a searcher per call, dearer than this search).
+    static LANG_COOKIE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"lang="));
     headers
         .get_all(header::COOKIE)
         .iter()
         // Most requests carry only the session cookie: look for the name in the bytes before
         // validating the header as text.
-        .filter(|v| memchr::memmem::find(v.as_bytes(), b"lang=").is_some())
+        .filter(|v| LANG_COOKIE.find(v.as_bytes()).is_some())
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix("lang="))
