@@ -68,6 +68,11 @@ pub fn served_origin(
     uri_authority: Option<&str>,
 ) -> Option<Arc<str>> {
     let (scheme, host) = served_origin_parts(settings, headers, extensions, uri_authority)?;
+    joined_origin(scheme, host)
+}
+
+/// `{scheme}://{host}` in its normal form.
+pub fn joined_origin(scheme: &str, host: &str) -> Option<Arc<str>> {
     let mut origin = String::with_capacity(scheme.len() + 3 + host.len());
     origin.push_str(scheme);
     origin.push_str("://");

@@ -11,13 +11,9 @@ const SECRET_BYTES: usize = 32;
 /// Characters of a masked token: 64 bytes base64url without padding.
 pub const TOKEN_CHARS: usize = 86;
 
-/// Decodes a session's stored secret.
-fn secret_bytes(secret: &str) -> Option<[u8; SECRET_BYTES]> {
-    decode_exact(secret)
-}
-
-/// `text` decoded (base64url, no padding) when it holds exactly `N` bytes. Into a buffer on
-/// the stack: every CSRF-checked request decodes a token and a secret.
+/// `text` (a session's stored secret or a masked token: base64url, no padding) decoded, when
+/// it holds exactly `N` bytes. Into a buffer on the stack: every CSRF-checked request decodes
+/// a token and a secret.
 fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
     // Room for the decoder's estimate (three bytes per four characters, rounded up), which
     // it requires of the output even when fewer bytes come out; a longer text is an error.
@@ -32,7 +28,7 @@ fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
 
 /// A fresh masked token for the session secret `secret`.
 pub fn mask(secret: &str) -> String {
-    let secret = secret_bytes(secret).unwrap_or([0; SECRET_BYTES]);
+    let secret = decode_exact::<SECRET_BYTES>(secret).unwrap_or([0; SECRET_BYTES]);
     let mut token = [0u8; 2 * SECRET_BYTES];
     SystemRandom::new()
         .fill(&mut token[..SECRET_BYTES])
@@ -50,7 +46,7 @@ pub fn verify(secret: &str, token: &str) -> bool {
         return false;
     }
     let (Some(secret), Some(token)) = (
-        secret_bytes(secret),
+        decode_exact::<SECRET_BYTES>(secret),
         decode_exact::<{ 2 * SECRET_BYTES }>(token),
     ) else {
         return false;

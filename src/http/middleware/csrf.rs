@@ -257,22 +257,22 @@ fn check_origin(app: &AppState, req: &Request) -> Result<(), Failure> {
     if origin.eq_ignore_ascii_case("null") {
         return Err(Failure::origin("Origin: null", "its Origin is null".into()));
     }
-    let authority = req.uri().authority().map(|a| a.as_str());
-    // The common case, a page of this site: `Origin` is the very text the served origin is
-    // made of, so both have the same normal form and one normalization decides (the served
-    // origin is neither built nor normalized).
-    if let Some((scheme, host)) =
-        client::served_origin_parts(settings, headers, req.extensions(), authority)
-        && origin
-            .strip_prefix(scheme)
-            .and_then(|rest| rest.strip_prefix("://"))
-            == Some(host)
-        && client::normalized_origin(origin).is_some()
-    {
-        return Ok(());
-    }
-    let served = client::served_origin(settings, headers, req.extensions(), authority);
     let normalized = client::normalized_origin(origin);
+    let authority = req.uri().authority().map(|a| a.as_str());
+    // A page of this site sends as `Origin` the very text the served origin is joined from:
+    // the same text has the same normal form, so the served origin is not built again.
+    let served = match client::served_origin_parts(settings, headers, req.extensions(), authority) {
+        Some((scheme, host))
+            if origin
+                .strip_prefix(scheme)
+                .and_then(|rest| rest.strip_prefix("://"))
+                == Some(host) =>
+        {
+            normalized.clone()
+        }
+        Some((scheme, host)) => client::joined_origin(scheme, host),
+        None => None,
+    };
     if normalized.is_some() && (normalized == served || trusted(origin)) {
         Ok(())
     } else {
